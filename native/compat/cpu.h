@@ -1,0 +1,48 @@
+/* Macro vocabulary for kernel bodies compiled as C++ on the CPU backend.
+ * cuda.h and metal.h define the same names for their compilers. */
+#ifndef SS_COMPAT_CPU_H
+#define SS_COMPAT_CPU_H
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#define SS_BACKEND_CPU_COMPILE 1
+#define ss_device_inline static inline
+#define ss_global
+#define ss_constant const
+#define ss_thread
+#define SS_NAN (std::numeric_limits<float>::quiet_NaN())
+#define SS_INF (std::numeric_limits<float>::infinity())
+
+struct ss_float3 {
+  float x, y, z;
+};
+ss_device_inline ss_float3 ss_make_float3(float x, float y, float z) { return ss_float3{x, y, z}; }
+
+ss_device_inline float ss_sqrt(float v) { return std::sqrt(v); }
+ss_device_inline float ss_floor(float v) { return std::floor(v); }
+ss_device_inline float ss_fabs(float v) { return std::fabs(v); }
+ss_device_inline float ss_fmin(float a, float b) { return std::fmin(a, b); }
+ss_device_inline float ss_fmax(float a, float b) { return std::fmax(a, b); }
+ss_device_inline float ss_exp(float v) { return std::exp(v); }
+ss_device_inline bool ss_isfinite(float v) { return std::isfinite(v); }
+ss_device_inline bool ss_isnan(float v) { return std::isnan(v); }
+ss_device_inline int32_t ss_float_to_int_floor(float v) { return (int32_t)std::floor(v); }
+ss_device_inline int32_t ss_round_to_int(float v) { return (int32_t)std::lrintf(v); }
+ss_device_inline int32_t ss_min_i(int32_t a, int32_t b) { return a < b ? a : b; }
+ss_device_inline int32_t ss_max_i(int32_t a, int32_t b) { return a > b ? a : b; }
+
+ss_device_inline uint32_t ss_atomic_add_u32(ss_global uint32_t* p, uint32_t v) {
+  return reinterpret_cast<std::atomic<uint32_t>*>(p)->fetch_add(v, std::memory_order_relaxed);
+}
+/* returns the value found; writes desired when it equalled expected */
+ss_device_inline uint64_t ss_atomic_cas_u64(ss_global uint64_t* p, uint64_t expected, uint64_t desired) {
+  reinterpret_cast<std::atomic<uint64_t>*>(p)->compare_exchange_strong(expected, desired,
+                                                                         std::memory_order_relaxed);
+  return expected;
+}
+
+#endif

@@ -1,0 +1,24 @@
+#include "backend.h"
+
+#include <cstring>
+
+/* every ss_*_args struct, so the TypeScript facade can check its layouts */
+#define SS_ARGS_LIST(X) \
+  X(depth_to_points)    \
+  X(points_to_normals)  \
+  X(pyramid_down)       \
+  X(geotrf)             \
+  X(tsdf_touched)       \
+  X(tsdf_integrate)     \
+  X(tsdf_mesh)          \
+  X(tsdf_raycast)       \
+  X(tsdf_clear)
+
+extern "C" SS_API uint32_t ss_args_sizeof(const char* name) {
+  if (!name) return 0;
+#define X(n) \
+  if (strcmp(name, #n) == 0) return (uint32_t)sizeof(ss_##n##_args);
+  SS_ARGS_LIST(X)
+#undef X
+  return 0;
+}

@@ -1,0 +1,198 @@
+/* scanstream C ABI — every backend (cpu, cuda, metal) exports exactly this.
+ *
+ * Rules (see DESIGN.md §3): prefix ss_, sized integer types, opaque handles,
+ * ss_status returns with the message in ss_last_error(ctx). Argument structs
+ * hold only 4-byte scalars and arrays of them, so their layout is the same in
+ * C, CUDA, Metal and the TypeScript DataView that fills them; ss_args_sizeof()
+ * lets the FFI facade check that at load time.
+ *
+ * Buffers: ss_buffer_host_ptr() is host-visible memory. On the CPU and Metal
+ * (unified memory) kernels read it directly and upload/download are no-ops; on
+ * CUDA it is a pinned mirror of device memory and upload/download copy ranges.
+ * Kernels read the device copy: upload inputs before a call, download outputs
+ * after it. Matrices are row-major.
+ */
+#ifndef SCANSTREAM_H
+#define SCANSTREAM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SS_API __declspec(dllexport)
+#else
+#define SS_API __attribute__((visibility("default")))
+#endif
+
+#define SS_ABI_VERSION 1u
+
+typedef int32_t ss_status;
+enum {
+  SS_OK = 0,
+  SS_ERR_INVALID_ARGUMENT = 1,
+  SS_ERR_OUT_OF_MEMORY = 2,
+  SS_ERR_CAPACITY = 3, /* an output buffer is too small; the call says how much it needs */
+  SS_ERR_BACKEND = 4,
+  SS_ERR_UNSUPPORTED = 5,
+  SS_ERR_INTERNAL = 6
+};
+
+enum { SS_BACKEND_AUTO = 0, SS_BACKEND_CPU = 1, SS_BACKEND_CUDA = 2, SS_BACKEND_METAL = 3 };
+
+typedef struct ss_context ss_context;
+typedef struct ss_buffer ss_buffer;
+
+/* ---- core ---------------------------------------------------------------- */
+SS_API uint32_t ss_abi_version(void);
+/* sizeof(struct ss_<name>_args), or 0 for an unknown name */
+SS_API uint32_t ss_args_sizeof(const char* name);
+/* threads <= 0: one per core present */
+SS_API ss_status ss_context_create(int32_t backend, int32_t threads, ss_context** out);
+SS_API void ss_context_destroy(ss_context* ctx);
+SS_API const char* ss_last_error(const ss_context* ctx);
+SS_API const char* ss_backend_name(const ss_context* ctx);
+SS_API int32_t ss_context_threads(const ss_context* ctx);
+
+/* page-aligned, zero-filled */
+SS_API ss_status ss_buffer_create(ss_context* ctx, uint64_t bytes, ss_buffer** out);
+SS_API void ss_buffer_destroy(ss_context* ctx, ss_buffer* buf);
+SS_API uint64_t ss_buffer_size(const ss_buffer* buf);
+SS_API void* ss_buffer_host_ptr(ss_buffer* buf);
+SS_API ss_status ss_buffer_upload(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes);
+SS_API ss_status ss_buffer_download(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes);
+/* sets every byte of the range to value (host mirror and device copy) */
+SS_API ss_status ss_buffer_fill(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes, uint32_t value);
+
+/* ---- point maps ----------------------------------------------------------- */
+/* depth (float32 metres, or uint16 raw units when depth_u16) → points float32 xyz per pixel;
+ * invalid depth (<= 0, NaN, outside [min_depth, max_depth]) → NaN xyz.
+ * MASt3R's depthmap_to_pts3d with an explicit principal point. */
+typedef struct ss_depth_to_points_args {
+  uint32_t width, height, depth_u16, batch;
+  float fx, fy, cx, cy;
+  float depth_scale; /* raw units per metre when depth_u16 */
+  float min_depth, max_depth, pad0;
+} ss_depth_to_points_args;
+SS_API ss_status ss_depth_to_points(ss_context* ctx, const ss_depth_to_points_args* args,
+                                    ss_buffer* depth, ss_buffer* points);
+
+/* normals from an organised point map: cross product of central differences,
+ * oriented towards the camera, unit length; NaN where a neighbour is invalid
+ * or farther than max_jump (metres) */
+typedef struct ss_points_to_normals_args {
+  uint32_t width, height;
+  float max_jump, pad0;
+} ss_points_to_normals_args;
+SS_API ss_status ss_points_to_normals(ss_context* ctx, const ss_points_to_normals_args* args,
+                                      ss_buffer* points, ss_buffer* normals);
+
+/* 2× downsampling. Depth (float32): mean of the valid pixels of each 2×2 cell
+ * that lie within max_diff of the cell's nearest valid depth (no averaging
+ * across depth edges); 0 where none is valid. Image (uint8, channels 1..4):
+ * rounded 2×2 box mean. Destination is floor(w/2) × floor(h/2). */
+typedef struct ss_pyramid_down_args {
+  uint32_t src_width, src_height, channels, pad0;
+  float max_diff, pad1, pad2, pad3;
+} ss_pyramid_down_args;
+SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args,
+                                       ss_buffer* src, ss_buffer* dst);
+SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args,
+                                       ss_buffer* src, ss_buffer* dst);
+
+/* rigid/projective transform of point batches: MASt3R's geotrf.
+ * dim 2 or 3; T is (dim+1)×(dim+1) row-major in t[] (first (dim+1)^2 used);
+ * out = in @ R^T + t; with normalize, out /= last homogeneous coordinate. */
+typedef struct ss_geotrf_args {
+  uint32_t count, dim, normalize, pad0;
+  float t[16];
+} ss_geotrf_args;
+SS_API ss_status ss_geotrf(ss_context* ctx, const ss_geotrf_args* args, ss_buffer* in, ss_buffer* out);
+
+/* ---- TSDF voxel-block volume ----------------------------------------------
+ * Voxel blocks of 8³ voxels. Block bookkeeping (hash, pool slots) lives in
+ * TypeScript; kernels get:
+ *   pool:   capacity × 512 × ss_voxel (12 bytes), voxel (x,y,z) at x + 8y + 64z
+ *   hash:   open addressing, entries int32 {bx, by, bz, slot}, slot -1 empty,
+ *           -2 deleted; slot index h = ss_block_hash(bx,by,bz) & hash_mask,
+ *           linear probing. Written only by TypeScript.
+ *   blocks: a list of int32 {bx, by, bz, slot} to work on.
+ */
+typedef struct ss_voxel {
+  float tsdf;   /* signed distance / sdf_trunc, in [-1, 1] */
+  float weight; /* 0 = never observed */
+  uint8_t r, g, b, a;
+} ss_voxel;
+
+/* blocks within ±sdf_trunc of each sampled depth pixel, deduplicated.
+ * scratch: hash_capacity (power of two) × 8 bytes, cleared by the call.
+ * out: int32 {bx,by,bz} × max_out; counts: uint32 {count, dropped}. */
+typedef struct ss_tsdf_touched_args {
+  uint32_t width, height, stride, hash_capacity;
+  uint32_t max_out, pad0, pad1, pad2;
+  float fx, fy, cx, cy;
+  float cam_to_world[12];
+  float voxel_size, sdf_trunc, min_depth, max_depth;
+} ss_tsdf_touched_args;
+SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_args* args,
+                                        ss_buffer* depth, ss_buffer* scratch, ss_buffer* out,
+                                        ss_buffer* counts);
+
+/* projective TSDF update of every voxel in the listed blocks from one depth
+ * (+ colour) frame. depth float32 metres (0/NaN invalid); color uint8 RGB. */
+typedef struct ss_tsdf_integrate_args {
+  uint32_t width, height, block_count, has_color;
+  float fx, fy, cx, cy;
+  float world_to_cam[12];
+  float voxel_size, sdf_trunc, max_weight, min_depth;
+  float max_depth, pad0, pad1, pad2;
+} ss_tsdf_integrate_args;
+SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args* args,
+                                   ss_buffer* depth, ss_buffer* color, ss_buffer* blocks,
+                                   ss_buffer* pool);
+
+/* marching cubes over the listed blocks. Each block meshes the cubes whose
+ * lowest corner is one of its voxels, reading its +x/+y/+z neighbours through
+ * the hash, so block meshes meet without seams. Vertices are shared within a
+ * block; indices are local to the block (0 = its first vertex).
+ * positions float32 xyz, colors uint8 rgb, indices uint32;
+ * ranges: uint32 {vertex_offset, vertex_count, index_offset, index_count} per block;
+ * totals: uint32 {vertices, indices} needed. SS_ERR_CAPACITY when the outputs
+ * are too small (totals say how much is needed; retry with larger buffers). */
+typedef struct ss_tsdf_mesh_args {
+  uint32_t block_count, hash_mask, vertex_capacity, index_capacity;
+  float voxel_size, min_weight, pad0, pad1;
+} ss_tsdf_mesh_args;
+SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* args,
+                                     ss_buffer* pool, ss_buffer* hash, ss_buffer* blocks,
+                                     ss_buffer* positions, ss_buffer* colors, ss_buffer* indices,
+                                     ss_buffer* ranges, ss_buffer* totals);
+
+/* ray-casts the zero level set from a camera: depth float32 (z, 0 = miss),
+ * normals float32 xyz (world frame, NaN on miss), color uint8 rgb. */
+typedef struct ss_tsdf_raycast_args {
+  uint32_t width, height, hash_mask, pad0;
+  float fx, fy, cx, cy;
+  float cam_to_world[12];
+  float voxel_size, sdf_trunc, min_depth, max_depth;
+} ss_tsdf_raycast_args;
+SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* args,
+                                 ss_buffer* pool, ss_buffer* hash, ss_buffer* depth,
+                                 ss_buffer* normals, ss_buffer* color);
+
+/* resets the voxels of the listed blocks to unobserved (weight 0) */
+typedef struct ss_tsdf_clear_args {
+  uint32_t block_count, pad0, pad1, pad2;
+} ss_tsdf_clear_args;
+SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args* args,
+                                      ss_buffer* blocks, ss_buffer* pool);
+
+/* ---- MASt3R post-processing (see shared mast3r-kernels.md) ---------------- */
+/* (declared below this line by the MASt3R kernels) */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

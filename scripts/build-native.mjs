@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// Builds the native CPU backend (build/cpu/libscanstream_cpu.*) with CMake.
+// --if-needed: skip when the library is newer than every native source.
+// --cuda: also build the CUDA backend when nvcc is present.
+// Run by `npm install` (postinstall) and on first use by the FFI facade.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const ext = process.platform === 'darwin' ? 'dylib' : 'so';
+const lib = join(root, 'build', 'cpu', `libscanstream_cpu.${ext}`);
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function have(cmd) {
+  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function run(cmd, argv) {
+  const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit' });
+  return r.status === 0;
+}
+
+const strict = !args.has('--if-needed') || process.env.SCANSTREAM_STRICT_BUILD === '1';
+if (args.has('--if-needed') && existsSync(lib) && statSync(lib).mtimeMs > newestSource(join(root, 'native'))) {
+  process.exit(0);
+}
+if (!have('cmake')) {
+  console.error('scanstream: cmake was not found, so the native CPU backend was not built.\n' +
+    '  Install CMake and a C++17 compiler (Debian/Ubuntu: apt-get install cmake g++; macOS: xcode-select --install && brew install cmake),\n' +
+    '  then run: npm run build:native');
+  process.exit(strict ? 1 : 0);
+}
+console.error('scanstream: building the native CPU backend (cmake, Release)…');
+const ok = run('cmake', ['-S', 'native', '-B', 'build/cpu', '-DCMAKE_BUILD_TYPE=Release']) &&
+  run('cmake', ['--build', 'build/cpu', '--parallel']);
+if (!ok) {
+  console.error('scanstream: the native build failed (see the compiler output above). A C++17 compiler is required.');
+  process.exit(strict ? 1 : 0);
+}
+if (args.has('--cuda')) {
+  if (!have('nvcc')) {
+    console.error('scanstream: --cuda given but nvcc was not found');
+    process.exit(1);
+  }
+  const cudaOk = run('cmake', ['-S', 'native/cuda', '-B', 'build/cuda', '-DCMAKE_BUILD_TYPE=Release']) &&
+    run('cmake', ['--build', 'build/cuda', '--parallel']);
+  if (!cudaOk) process.exit(1);
+}

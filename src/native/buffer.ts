@@ -1,0 +1,112 @@
+import { toArrayBuffer, type Pointer } from 'bun:ffi';
+import { NativeError, UseAfterDestroyError } from './errors';
+import type { NativeLibrary } from './library';
+
+/**
+ * Memory owned by the backend (page-aligned, zero-filled). JS reads and writes
+ * it through typed-array views over the host mirror; `upload()`/`download()`
+ * move ranges to and from the device (no-ops on the CPU and Metal backends).
+ * One owner, explicit destroy(); views taken before destroy() must not be used
+ * after it.
+ */
+export class NativeBuffer {
+  readonly bytes: number;
+  private handlePtr: Pointer | null;
+  private readonly hostPtr: Pointer;
+  private readonly lib: NativeLibrary;
+  private readonly ctxPtr: Pointer;
+  private readonly onDestroy: (b: NativeBuffer) => void;
+  private arrayBuffer: ArrayBuffer | null;
+
+  /** @internal use NativeContext.buffer() */
+  constructor(lib: NativeLibrary, ctxPtr: Pointer, handle: Pointer, bytes: number, onDestroy: (b: NativeBuffer) => void) {
+    this.lib = lib;
+    this.ctxPtr = ctxPtr;
+    this.handlePtr = handle;
+    this.bytes = bytes;
+    this.onDestroy = onDestroy;
+    const host = lib.symbols.ss_buffer_host_ptr(handle);
+    if (host === null) throw new NativeError('ss_buffer_host_ptr', 6, 'null host pointer');
+    this.hostPtr = host;
+    this.arrayBuffer = toArrayBuffer(host, 0, bytes);
+  }
+
+  get destroyed(): boolean {
+    return this.handlePtr === null;
+  }
+
+  /** The ss_buffer* handle, for native calls. */
+  get handle(): Pointer {
+    if (this.handlePtr === null) throw new UseAfterDestroyError('NativeBuffer');
+    return this.handlePtr;
+  }
+
+  /** Host pointer (for code that must pass raw addresses). */
+  get pointer(): Pointer {
+    this.handle;
+    return this.hostPtr;
+  }
+
+  private buf(): ArrayBuffer {
+    if (this.arrayBuffer === null) throw new UseAfterDestroyError('NativeBuffer');
+    return this.arrayBuffer;
+  }
+
+  u8(offset = 0, length?: number): Uint8Array {
+    return new Uint8Array(this.buf(), offset, length ?? this.bytes - offset);
+  }
+  u16(offset = 0, length?: number): Uint16Array {
+    return new Uint16Array(this.buf(), offset, length ?? Math.floor((this.bytes - offset) / 2));
+  }
+  i32(offset = 0, length?: number): Int32Array {
+    return new Int32Array(this.buf(), offset, length ?? Math.floor((this.bytes - offset) / 4));
+  }
+  u32(offset = 0, length?: number): Uint32Array {
+    return new Uint32Array(this.buf(), offset, length ?? Math.floor((this.bytes - offset) / 4));
+  }
+  f32(offset = 0, length?: number): Float32Array {
+    return new Float32Array(this.buf(), offset, length ?? Math.floor((this.bytes - offset) / 4));
+  }
+  f64(offset = 0, length?: number): Float64Array {
+    return new Float64Array(this.buf(), offset, length ?? Math.floor((this.bytes - offset) / 8));
+  }
+  i64(offset = 0, length?: number): BigInt64Array {
+    return new BigInt64Array(this.buf(), offset, length ?? Math.floor((this.bytes - offset) / 8));
+  }
+
+  /** Copies a typed array into the buffer at a byte offset, then uploads that range. */
+  write(data: ArrayBufferView, byteOffset = 0): this {
+    if (byteOffset + data.byteLength > this.bytes) {
+      throw new RangeError(`NativeBuffer.write: ${data.byteLength} bytes at ${byteOffset} overflow a ${this.bytes}-byte buffer`);
+    }
+    this.u8(byteOffset, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return this.upload(byteOffset, data.byteLength);
+  }
+
+  upload(offset = 0, bytes = this.bytes - offset): this {
+    this.check('ss_buffer_upload', this.lib.symbols.ss_buffer_upload(this.ctxPtr, this.handle, offset, bytes));
+    return this;
+  }
+
+  download(offset = 0, bytes = this.bytes - offset): this {
+    this.check('ss_buffer_download', this.lib.symbols.ss_buffer_download(this.ctxPtr, this.handle, offset, bytes));
+    return this;
+  }
+
+  fill(byte: number, offset = 0, bytes = this.bytes - offset): this {
+    this.check('ss_buffer_fill', this.lib.symbols.ss_buffer_fill(this.ctxPtr, this.handle, offset, bytes, byte & 0xff));
+    return this;
+  }
+
+  private check(call: string, status: number): void {
+    if (status !== 0) throw new NativeError(call, status, String(this.lib.symbols.ss_last_error(this.ctxPtr)));
+  }
+
+  destroy(): void {
+    if (this.handlePtr === null) return;
+    this.lib.symbols.ss_buffer_destroy(this.ctxPtr, this.handlePtr);
+    this.handlePtr = null;
+    this.arrayBuffer = null;
+    this.onDestroy(this);
+  }
+}
