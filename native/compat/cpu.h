@@ -13,6 +13,7 @@
 #define ss_device_inline static inline
 #define ss_global
 #define ss_constant const
+#define ss_constant_table static const
 #define ss_thread
 #define SS_NAN (std::numeric_limits<float>::quiet_NaN())
 #define SS_INF (std::numeric_limits<float>::infinity())

@@ -25,7 +25,7 @@ export class NativeBuffer {
     this.handlePtr = handle;
     this.bytes = bytes;
     this.onDestroy = onDestroy;
-    const host = lib.symbols.ss_buffer_host_ptr(handle);
+    const host = lib.symbols.ss_buffer_host_ptr(handle) as Pointer | null;
     if (host === null) throw new NativeError('ss_buffer_host_ptr', 6, 'null host pointer');
     this.hostPtr = host;
     this.arrayBuffer = toArrayBuffer(host, 0, bytes);

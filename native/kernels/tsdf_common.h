@@ -1,0 +1,42 @@
+/* voxel-block volume layout shared by the TSDF kernels and src/fusion/blockHash.ts */
+#ifndef SS_KERNEL_TSDF_COMMON_H
+#define SS_KERNEL_TSDF_COMMON_H
+
+#define SS_BLOCK_DIM 8
+#define SS_BLOCK_VOXELS 512
+
+/* Teschner et al. 2003 spatial hash; TypeScript computes the same with Math.imul */
+ss_device_inline uint32_t ss_block_hash(int32_t x, int32_t y, int32_t z) {
+  return ((uint32_t)x * 73856093u) ^ ((uint32_t)y * 19349669u) ^ ((uint32_t)z * 83492791u);
+}
+
+/* slot of block (x,y,z), or -1 */
+ss_device_inline int32_t ss_hash_find(ss_global const int32_t* hash, uint32_t mask, int32_t x, int32_t y, int32_t z) {
+  uint32_t h = ss_block_hash(x, y, z) & mask;
+  for (uint32_t probe = 0; probe <= mask; ++probe) {
+    ss_global const int32_t* e = hash + 4 * ((h + probe) & mask);
+    int32_t slot = e[3];
+    if (slot == -1) return -1;
+    if (slot >= 0 && e[0] == x && e[1] == y && e[2] == z) return slot;
+  }
+  return -1;
+}
+
+ss_device_inline int32_t ss_floor_div8(int32_t v) { return v >= 0 ? v / 8 : -((-v + 7) / 8); }
+
+/* 64-bit key of a block for the touched-block set; 0 is the empty marker */
+ss_device_inline uint64_t ss_block_key(int32_t x, int32_t y, int32_t z) {
+  return ((uint64_t)(uint32_t)(x + (1 << 20)) << 42) | ((uint64_t)(uint32_t)(y + (1 << 20)) << 21) |
+         (uint64_t)(uint32_t)(z + (1 << 20));
+}
+ss_device_inline int32_t ss_block_key_x(uint64_t k) { return (int32_t)((k >> 42) & 0x1fffff) - (1 << 20); }
+ss_device_inline int32_t ss_block_key_y(uint64_t k) { return (int32_t)((k >> 21) & 0x1fffff) - (1 << 20); }
+ss_device_inline int32_t ss_block_key_z(uint64_t k) { return (int32_t)(k & 0x1fffff) - (1 << 20); }
+ss_device_inline uint32_t ss_key_hash(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  return (uint32_t)k;
+}
+
+#endif

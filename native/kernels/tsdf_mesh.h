@@ -1,0 +1,94 @@
+/* marching cubes over one voxel block, reading +x/+y/+z neighbour blocks for the seam */
+#ifndef SS_KERNEL_TSDF_MESH_H
+#define SS_KERNEL_TSDF_MESH_H
+
+#include "mc_tables.h"
+
+#define SS_MESH_LATTICE 9
+#define SS_MESH_LATTICE_POINTS 729
+/* per-block output bounds: vertices on lattice edges, 5 triangles per cube */
+#define SS_MESH_MAX_BLOCK_VERTICES (3 * SS_MESH_LATTICE_POINTS)
+#define SS_MESH_MAX_BLOCK_INDICES (SS_BLOCK_VOXELS * SS_MC_MAX_TRI_ENTRIES)
+
+ss_device_inline uint32_t mesh_lattice_index(uint32_t x, uint32_t y, uint32_t z) {
+  return (z * SS_MESH_LATTICE + y) * SS_MESH_LATTICE + x;
+}
+
+/* block: {bx,by,bz,slot}. Scratch: f[729], rgb[729*3], vidx[729*3].
+ * Writes block-local vertices/indices and their counts. */
+ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global const int32_t* block,
+                                      ss_global const ss_voxel* pool, ss_global const int32_t* hash,
+                                      ss_thread float* f, ss_thread uint8_t* rgb, ss_thread int32_t* vidx,
+                                      ss_thread float* out_pos, ss_thread uint8_t* out_col, ss_thread uint32_t* out_idx,
+                                      ss_thread uint32_t* n_vert, ss_thread uint32_t* n_idx) {
+  int32_t bx = block[0], by = block[1], bz = block[2];
+  int32_t nb[8];
+  for (int32_t n = 0; n < 8; ++n) {
+    nb[n] = n == 0 ? block[3] : ss_hash_find(hash, args.hash_mask, bx + (n & 1), by + ((n >> 1) & 1), bz + (n >> 2));
+  }
+  /* gather the 9³ lattice: own voxels plus the first layer of the neighbours */
+  for (uint32_t lz = 0; lz < SS_MESH_LATTICE; ++lz)
+    for (uint32_t ly = 0; ly < SS_MESH_LATTICE; ++ly)
+      for (uint32_t lx = 0; lx < SS_MESH_LATTICE; ++lx) {
+        uint32_t li = mesh_lattice_index(lx, ly, lz);
+        int32_t slot = nb[(lx >> 3) + 2 * (ly >> 3) + 4 * (lz >> 3)];
+        vidx[3 * li] = vidx[3 * li + 1] = vidx[3 * li + 2] = -1;
+        if (slot < 0) {
+          f[li] = SS_NAN;
+          continue;
+        }
+        ss_global const ss_voxel* vox = pool + (uint64_t)slot * SS_BLOCK_VOXELS + ((lx & 7) + 8 * (ly & 7) + 64 * (lz & 7));
+        f[li] = vox->weight >= args.min_weight && vox->weight > 0.0f ? vox->tsdf : SS_NAN;
+        rgb[3 * li] = vox->r;
+        rgb[3 * li + 1] = vox->g;
+        rgb[3 * li + 2] = vox->b;
+      }
+  uint32_t nv = 0, ni = 0;
+  float origin_x = (float)(bx * SS_BLOCK_DIM), origin_y = (float)(by * SS_BLOCK_DIM), origin_z = (float)(bz * SS_BLOCK_DIM);
+  for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
+    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y)
+      for (uint32_t x = 0; x < SS_BLOCK_DIM; ++x) {
+        uint32_t config = 0;
+        bool valid = true;
+        for (uint32_t c = 0; c < 8; ++c) {
+          float v = f[mesh_lattice_index(x + (c & 1), y + ((c >> 1) & 1), z + (c >> 2))];
+          if (ss_isnan(v)) {
+            valid = false;
+            break;
+          }
+          if (v < 0.0f) config |= 1u << c;
+        }
+        if (!valid || config == 0 || config == 255) continue;
+        uint32_t entries = 3u * SS_MC_TRI_COUNT[config];
+        for (uint32_t t = 0; t < entries; ++t) {
+          int32_t e = SS_MC_TRIS[config][t];
+          int32_t c0 = SS_MC_EDGE_CORNER[e][0];
+          int32_t axis = SS_MC_EDGE_AXIS[e];
+          uint32_t px = x + (c0 & 1), py = y + ((c0 >> 1) & 1), pz = z + (c0 >> 2);
+          uint32_t l0 = mesh_lattice_index(px, py, pz);
+          uint32_t key = 3 * l0 + (uint32_t)axis;
+          if (vidx[key] < 0) {
+            uint32_t l1 = l0 + (axis == 0 ? 1u : axis == 1 ? (uint32_t)SS_MESH_LATTICE : (uint32_t)(SS_MESH_LATTICE * SS_MESH_LATTICE));
+            float f0 = f[l0], f1 = f[l1];
+            float s = f0 / (f0 - f1);
+            float fx = (float)px, fy = (float)py, fz = (float)pz;
+            if (axis == 0) fx += s;
+            else if (axis == 1) fy += s;
+            else fz += s;
+            out_pos[3 * nv] = (origin_x + fx) * args.voxel_size;
+            out_pos[3 * nv + 1] = (origin_y + fy) * args.voxel_size;
+            out_pos[3 * nv + 2] = (origin_z + fz) * args.voxel_size;
+            for (uint32_t k = 0; k < 3; ++k) {
+              float a = (float)rgb[3 * l0 + k], b = (float)rgb[3 * l1 + k];
+              out_col[3 * nv + k] = (uint8_t)ss_round_to_int(a + s * (b - a));
+            }
+            vidx[key] = (int32_t)nv++;
+          }
+          out_idx[ni++] = (uint32_t)vidx[key];
+        }
+      }
+  *n_vert = nv;
+  *n_idx = ni;
+}
+
+#endif

@@ -1,0 +1,441 @@
+import type { Intrinsics, Pose } from '../frames/frame';
+import { invertRigid, rigidPoseProblem, top3x4 } from '../geometry/se3';
+import type { NativeBuffer } from '../native/buffer';
+import type { NativeContext } from '../native/context';
+import { Status } from '../native/errors';
+import {
+  BLOCK_VOXELS, tsdfClearArgs, tsdfIntegrateArgs, tsdfMeshArgs, tsdfRaycastArgs, tsdfTouchedArgs, VOXEL_BYTES,
+} from '../native/kernels/tsdf';
+import { BlockHash } from './blockHash';
+import type { MeshBlock } from './meshBlock';
+
+export interface TsdfOptions {
+  /** voxel edge in metres */
+  voxelSize: number;
+  /** truncation distance in metres (default 4 voxels) */
+  sdfTrunc?: number;
+  /** weights are capped here so the model keeps adapting */
+  maxWeight?: number;
+  /** block budget: the pool holds this many 8³ blocks (12 bytes per voxel) */
+  maxBlocks?: number;
+  minDepth?: number;
+  maxDepth?: number;
+  /** 'error' throws VolumeFullError when the budget is spent; 'drop' stops allocating and counts what it skipped */
+  onFull?: 'error' | 'drop';
+  /** sample every n-th pixel to find touched blocks */
+  allocationStride?: number;
+  /** voxels with less weight are not meshed */
+  minMeshWeight?: number;
+}
+
+/** The block budget is spent; nothing was written past it. */
+export class VolumeFullError extends Error {
+  constructor(maxBlocks: number, voxelSize: number) {
+    const mb = ((maxBlocks * BLOCK_VOXELS * VOXEL_BYTES) / 2 ** 20).toFixed(0);
+    super(`TSDF volume is full: all ${maxBlocks} voxel blocks (${mb} MiB at ${voxelSize} m voxels) are in use; ` +
+      'raise maxBlocks (--max-blocks), use larger voxels, lower maxDepth, or set onFull to "drop"');
+    this.name = 'VolumeFullError';
+  }
+}
+
+export interface IntegrateResult {
+  /** blocks updated by this frame */
+  blocks: number;
+  /** of which newly allocated */
+  newBlocks: number;
+  /** blocks the frame touched but the full budget refused (onFull: 'drop') */
+  dropped: number;
+}
+
+export interface RaycastResult {
+  /** z depth in metres, 0 = no surface */
+  depth: Float32Array;
+  /** world-frame unit normals, NaN on miss */
+  normals: Float32Array;
+  color: Uint8Array;
+}
+
+export interface TriangleSoup {
+  positions: Float32Array;
+  colors: Uint8Array;
+  indices: Uint32Array;
+}
+
+/**
+ * Voxel-block TSDF: bookkeeping here (hash, slots, dirty set, block meshes),
+ * voxels and per-frame work in native buffers and calls (one per stage).
+ */
+export class TsdfVolume {
+  readonly voxelSize: number;
+  readonly sdfTrunc: number;
+  readonly maxWeight: number;
+  readonly maxBlocks: number;
+  readonly minDepth: number;
+  readonly maxDepth: number;
+  readonly onFull: 'error' | 'drop';
+  readonly allocationStride: number;
+  readonly minMeshWeight: number;
+
+  private readonly ctx: NativeContext;
+  private readonly hash: BlockHash;
+  private readonly pool: NativeBuffer;
+  private readonly dirty: Uint8Array;
+  private dirtyList: number[] = [];
+  private readonly versions: Uint32Array;
+  private readonly meshes: (MeshBlock | undefined)[];
+  private triangleCount = 0;
+  private droppedTotal = 0;
+  private destroyed = false;
+
+  // per-frame scratch, grown on demand
+  private depthBuf: NativeBuffer | null = null;
+  private colorBuf: NativeBuffer | null = null;
+  private readonly touchedScratch: NativeBuffer;
+  private readonly touchedOut: NativeBuffer;
+  private readonly touchedCounts: NativeBuffer;
+  private readonly touchedMax: number;
+  private readonly blockList: NativeBuffer;
+  private meshOut: { positions: NativeBuffer; colors: NativeBuffer; indices: NativeBuffer; vertexCap: number; indexCap: number } | null = null;
+  private readonly meshTotals: NativeBuffer;
+  private rayOut: { depth: NativeBuffer; normals: NativeBuffer; color: NativeBuffer; pixels: number } | null = null;
+
+  constructor(ctx: NativeContext, options: TsdfOptions) {
+    if (!(options.voxelSize > 0)) throw new RangeError(`voxelSize must be > 0 metres, got ${options.voxelSize}`);
+    this.ctx = ctx;
+    this.voxelSize = options.voxelSize;
+    this.sdfTrunc = options.sdfTrunc ?? 4 * options.voxelSize;
+    this.maxWeight = options.maxWeight ?? 128;
+    this.maxBlocks = options.maxBlocks ?? 65536;
+    this.minDepth = options.minDepth ?? 0.1;
+    this.maxDepth = options.maxDepth ?? 6;
+    this.onFull = options.onFull ?? 'error';
+    this.allocationStride = options.allocationStride ?? 2;
+    this.minMeshWeight = options.minMeshWeight ?? 1;
+    if (!(this.sdfTrunc > 0)) throw new RangeError(`sdfTrunc must be > 0, got ${this.sdfTrunc}`);
+    if (!Number.isInteger(this.maxBlocks) || this.maxBlocks < 1) throw new RangeError(`maxBlocks must be a positive integer, got ${this.maxBlocks}`);
+
+    this.hash = new BlockHash(ctx, this.maxBlocks);
+    this.pool = ctx.buffer(this.maxBlocks * BLOCK_VOXELS * VOXEL_BYTES);
+    this.dirty = new Uint8Array(this.maxBlocks);
+    this.versions = new Uint32Array(this.maxBlocks);
+    this.meshes = new Array<MeshBlock | undefined>(this.maxBlocks);
+    let touchedCap = 1;
+    while (touchedCap < Math.min(this.maxBlocks, 1 << 18) * 2) touchedCap *= 2;
+    this.touchedMax = touchedCap / 2;
+    this.touchedScratch = ctx.buffer(touchedCap * 8);
+    this.touchedOut = ctx.buffer(this.touchedMax * 12);
+    this.touchedCounts = ctx.buffer(8);
+    this.blockList = ctx.buffer(Math.max(this.maxBlocks, this.touchedMax) * 16);
+    this.meshTotals = ctx.buffer(8);
+  }
+
+  /** live voxel blocks */
+  get blockCount(): number {
+    return this.hash.size;
+  }
+
+  get triangles(): number {
+    return this.triangleCount;
+  }
+
+  get droppedBlocks(): number {
+    return this.droppedTotal;
+  }
+
+  /** bytes held in native memory by this volume */
+  get nativeBytes(): number {
+    return this.pool.bytes + this.hash.table.bytes;
+  }
+
+  private check(): void {
+    if (this.destroyed) throw new Error('TsdfVolume was used after destroy()');
+  }
+
+  private frameBuffers(pixels: number): { depth: NativeBuffer; color: NativeBuffer } {
+    if (!this.depthBuf || this.depthBuf.bytes < pixels * 4) {
+      this.depthBuf?.destroy();
+      this.colorBuf?.destroy();
+      this.depthBuf = this.ctx.buffer(pixels * 4);
+      this.colorBuf = this.ctx.buffer(pixels * 3);
+    }
+    return { depth: this.depthBuf, color: this.colorBuf as NativeBuffer };
+  }
+
+  /**
+   * Fuses one depth (+ colour) frame seen from camToWorld. Depth in metres,
+   * 0/NaN = no measurement; rgb 3 bytes per pixel or undefined.
+   */
+  integrate(depth: Float32Array, rgb: Uint8Array | undefined, K: Intrinsics, camToWorld: Pose): IntegrateResult {
+    this.check();
+    const pixels = K.width * K.height;
+    if (depth.length !== pixels) {
+      throw new RangeError(`integrate: depth has ${depth.length} values, intrinsics say ${K.width}×${K.height} = ${pixels}`);
+    }
+    if (rgb && rgb.length !== pixels * 3) throw new RangeError(`integrate: rgb has ${rgb.length} bytes, expected ${pixels * 3}`);
+    const problem = rigidPoseProblem(camToWorld);
+    if (problem) throw new RangeError(`integrate: camera pose is not a rigid transform (${problem})`);
+    const bufs = this.frameBuffers(pixels);
+    bufs.depth.write(depth);
+    if (rgb) bufs.color.write(rgb);
+    const cam = { width: K.width, height: K.height, fx: K.fx, fy: K.fy, cx: K.cx, cy: K.cy };
+
+    this.ctx.call('ss_tsdf_touched_blocks', tsdfTouchedArgs, {
+      ...cam, stride: this.allocationStride, hash_capacity: this.touchedMax * 2, max_out: this.touchedMax,
+      cam_to_world: top3x4(camToWorld), voxel_size: this.voxelSize, sdf_trunc: this.sdfTrunc,
+      min_depth: this.minDepth, max_depth: this.maxDepth,
+    }, [bufs.depth, this.touchedScratch, this.touchedOut, this.touchedCounts]);
+    this.touchedCounts.download();
+    this.touchedOut.download();
+    const counts = this.touchedCounts.u32(0, 2);
+    const n = counts[0] as number;
+    let dropped = counts[1] as number;
+    const coords = this.touchedOut.i32(0, n * 3);
+    const list = this.blockList.i32();
+    const found = { isNew: false };
+    let count = 0;
+    let fresh = 0;
+    for (let k = 0; k < n; k++) {
+      const x = coords[3 * k] as number, y = coords[3 * k + 1] as number, z = coords[3 * k + 2] as number;
+      const slot = this.hash.findOrInsert(x, y, z, found);
+      if (slot < 0) {
+        if (this.onFull === 'error') throw new VolumeFullError(this.maxBlocks, this.voxelSize);
+        dropped++;
+        continue;
+      }
+      if (found.isNew) fresh++;
+      list[4 * count] = x;
+      list[4 * count + 1] = y;
+      list[4 * count + 2] = z;
+      list[4 * count + 3] = slot;
+      count++;
+      if (!this.dirty[slot]) {
+        this.dirty[slot] = 1;
+        this.dirtyList.push(slot);
+      }
+    }
+    this.droppedTotal += dropped;
+    if (fresh > 0) this.hash.sync();
+    this.blockList.upload(0, count * 16);
+    this.ctx.call('ss_tsdf_integrate', tsdfIntegrateArgs, {
+      ...cam, block_count: count, has_color: rgb ? 1 : 0, world_to_cam: top3x4(invertRigid(camToWorld)),
+      voxel_size: this.voxelSize, sdf_trunc: this.sdfTrunc, max_weight: this.maxWeight,
+      min_depth: this.minDepth, max_depth: this.maxDepth,
+    }, [bufs.depth, bufs.color, this.blockList, this.pool]);
+    return { blocks: count, newBlocks: fresh, dropped };
+  }
+
+  /** blocks changed since the last meshDirty() */
+  get dirtyCount(): number {
+    return this.dirtyList.length;
+  }
+
+  /**
+   * Re-meshes the blocks integrated since the last call, plus their −x/−y/−z
+   * neighbours (whose seam cubes read the changed voxels). Returns the new
+   * block meshes (empty indices = the block no longer has a surface).
+   */
+  meshDirty(): MeshBlock[] {
+    this.check();
+    if (this.dirtyList.length === 0) return [];
+    const targets = this.dirtyList;
+    const mark = this.dirty;
+    const coords = this.hash.coords;
+    // dirty[slot]: 1 = integrated, 2 = neighbour added here
+    const extra: number[] = [];
+    for (const slot of targets) {
+      const x = coords[3 * slot] as number, y = coords[3 * slot + 1] as number, z = coords[3 * slot + 2] as number;
+      for (let n = 1; n < 8; n++) {
+        const s = this.hash.find(x - (n & 1), y - ((n >> 1) & 1), z - (n >> 2));
+        if (s >= 0 && !mark[s]) {
+          mark[s] = 2;
+          extra.push(s);
+        }
+      }
+    }
+    const all = targets.concat(extra);
+    this.dirtyList = [];
+    for (const s of all) mark[s] = 0;
+    return this.meshSlots(all);
+  }
+
+  private ensureMeshOut(vertexCap: number, indexCap: number): NonNullable<TsdfVolume['meshOut']> {
+    const cur = this.meshOut;
+    if (cur && cur.vertexCap >= vertexCap && cur.indexCap >= indexCap) return cur;
+    cur?.positions.destroy();
+    cur?.colors.destroy();
+    cur?.indices.destroy();
+    const v = Math.max(vertexCap, cur?.vertexCap ?? 0);
+    const i = Math.max(indexCap, cur?.indexCap ?? 0);
+    this.meshOut = {
+      positions: this.ctx.buffer(v * 12), colors: this.ctx.buffer(v * 3), indices: this.ctx.buffer(i * 4),
+      vertexCap: v, indexCap: i,
+    };
+    return this.meshOut;
+  }
+
+  private meshSlots(slots: number[]): MeshBlock[] {
+    const n = slots.length;
+    const list = this.blockList.i32();
+    const coords = this.hash.coords;
+    for (let k = 0; k < n; k++) {
+      const s = slots[k] as number;
+      list[4 * k] = coords[3 * s] as number;
+      list[4 * k + 1] = coords[3 * s + 1] as number;
+      list[4 * k + 2] = coords[3 * s + 2] as number;
+      list[4 * k + 3] = s;
+    }
+    this.blockList.upload(0, n * 16);
+    const ranges = this.ctx.buffer(n * 16);
+    try {
+      let out = this.ensureMeshOut(Math.max(1 << 16, n * 128), Math.max(1 << 17, n * 384));
+      for (;;) {
+        const status = this.ctx.call('ss_tsdf_mesh_blocks', tsdfMeshArgs, {
+          block_count: n, hash_mask: this.hash.mask, vertex_capacity: out.vertexCap, index_capacity: out.indexCap,
+          voxel_size: this.voxelSize, min_weight: this.minMeshWeight,
+        }, [this.pool, this.hash.table, this.blockList, out.positions, out.colors, out.indices, ranges, this.meshTotals],
+        [Status.CAPACITY]);
+        if (status === Status.OK) break;
+        this.meshTotals.download();
+        const need = this.meshTotals.u32(0, 2);
+        out = this.ensureMeshOut(Math.ceil((need[0] as number) * 1.5), Math.ceil((need[1] as number) * 1.5));
+      }
+      ranges.download();
+      this.meshTotals.download();
+      const tot = this.meshTotals.u32(0, 2);
+      out.positions.download(0, (tot[0] as number) * 12);
+      out.colors.download(0, (tot[0] as number) * 3);
+      out.indices.download(0, (tot[1] as number) * 4);
+      const r = ranges.u32(0, n * 4);
+      const pos = out.positions.f32();
+      const col = out.colors.u8();
+      const idx = out.indices.u32();
+      const result: MeshBlock[] = [];
+      for (let k = 0; k < n; k++) {
+        const s = slots[k] as number;
+        const vo = r[4 * k] as number, nv = r[4 * k + 1] as number, io = r[4 * k + 2] as number, ni = r[4 * k + 3] as number;
+        const prev = this.meshes[s];
+        if (nv === 0 && (!prev || prev.indices.length === 0)) continue; // nothing before, nothing now
+        const version = (this.versions[s] as number) + 1;
+        const block: MeshBlock = {
+          bx: coords[3 * s] as number, by: coords[3 * s + 1] as number, bz: coords[3 * s + 2] as number,
+          version,
+          positions: pos.slice(3 * vo, 3 * (vo + nv)),
+          colors: col.slice(3 * vo, 3 * (vo + nv)),
+          indices: idx.slice(io, io + ni),
+        };
+        this.versions[s] = version;
+        this.triangleCount += ni / 3 - (prev ? prev.indices.length / 3 : 0);
+        this.meshes[s] = block;
+        result.push(block);
+      }
+      return result;
+    } finally {
+      ranges.destroy();
+    }
+  }
+
+  /** every block's current mesh (blocks without a surface left out) */
+  meshBlocks(): MeshBlock[] {
+    const out: MeshBlock[] = [];
+    for (let s = 0; s < this.hash.size; s++) {
+      const m = this.meshes[s];
+      if (m && m.indices.length > 0) out.push(m);
+    }
+    return out;
+  }
+
+  /**
+   * The whole surface as one indexed mesh; vertices on block seams (computed
+   * identically by both blocks) are merged so the mesh is connected.
+   */
+  extractMesh(): TriangleSoup {
+    this.meshDirty();
+    const blocks = this.meshBlocks();
+    let nv = 0, ni = 0;
+    for (const b of blocks) {
+      nv += b.positions.length / 3;
+      ni += b.indices.length;
+    }
+    const positions = new Float32Array(nv * 3);
+    const colors = new Uint8Array(nv * 3);
+    const indices = new Uint32Array(ni);
+    const seen = new Map<string, number>();
+    const remap = new Uint32Array(Math.max(1, ...blocks.map((b) => b.positions.length / 3)));
+    let v = 0, i = 0;
+    for (const b of blocks) {
+      const count = b.positions.length / 3;
+      for (let k = 0; k < count; k++) {
+        const x = b.positions[3 * k] as number, y = b.positions[3 * k + 1] as number, z = b.positions[3 * k + 2] as number;
+        const key = `${x},${y},${z}`;
+        let at = seen.get(key);
+        if (at === undefined) {
+          at = v++;
+          seen.set(key, at);
+          positions[3 * at] = x;
+          positions[3 * at + 1] = y;
+          positions[3 * at + 2] = z;
+          colors[3 * at] = b.colors[3 * k] as number;
+          colors[3 * at + 1] = b.colors[3 * k + 1] as number;
+          colors[3 * at + 2] = b.colors[3 * k + 2] as number;
+        }
+        remap[k] = at;
+      }
+      for (let k = 0; k < b.indices.length; k++) indices[i++] = remap[b.indices[k] as number] as number;
+    }
+    return { positions: positions.slice(0, v * 3), colors: colors.slice(0, v * 3), indices };
+  }
+
+  /** Renders the model's zero level set from a camera (depth, normals, colour). */
+  raycast(K: Intrinsics, camToWorld: Pose): RaycastResult {
+    this.check();
+    const problem = rigidPoseProblem(camToWorld);
+    if (problem) throw new RangeError(`raycast: camera pose is not a rigid transform (${problem})`);
+    const pixels = K.width * K.height;
+    if (!this.rayOut || this.rayOut.pixels < pixels) {
+      this.rayOut?.depth.destroy();
+      this.rayOut?.normals.destroy();
+      this.rayOut?.color.destroy();
+      this.rayOut = { depth: this.ctx.buffer(pixels * 4), normals: this.ctx.buffer(pixels * 12), color: this.ctx.buffer(pixels * 3), pixels };
+    }
+    const o = this.rayOut;
+    this.ctx.call('ss_tsdf_raycast', tsdfRaycastArgs, {
+      width: K.width, height: K.height, hash_mask: this.hash.mask, fx: K.fx, fy: K.fy, cx: K.cx, cy: K.cy,
+      cam_to_world: top3x4(camToWorld), voxel_size: this.voxelSize, sdf_trunc: this.sdfTrunc,
+      min_depth: this.minDepth, max_depth: this.maxDepth,
+    }, [this.pool, this.hash.table, o.depth, o.normals, o.color]);
+    o.depth.download(0, pixels * 4);
+    o.normals.download(0, pixels * 12);
+    o.color.download(0, pixels * 3);
+    return { depth: o.depth.f32(0, pixels).slice(), normals: o.normals.f32(0, pixels * 3).slice(), color: o.color.u8(0, pixels * 3).slice() };
+  }
+
+  /** Empties the volume (every block unobserved, meshes dropped). */
+  reset(): void {
+    this.check();
+    const n = this.hash.size;
+    if (n > 0) {
+      const list = this.blockList.i32();
+      for (let s = 0; s < n; s++) {
+        list[4 * s + 3] = s;
+      }
+      this.blockList.upload(0, n * 16);
+      this.ctx.call('ss_tsdf_clear_blocks', tsdfClearArgs, { block_count: n }, [this.blockList, this.pool]);
+    }
+    this.hash.clear();
+    this.dirty.fill(0);
+    this.dirtyList = [];
+    this.versions.fill(0);
+    this.meshes.fill(undefined);
+    this.triangleCount = 0;
+    this.droppedTotal = 0;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const b of [this.pool, this.touchedScratch, this.touchedOut, this.touchedCounts, this.blockList, this.meshTotals,
+      this.depthBuf, this.colorBuf, this.meshOut?.positions, this.meshOut?.colors, this.meshOut?.indices,
+      this.rayOut?.depth, this.rayOut?.normals, this.rayOut?.color]) b?.destroy();
+    this.hash.destroy();
+  }
+}
