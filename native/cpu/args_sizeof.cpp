@@ -12,7 +12,14 @@
   X(tsdf_integrate)     \
   X(tsdf_mesh)          \
   X(tsdf_raycast)       \
-  X(tsdf_clear)
+  X(tsdf_clear)         \
+  X(mast3r_nn)          \
+  X(mast3r_desc_index)  \
+  X(mast3r_nn_query)    \
+  X(mast3r_triangulate) \
+  X(mast3r_tsdf_refine) \
+  X(mast3r_similarity)  \
+  X(mast3r_infonce)
 
 extern "C" SS_API uint32_t ss_args_sizeof(const char* name) {
   if (!name) return 0;

@@ -189,8 +189,103 @@ typedef struct ss_tsdf_clear_args {
 SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args* args,
                                       ss_buffer* blocks, ss_buffer* pool);
 
+/* ---- tracking: features, matching, ICP (src/tracking) --------------------- */
+/* (declared below this line by the tracking kernels) */
+
 /* ---- MASt3R post-processing (see shared mast3r-kernels.md) ---------------- */
 /* (declared below this line by the MASt3R kernels) */
+
+enum { SS_MAST3R_DIST_DOT = 0, SS_MAST3R_DIST_L2 = 1 };
+/* flags bit: run the portable per-element kernel bodies instead of the
+ * backend's hot path (the parity and unit tests hold both to one answer) */
+enum { SS_MAST3R_FLAG_PORTABLE = 1 };
+
+/* MASt3R bruteforce_reciprocal_nns. a: float32 n×dim, b: float32 m×dim
+ * (row-major); nn_a int32[n] = index in b of a[i]'s best, nn_b int32[m] =
+ * index in a of b[j]'s best; best = max a·b (dot) or min ‖a−b‖ (l2).
+ * Exact: float32 tiles find each winner and every candidate within the
+ * float32 rounding bound of it is re-ranked in float64, so results do not
+ * depend on blocking; ties → lowest index. block: column tile (0 = auto).
+ * Memory O((n + m) · threads); never n×m. */
+typedef struct ss_mast3r_nn_args {
+  uint32_t n, m, dim, dist;
+  uint32_t block, flags, pad0, pad1;
+} ss_mast3r_nn_args;
+SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_nn_args* args, ss_buffer* a,
+                                         ss_buffer* b, ss_buffer* nn_a, ss_buffer* nn_b);
+
+/* Tile index of an H×W×dim float32 descriptor map for exact nearest-neighbour
+ * queries: 8×8-pixel tiles packed dim-major, each with its centroid and
+ * radius so a query can skip tiles that cannot hold its answer.
+ * index bytes = 64 + tiles · 4 · (64 + 64·dim + ceil16(dim) + 16),
+ * tiles = ceil(W/8) · ceil(H/8). dist fixes the score the index serves. */
+typedef struct ss_mast3r_desc_index_args {
+  uint32_t width, height, dim, dist;
+} ss_mast3r_desc_index_args;
+SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_index_args* args, ss_buffer* map,
+                                      ss_buffer* index);
+
+/* One half-iteration of fast_reciprocal_NNs: for each query pixel index
+ * query_idx[i] (int32, into the width×height query map), out_idx[i] = the
+ * flat pixel index of its nearest neighbour over the whole db map (int32).
+ * Exact, ties → lowest index. db_index from ss_mast3r_desc_index(db_map)
+ * with the same dist. */
+typedef struct ss_mast3r_nn_query_args {
+  uint32_t count, width, height, dim;
+  uint32_t db_width, db_height, dist, flags;
+} ss_mast3r_nn_query_args;
+SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_args* args, ss_buffer* query_map,
+                                    ss_buffer* query_idx, ss_buffer* db_map, ss_buffer* db_index,
+                                    ss_buffer* out_idx);
+
+/* MASt3R batched_triangulate: pts2d float32 [batch, cams, points, 2], proj
+ * float32 [batch, cams, 3, 4] → out float32 [batch, points, 3]. Rows
+ * P0 − x·P2 and P1 − y·P2 per camera; least squares A[:, :3]·X = −A[:, 3]
+ * (Householder QR in float64). NaN where an input is not finite or the
+ * system is rank-deficient. */
+typedef struct ss_mast3r_triangulate_args {
+  uint32_t batch, cams, points, pad0;
+} ss_mast3r_triangulate_args;
+SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangulate_args* args, ss_buffer* pts2d,
+                                       ss_buffer* proj, ss_buffer* out);
+
+/* TSDF depth refinement of MASt3R's tsdf_optimizer.py. depths, confs: float32
+ * [images, height, width]; cams: float32 [images, 16] = cam→world 3×4
+ * row-major, then fx, fy, cx, cy; out: float32 [images, height, width].
+ * Per pixel: `samples` candidates d + (n − 1)·tau, n ~ N(0,1) from
+ * Philox4x32-10 (key = seed_lo, seed_hi; counter = (sample/2, pixel, image, 0);
+ * Box–Muller on words 0,1: even samples take the cosine, odd the sine);
+ * each candidate's TSDF over every image; keep the one nearest the zero
+ * level (see mast3r-kernels.md). O(images² · pixels · samples), no scratch. */
+typedef struct ss_mast3r_tsdf_refine_args {
+  uint32_t images, width, height, samples;
+  uint32_t seed_lo, seed_hi, flags, pad0;
+  float tau, pad1, pad2, pad3;
+} ss_mast3r_tsdf_refine_args;
+SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_tsdf_refine_args* args,
+                                              ss_buffer* depths, ss_buffer* confs, ss_buffer* cams,
+                                              ss_buffer* out);
+
+/* MASt3R get_similarities: desc1 float32 [batch, n, dim], desc2 [batch, m, dim]
+ * → out float32 [batch, n, m] = desc1·desc2ᵀ, or 1/(1 + ‖d1 − d2‖) with euc. */
+typedef struct ss_mast3r_similarity_args {
+  uint32_t batch, n, m, dim;
+  uint32_t euc, pad0, pad1, pad2;
+} ss_mast3r_similarity_args;
+SS_API ss_status ss_mast3r_similarity(ss_context* ctx, const ss_mast3r_similarity_args* args, ss_buffer* desc1,
+                                      ss_buffer* desc2, ss_buffer* out);
+
+/* MASt3R InfoNCE, mode 'proper', per pair: desc1, desc2 float32 [batch, n, dim]
+ * (row i of desc1 matches row i of desc2) → loss float32 [batch, n] =
+ * −[log clip(S_ii / Σ_k S_ki, eps) + log clip(S_ii / Σ_k S_ik, eps)],
+ * S = exp(sim / temperature), sim as ss_mast3r_similarity (NaN → −inf).
+ * Log-sum-exp in float64; the n×n matrix is never stored. */
+typedef struct ss_mast3r_infonce_args {
+  uint32_t batch, n, dim, euc;
+  float temperature, eps, pad0, pad1;
+} ss_mast3r_infonce_args;
+SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args* args, ss_buffer* desc1,
+                                   ss_buffer* desc2, ss_buffer* loss);
 
 #ifdef __cplusplus
 }

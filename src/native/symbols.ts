@@ -31,6 +31,8 @@ export const symbols = {
   ss_tsdf_raycast: { args: [ptr, ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
   ss_tsdf_clear_blocks: { args: [ptr, ptr, ptr, ptr], returns: i32 },
 
+  // ---- tracking (src/tracking) ----
+
   // ---- MASt3R post-processing (src/mast3r) ----
 } as const;
 
