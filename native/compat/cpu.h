@@ -26,8 +26,9 @@ ss_device_inline ss_float3 ss_make_float3(float x, float y, float z) { return ss
 ss_device_inline float ss_sqrt(float v) { return std::sqrt(v); }
 ss_device_inline float ss_floor(float v) { return std::floor(v); }
 ss_device_inline float ss_fabs(float v) { return std::fabs(v); }
-ss_device_inline float ss_fmin(float a, float b) { return std::fmin(a, b); }
-ss_device_inline float ss_fmax(float a, float b) { return std::fmax(a, b); }
+/* plain compares (minss/maxss): std::fmin's NaN rules cost a libm call per use */
+ss_device_inline float ss_fmin(float a, float b) { return b < a ? b : a; }
+ss_device_inline float ss_fmax(float a, float b) { return b > a ? b : a; }
 ss_device_inline float ss_exp(float v) { return std::exp(v); }
 ss_device_inline bool ss_isfinite(float v) { return std::isfinite(v); }
 ss_device_inline bool ss_isnan(float v) { return std::isnan(v); }

@@ -6,6 +6,7 @@
 #include "tsdf_mesh.h"
 #include "tsdf_raycast.h"
 #include "tsdf_touched.h"
+#include "tsdf_integrate_simd.h"
 
 #include <vector>
 
@@ -89,7 +90,7 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
   if (a.has_color) SS_REQUIRE_BUFFER(ctx, color, (uint64_t)a.width * a.height * 3);
   SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
   const int32_t* bl = ss_data<int32_t>(blocks);
-  uint64_t capacity = pool ? pool->bytes / (SS_BLOCK_VOXELS * sizeof(ss_voxel)) : 0;
+  uint64_t capacity = pool ? pool->bytes / SS_BLOCK_BYTES : 0;
   for (uint32_t k = 0; k < a.block_count; ++k) {
     if (bl[4 * k + 3] < 0 || (uint64_t)bl[4 * k + 3] >= capacity)
       return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool of %llu blocks", __func__, k,
@@ -97,13 +98,26 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
   }
   const float* d = ss_data<float>(depth);
   const uint8_t* c = a.has_color ? ss_data<uint8_t>(color) : nullptr;
-  ss_voxel* p = ss_data<ss_voxel>(pool);
+  float* p = ss_data<float>(pool);
+#ifdef SS_TSDF_SIMD
+  const TsdfRowConsts rc = tsdf_row_consts(a);
+  ctx->pool->parallel_for(a.block_count, 16, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const int32_t* blk = bl + 4 * k;
+      float* base = p + (uint64_t)blk[3] * SS_BLOCK_FLOATS;
+      for (uint32_t row = 0; row < 64; ++row)
+        tsdf_integrate_row_avx2(a, rc, blk[0] * 8, blk[1] * 8 + (int32_t)(row & 7), blk[2] * 8 + (int32_t)(row >> 3), row * 8, d,
+                                c, base);
+    }
+  });
+#else
   ctx->pool->parallel_for(a.block_count, 16, [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
       const int32_t* blk = bl + 4 * k;
       for (uint32_t v = 0; v < SS_BLOCK_VOXELS; ++v) tsdf_integrate_voxel(a, blk, v, d, c, p);
     }
   });
+#endif
   return SS_OK;
 }
 
@@ -126,12 +140,12 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
   SS_REQUIRE_BUFFER(ctx, colors, (uint64_t)a.vertex_capacity * 3);
   SS_REQUIRE_BUFFER(ctx, indices, (uint64_t)a.index_capacity * 4);
   const int32_t* bl = ss_data<int32_t>(blocks);
-  uint64_t capacity = pool->bytes / (SS_BLOCK_VOXELS * sizeof(ss_voxel));
+  uint64_t capacity = pool->bytes / SS_BLOCK_BYTES;
   for (uint32_t k = 0; k < a.block_count; ++k) {
     if (bl[4 * k + 3] < 0 || (uint64_t)bl[4 * k + 3] >= capacity)
       return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool", __func__, k, bl[4 * k + 3]);
   }
-  const ss_voxel* p = ss_data<ss_voxel>(pool);
+  const float* p = ss_data<float>(pool);
   const int32_t* h = ss_data<int32_t>(hash);
   float* pos = ss_data<float>(positions);
   uint8_t* col = ss_data<uint8_t>(colors);
@@ -184,7 +198,7 @@ SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* ar
   SS_REQUIRE_BUFFER(ctx, depth, n * 4);
   SS_REQUIRE_BUFFER(ctx, normals, n * 12);
   SS_REQUIRE_BUFFER(ctx, color, n * 3);
-  const ss_voxel* p = ss_data<ss_voxel>(pool);
+  const float* p = ss_data<float>(pool);
   const int32_t* h = ss_data<int32_t>(hash);
   float* d = ss_data<float>(depth);
   float* nm = ss_data<float>(normals);
@@ -201,13 +215,13 @@ SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args*
   if (a.block_count == 0) return SS_OK;
   SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
   const int32_t* bl = ss_data<int32_t>(blocks);
-  uint64_t capacity = pool ? pool->bytes / (SS_BLOCK_VOXELS * sizeof(ss_voxel)) : 0;
-  ss_voxel* p = ss_data<ss_voxel>(pool);
+  uint64_t capacity = pool ? pool->bytes / SS_BLOCK_BYTES : 0;
+  float* p = ss_data<float>(pool);
   for (uint32_t k = 0; k < a.block_count; ++k) {
     int32_t slot = bl[4 * k + 3];
     if (slot < 0 || (uint64_t)slot >= capacity)
       return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool", __func__, k, slot);
-    memset(p + (uint64_t)slot * SS_BLOCK_VOXELS, 0, SS_BLOCK_VOXELS * sizeof(ss_voxel));
+    memset(p + (uint64_t)slot * SS_BLOCK_FLOATS, 0, SS_BLOCK_BYTES);
   }
   return SS_OK;
 }

@@ -114,17 +114,17 @@ SS_API ss_status ss_geotrf(ss_context* ctx, const ss_geotrf_args* args, ss_buffe
 /* ---- TSDF voxel-block volume ----------------------------------------------
  * Voxel blocks of 8³ voxels. Block bookkeeping (hash, pool slots) lives in
  * TypeScript; kernels get:
- *   pool:   capacity × 512 × ss_voxel (12 bytes), voxel (x,y,z) at x + 8y + 64z
+ *   pool:   capacity blocks of 6144 bytes, structure of arrays per block:
+ *           float tsdf[512] (signed distance / sdf_trunc, in [-1, 1]),
+ *           float weight[512] (0 = never observed), uint8 rgba[512][4];
+ *           voxel (x,y,z) of a block is element x + 8y + 64z
+ *           (contiguous rows for SIMD loads and coalesced GPU access)
  *   hash:   open addressing, entries int32 {bx, by, bz, slot}, slot -1 empty,
  *           -2 deleted; slot index h = ss_block_hash(bx,by,bz) & hash_mask,
  *           linear probing. Written only by TypeScript.
  *   blocks: a list of int32 {bx, by, bz, slot} to work on.
  */
-typedef struct ss_voxel {
-  float tsdf;   /* signed distance / sdf_trunc, in [-1, 1] */
-  float weight; /* 0 = never observed */
-  uint8_t r, g, b, a;
-} ss_voxel;
+#define SS_BLOCK_BYTES 6144u
 
 /* blocks within ±sdf_trunc of each sampled depth pixel, deduplicated.
  * scratch: hash_capacity (power of two) × 8 bytes, cleared by the call.
@@ -192,13 +192,64 @@ SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args*
 /* ---- tracking: features, matching, ICP (src/tracking) --------------------- */
 /* (declared below this line by the tracking kernels) */
 
+/* RGB (3 bytes per pixel) → 8-bit luma with BT.601 integer weights
+ * (77 R + 150 G + 29 B + 128) >> 8: the image ORB and the photometric ICP term read */
+typedef struct ss_rgb_to_gray_args {
+  uint32_t width, height, pad0, pad1;
+} ss_rgb_to_gray_args;
+SS_API ss_status ss_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args* args, ss_buffer* rgb, ss_buffer* gray);
+
+/* Model ray-cast for frame-to-model tracking, guided by a depth prior (the
+ * previous frame's depth seen from the same pose): each ray marches only
+ * [prior − band, prior + band], or the whole [min_depth, max_depth] where the
+ * prior is 0/NaN and flags has SS_RAYCAST_FULL_FALLBACK. Outputs in the CAMERA
+ * frame: depth float32 z (0 = miss), normals float32 xyz (TSDF gradient, NaN
+ * on miss), gray uint8 (luma of the voxel colour). Same pool/hash layout as
+ * ss_tsdf_raycast; prior float32 metres, width × height. */
+enum { SS_RAYCAST_FULL_FALLBACK = 1 };
+typedef struct ss_tsdf_raycast_guided_args {
+  uint32_t width, height, hash_mask, flags;
+  float fx, fy, cx, cy;
+  float cam_to_world[12];
+  float voxel_size, sdf_trunc, min_depth, max_depth;
+  float band, pad0, pad1, pad2;
+} ss_tsdf_raycast_guided_args;
+SS_API ss_status ss_tsdf_raycast_guided(ss_context* ctx, const ss_tsdf_raycast_guided_args* args, ss_buffer* pool,
+                                        ss_buffer* hash, ss_buffer* prior, ss_buffer* depth, ss_buffer* normals,
+                                        ss_buffer* gray);
+
+/* One Gauss-Newton step of point-to-plane ICP with projective association
+ * (KinectFusion), optionally plus a photometric term (Steinbrücker/Kerl style
+ * dense intensity residual), reduced to normal equations in one call.
+ * cur_points/cur_normals: float32 xyz per pixel in the current camera frame
+ * (NaN invalid); ref_points/ref_normals: same size, reference camera frame.
+ * Each current point q = cur_to_ref · p projects with (fx, fy, cx, cy) to the
+ * nearest reference pixel; the pair counts when ‖q − r‖ ≤ max_dist and
+ * n_ref · (R n_cur) ≥ min_normal_cos. Residual n_ref · (q − r), Jacobian for a
+ * left-multiplied twist (ω, v); Huber weights beyond huber_delta (0 = none).
+ * use_color: also I_ref(π(q)) − I_cur(p) on uint8 gray (÷255, bilinear),
+ * scaled by color_weight. Updates solve (JᵀWJ) ξ = −JᵀWr.
+ * out: float64[32] = upper triangle of JᵀWJ (21, row-major), JᵀWr (6),
+ * Σ w r² geometric, geometric pairs, Σ w r² photometric, photometric pairs,
+ * valid current points. Summed in a fixed order: bit-for-bit deterministic. */
+typedef struct ss_icp_reduce_args {
+  uint32_t width, height, use_color, pad0;
+  float fx, fy, cx, cy;
+  float cur_to_ref[12];
+  float max_dist, min_normal_cos, huber_delta, color_weight;
+  float color_huber_delta, pad1, pad2, pad3;
+} ss_icp_reduce_args;
+SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, ss_buffer* cur_points,
+                               ss_buffer* cur_normals, ss_buffer* cur_gray, ss_buffer* ref_points,
+                               ss_buffer* ref_normals, ss_buffer* ref_gray, ss_buffer* out);
+
 /* ---- MASt3R post-processing (see shared mast3r-kernels.md) ---------------- */
 /* (declared below this line by the MASt3R kernels) */
 
 enum { SS_MAST3R_DIST_DOT = 0, SS_MAST3R_DIST_L2 = 1 };
 /* flags bit: run the portable per-element kernel bodies instead of the
  * backend's hot path (the parity and unit tests hold both to one answer) */
-enum { SS_MAST3R_FLAG_PORTABLE = 1 };
+enum { SS_MAST3R_FLAG_PORTABLE = 1, SS_MAST3R_FLAG_HINTS = 2 };
 
 /* MASt3R bruteforce_reciprocal_nns. a: float32 n×dim, b: float32 m×dim
  * (row-major); nn_a int32[n] = index in b of a[i]'s best, nn_b int32[m] =
@@ -214,11 +265,14 @@ typedef struct ss_mast3r_nn_args {
 SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_nn_args* args, ss_buffer* a,
                                          ss_buffer* b, ss_buffer* nn_a, ss_buffer* nn_b);
 
-/* Tile index of an H×W×dim float32 descriptor map for exact nearest-neighbour
- * queries: 8×8-pixel tiles packed dim-major, each with its centroid and
- * radius so a query can skip tiles that cannot hold its answer.
- * index bytes = 64 + tiles · 4 · (64 + 64·dim + ceil16(dim) + 16),
- * tiles = ceil(W/8) · ceil(H/8). dist fixes the score the index serves. */
+/* Index of an H×W×dim float32 descriptor map for exact nearest-neighbour
+ * queries: 8×8-pixel tiles in 32×32 super-tiles, packed dim-major with
+ * centroids and radii (so a query can skip what cannot hold its answer),
+ * and an int8 copy (max|b|/127 steps) for pre-filtering. Layout in
+ * native/kernels/mast3r_nn.h; size in floats:
+ *   16 + (dim+2)·ceil16(S) + S·16·(dim+2) + S·1024·(dim+1) + P·16·(ceil(dim/4)+1),
+ *   S = ceil(W/32)·ceil(H/32), P = ceil(W·H/16).
+ * dist fixes the score the index serves. */
 typedef struct ss_mast3r_desc_index_args {
   uint32_t width, height, dim, dist;
 } ss_mast3r_desc_index_args;
@@ -229,7 +283,8 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
  * query_idx[i] (int32, into the width×height query map), out_idx[i] = the
  * flat pixel index of its nearest neighbour over the whole db map (int32).
  * Exact, ties → lowest index. db_index from ss_mast3r_desc_index(db_map)
- * with the same dist. */
+ * with the same dist. With SS_MAST3R_FLAG_HINTS, out_idx holds on entry a
+ * guess per query (-1: none) that only speeds the search up. */
 typedef struct ss_mast3r_nn_query_args {
   uint32_t count, width, height, dim;
   uint32_t db_width, db_height, dist, flags;

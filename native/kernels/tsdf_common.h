@@ -4,6 +4,24 @@
 
 #define SS_BLOCK_DIM 8
 #define SS_BLOCK_VOXELS 512
+/* a block is 1536 floats: tsdf[512], weight[512], rgba8[512] (see scanstream.h) */
+#define SS_BLOCK_FLOATS 1536
+
+/* A voxel reference is slot·512 + voxel index (int32; −1 = none). */
+ss_device_inline ss_global float* ss_block_base(ss_global float* pool, int32_t slot) {
+  return pool + (uint64_t)slot * SS_BLOCK_FLOATS;
+}
+ss_device_inline float ss_vox_tsdf(ss_global const float* pool, int32_t ref) {
+  return pool[(uint64_t)(ref >> 9) * SS_BLOCK_FLOATS + (uint32_t)(ref & 511)];
+}
+ss_device_inline float ss_vox_weight(ss_global const float* pool, int32_t ref) {
+  return pool[(uint64_t)(ref >> 9) * SS_BLOCK_FLOATS + SS_BLOCK_VOXELS + (uint32_t)(ref & 511)];
+}
+/* channel k (0 r, 1 g, 2 b) of the voxel colour */
+ss_device_inline uint8_t ss_vox_rgb(ss_global const float* pool, int32_t ref, uint32_t k) {
+  ss_global const uint8_t* rgba = (ss_global const uint8_t*)(pool + (uint64_t)(ref >> 9) * SS_BLOCK_FLOATS + 2 * SS_BLOCK_VOXELS);
+  return rgba[4 * (uint32_t)(ref & 511) + k];
+}
 
 /* Teschner et al. 2003 spatial hash; TypeScript computes the same with Math.imul */
 ss_device_inline uint32_t ss_block_hash(int32_t x, int32_t y, int32_t z) {

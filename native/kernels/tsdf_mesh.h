@@ -17,7 +17,7 @@ ss_device_inline uint32_t mesh_lattice_index(uint32_t x, uint32_t y, uint32_t z)
 /* block: {bx,by,bz,slot}. Scratch: f[729], rgb[729*3], vidx[729*3].
  * Writes block-local vertices/indices and their counts. */
 ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global const int32_t* block,
-                                      ss_global const ss_voxel* pool, ss_global const int32_t* hash,
+                                      ss_global const float* pool, ss_global const int32_t* hash,
                                       ss_thread float* f, ss_thread uint8_t* rgb, ss_thread int32_t* vidx,
                                       ss_thread float* out_pos, ss_thread uint8_t* out_col, ss_thread uint32_t* out_idx,
                                       ss_thread uint32_t* n_vert, ss_thread uint32_t* n_idx) {
@@ -26,9 +26,46 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
   for (int32_t n = 0; n < 8; ++n) {
     nb[n] = n == 0 ? block[3] : ss_hash_find(hash, args.hash_mask, bx + (n & 1), by + ((n >> 1) & 1), bz + (n >> 2));
   }
-  /* gather the 9³ lattice: own voxels plus the first layer of the neighbours */
+  *n_vert = 0;
+  *n_idx = 0;
+  /* Quick reject: every cube has its lowest corner in this block, so no
+   * observed voxel here means no cube; and a surface needs both signs among
+   * this block's voxels or, failing that, an opposite sign on the +x/+y/+z
+   * neighbour faces. Most blocks of the truncation band stop here. */
+  {
+    ss_global const float* own = pool + (uint64_t)block[3] * SS_BLOCK_FLOATS;
+    uint32_t pos = 0, neg = 0;
+    for (uint32_t v = 0; v < SS_BLOCK_VOXELS; ++v) {
+      float w = own[SS_BLOCK_VOXELS + v], t = own[v];
+      uint32_t ok = (w >= args.min_weight && w > 0.0f) ? 1u : 0u;
+      pos |= ok & (t >= 0.0f ? 1u : 0u);
+      neg |= ok & (t < 0.0f ? 1u : 0u);
+    }
+    if (!pos && !neg) return;
+    if (!(pos && neg)) {
+      bool opposite = false;
+      for (int32_t n = 1; n < 8 && !opposite; ++n) {
+        if (nb[n] < 0) continue;
+        ss_global const float* other = pool + (uint64_t)nb[n] * SS_BLOCK_FLOATS;
+        /* the neighbour's voxels that sit on this block's lattice: coordinate 0 along each offset axis */
+        for (uint32_t v = 0; v < SS_BLOCK_VOXELS; ++v) {
+          if (((n & 1) && (v & 7)) || ((n & 2) && ((v >> 3) & 7)) || ((n & 4) && (v >> 6))) continue;
+          float w = other[SS_BLOCK_VOXELS + v], t = other[v];
+          if (w >= args.min_weight && w > 0.0f && ((t < 0.0f) == (pos != 0))) {
+            opposite = true;
+            break;
+          }
+        }
+      }
+      if (!opposite) return;
+    }
+  }
+  /* gather the 9³ lattice (own voxels plus the first layer of the neighbours)
+   * and, per lattice row (ly, lz), bit masks of valid and of negative points */
+  uint32_t valid_row[SS_MESH_LATTICE * SS_MESH_LATTICE], neg_row[SS_MESH_LATTICE * SS_MESH_LATTICE];
   for (uint32_t lz = 0; lz < SS_MESH_LATTICE; ++lz)
-    for (uint32_t ly = 0; ly < SS_MESH_LATTICE; ++ly)
+    for (uint32_t ly = 0; ly < SS_MESH_LATTICE; ++ly) {
+      uint32_t vbits = 0, nbits = 0;
       for (uint32_t lx = 0; lx < SS_MESH_LATTICE; ++lx) {
         uint32_t li = mesh_lattice_index(lx, ly, lz);
         int32_t slot = nb[(lx >> 3) + 2 * (ly >> 3) + 4 * (lz >> 3)];
@@ -37,28 +74,44 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
           f[li] = SS_NAN;
           continue;
         }
-        ss_global const ss_voxel* vox = pool + (uint64_t)slot * SS_BLOCK_VOXELS + ((lx & 7) + 8 * (ly & 7) + 64 * (lz & 7));
-        f[li] = vox->weight >= args.min_weight && vox->weight > 0.0f ? vox->tsdf : SS_NAN;
-        rgb[3 * li] = vox->r;
-        rgb[3 * li + 1] = vox->g;
-        rgb[3 * li + 2] = vox->b;
+        uint32_t v = (lx & 7) + 8 * (ly & 7) + 64 * (lz & 7);
+        ss_global const float* base = pool + (uint64_t)slot * SS_BLOCK_FLOATS;
+        float w = base[SS_BLOCK_VOXELS + v];
+        float t = base[v];
+        bool ok = w >= args.min_weight && w > 0.0f;
+        f[li] = ok ? t : SS_NAN;
+        vbits |= (ok ? 1u : 0u) << lx;
+        nbits |= (ok && t < 0.0f ? 1u : 0u) << lx;
+        ss_global const uint8_t* rgba = (ss_global const uint8_t*)(base + 2 * SS_BLOCK_VOXELS) + 4 * v;
+        rgb[3 * li] = rgba[0];
+        rgb[3 * li + 1] = rgba[1];
+        rgb[3 * li + 2] = rgba[2];
       }
+      valid_row[lz * SS_MESH_LATTICE + ly] = vbits;
+      neg_row[lz * SS_MESH_LATTICE + ly] = nbits;
+    }
   uint32_t nv = 0, ni = 0;
   float origin_x = (float)(bx * SS_BLOCK_DIM), origin_y = (float)(by * SS_BLOCK_DIM), origin_z = (float)(bz * SS_BLOCK_DIM);
   for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
-    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y)
-      for (uint32_t x = 0; x < SS_BLOCK_DIM; ++x) {
+    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) {
+      /* the 8 cubes of this row at once: a cube is meshable when its 8 corners
+       * are valid, and crosses the surface when they are neither all negative nor all positive */
+      uint32_t r0 = z * SS_MESH_LATTICE + y, r1 = r0 + 1, r2 = r0 + SS_MESH_LATTICE, r3 = r2 + 1;
+      uint32_t v4 = valid_row[r0] & valid_row[r1] & valid_row[r2] & valid_row[r3];
+      uint32_t n_and = neg_row[r0] & neg_row[r1] & neg_row[r2] & neg_row[r3];
+      uint32_t n_or = neg_row[r0] | neg_row[r1] | neg_row[r2] | neg_row[r3];
+      uint32_t cubes = v4 & (v4 >> 1) & 0xffu;
+      uint32_t all_neg = n_and & (n_and >> 1);
+      uint32_t any_neg = n_or | (n_or >> 1);
+      cubes &= any_neg & ~all_neg;
+      for (; cubes != 0; cubes &= cubes - 1) {
+        uint32_t x = 0;
+        while (!((cubes >> x) & 1u)) ++x;
         uint32_t config = 0;
-        bool valid = true;
         for (uint32_t c = 0; c < 8; ++c) {
           float v = f[mesh_lattice_index(x + (c & 1), y + ((c >> 1) & 1), z + (c >> 2))];
-          if (ss_isnan(v)) {
-            valid = false;
-            break;
-          }
           if (v < 0.0f) config |= 1u << c;
         }
-        if (!valid || config == 0 || config == 255) continue;
         uint32_t entries = 3u * SS_MC_TRI_COUNT[config];
         for (uint32_t t = 0; t < entries; ++t) {
           int32_t e = SS_MC_TRIS[config][t];
@@ -87,6 +140,7 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
           out_idx[ni++] = (uint32_t)vidx[key];
         }
       }
+    }
   *n_vert = nv;
   *n_idx = ni;
 }

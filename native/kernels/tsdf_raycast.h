@@ -2,10 +2,10 @@
 #ifndef SS_KERNEL_TSDF_RAYCAST_H
 #define SS_KERNEL_TSDF_RAYCAST_H
 
-/* voxel at global integer coords; caches the last block's slot in *cache {bx,by,bz,slot} */
-ss_device_inline ss_global const ss_voxel* raycast_voxel(ss_global const ss_voxel* pool, ss_global const int32_t* hash,
-                                                         uint32_t mask, int32_t gx, int32_t gy, int32_t gz,
-                                                         ss_thread int32_t* cache) {
+/* reference (slot·512 + index) of the observed voxel at global integer coords, or −1;
+ * caches the last block's slot in cache {bx,by,bz,slot} */
+ss_device_inline int32_t raycast_voxel(ss_global const float* pool, ss_global const int32_t* hash, uint32_t mask,
+                                       int32_t gx, int32_t gy, int32_t gz, ss_thread int32_t* cache) {
   int32_t bx = ss_floor_div8(gx), by = ss_floor_div8(gy), bz = ss_floor_div8(gz);
   if (bx != cache[0] || by != cache[1] || bz != cache[2]) {
     cache[0] = bx;
@@ -13,29 +13,28 @@ ss_device_inline ss_global const ss_voxel* raycast_voxel(ss_global const ss_voxe
     cache[2] = bz;
     cache[3] = ss_hash_find(hash, mask, bx, by, bz);
   }
-  if (cache[3] < 0) return 0;
-  ss_global const ss_voxel* v =
-      pool + (uint64_t)cache[3] * SS_BLOCK_VOXELS + ((gx - bx * 8) + 8 * (gy - by * 8) + 64 * (gz - bz * 8));
-  return v->weight > 0.0f ? v : 0;
+  if (cache[3] < 0) return -1;
+  int32_t ref = cache[3] * SS_BLOCK_VOXELS + ((gx - bx * 8) + 8 * (gy - by * 8) + 64 * (gz - bz * 8));
+  return ss_vox_weight(pool, ref) > 0.0f ? ref : -1;
 }
 
 /* trilinear TSDF at a world point (voxel units); NaN when a corner is unobserved */
-ss_device_inline float raycast_sample(ss_global const ss_voxel* pool, ss_global const int32_t* hash, uint32_t mask,
+ss_device_inline float raycast_sample(ss_global const float* pool, ss_global const int32_t* hash, uint32_t mask,
                                       ss_float3 g, ss_thread int32_t* cache) {
   int32_t x0 = ss_float_to_int_floor(g.x), y0 = ss_float_to_int_floor(g.y), z0 = ss_float_to_int_floor(g.z);
   float fx = g.x - (float)x0, fy = g.y - (float)y0, fz = g.z - (float)z0;
   float acc = 0.0f;
   for (int32_t c = 0; c < 8; ++c) {
     int32_t dx = c & 1, dy = (c >> 1) & 1, dz = c >> 2;
-    ss_global const ss_voxel* v = raycast_voxel(pool, hash, mask, x0 + dx, y0 + dy, z0 + dz, cache);
-    if (!v) return SS_NAN;
+    int32_t ref = raycast_voxel(pool, hash, mask, x0 + dx, y0 + dy, z0 + dz, cache);
+    if (ref < 0) return SS_NAN;
     float w = (dx ? fx : 1.0f - fx) * (dy ? fy : 1.0f - fy) * (dz ? fz : 1.0f - fz);
-    acc += w * v->tsdf;
+    acc += w * ss_vox_tsdf(pool, ref);
   }
   return acc;
 }
 
-ss_device_inline void tsdf_raycast_pixel(const ss_tsdf_raycast_args args, uint32_t i, ss_global const ss_voxel* pool,
+ss_device_inline void tsdf_raycast_pixel(const ss_tsdf_raycast_args args, uint32_t i, ss_global const float* pool,
                                          ss_global const int32_t* hash, ss_global float* depth, ss_global float* normals,
                                          ss_global uint8_t* color) {
   uint32_t x = i % args.width, y = i / args.width;
@@ -77,12 +76,12 @@ ss_device_inline void tsdf_raycast_pixel(const ss_tsdf_raycast_args args, uint32
           normals[3 * i + 1] = gy / len;
           normals[3 * i + 2] = gz / len;
         }
-        ss_global const ss_voxel* v = raycast_voxel(pool, hash, args.hash_mask, ss_round_to_int(h.x), ss_round_to_int(h.y),
-                                                    ss_round_to_int(h.z), cache);
-        if (v) {
-          color[3 * i] = v->r;
-          color[3 * i + 1] = v->g;
-          color[3 * i + 2] = v->b;
+        int32_t ref = raycast_voxel(pool, hash, args.hash_mask, ss_round_to_int(h.x), ss_round_to_int(h.y),
+                                    ss_round_to_int(h.z), cache);
+        if (ref >= 0) {
+          color[3 * i] = ss_vox_rgb(pool, ref, 0);
+          color[3 * i + 1] = ss_vox_rgb(pool, ref, 1);
+          color[3 * i + 2] = ss_vox_rgb(pool, ref, 2);
         }
       }
       return; /* behind a surface seen from the front, or entered from behind: stop */

@@ -34,6 +34,6 @@ export const tsdfClearArgs = defineArgs('tsdf_clear', {
   block_count: 'u32', pad0: 'u32', pad1: 'u32', pad2: 'u32',
 });
 
-/** bytes per ss_voxel (float tsdf, float weight, rgba8) */
+/** bytes per voxel: float tsdf, float weight, rgba8 (structure of arrays per block) */
 export const VOXEL_BYTES = 12;
 export const BLOCK_VOXELS = 512;
