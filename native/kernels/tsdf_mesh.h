@@ -14,11 +14,16 @@ ss_device_inline uint32_t mesh_lattice_index(uint32_t x, uint32_t y, uint32_t z)
   return (z * SS_MESH_LATTICE + y) * SS_MESH_LATTICE + x;
 }
 
-/* block: {bx,by,bz,slot}. Scratch: f[729], rgb[729*3], vidx[729*3].
+/* voxel reference of lattice point (lx,ly,lz) through the neighbour slots */
+ss_device_inline int32_t mesh_lattice_ref(ss_thread const int32_t* nb, uint32_t lx, uint32_t ly, uint32_t lz) {
+  return nb[(lx >> 3) + 2 * (ly >> 3) + 4 * (lz >> 3)] * SS_BLOCK_VOXELS + (int32_t)((lx & 7) + 8 * (ly & 7) + 64 * (lz & 7));
+}
+
+/* block: {bx,by,bz,slot}. Scratch: f[729], vidx[729*3].
  * Writes block-local vertices/indices and their counts. */
 ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global const int32_t* block,
                                       ss_global const float* pool, ss_global const int32_t* hash,
-                                      ss_thread float* f, ss_thread uint8_t* rgb, ss_thread int32_t* vidx,
+                                      ss_thread float* f, ss_thread int32_t* vidx,
                                       ss_thread float* out_pos, ss_thread uint8_t* out_col, ss_thread uint32_t* out_idx,
                                       ss_thread uint32_t* n_vert, ss_thread uint32_t* n_idx) {
   int32_t bx = block[0], by = block[1], bz = block[2];
@@ -82,10 +87,6 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
         f[li] = ok ? t : SS_NAN;
         vbits |= (ok ? 1u : 0u) << lx;
         nbits |= (ok && t < 0.0f ? 1u : 0u) << lx;
-        ss_global const uint8_t* rgba = (ss_global const uint8_t*)(base + 2 * SS_BLOCK_VOXELS) + 4 * v;
-        rgb[3 * li] = rgba[0];
-        rgb[3 * li + 1] = rgba[1];
-        rgb[3 * li + 2] = rgba[2];
       }
       valid_row[lz * SS_MESH_LATTICE + ly] = vbits;
       neg_row[lz * SS_MESH_LATTICE + ly] = nbits;
@@ -131,8 +132,11 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
             out_pos[3 * nv] = (origin_x + fx) * args.voxel_size;
             out_pos[3 * nv + 1] = (origin_y + fy) * args.voxel_size;
             out_pos[3 * nv + 2] = (origin_z + fz) * args.voxel_size;
+            /* colour read only for emitted vertices: most lattice points never need it */
+            uint32_t qx = px + (axis == 0 ? 1u : 0u), qy = py + (axis == 1 ? 1u : 0u), qz = pz + (axis == 2 ? 1u : 0u);
+            int32_t ref0 = mesh_lattice_ref(nb, px, py, pz), ref1 = mesh_lattice_ref(nb, qx, qy, qz);
             for (uint32_t k = 0; k < 3; ++k) {
-              float a = (float)rgb[3 * l0 + k], b = (float)rgb[3 * l1 + k];
+              float a = (float)ss_vox_rgb(pool, ref0, k), b = (float)ss_vox_rgb(pool, ref1, k);
               out_col[3 * nv + k] = (uint8_t)ss_round_to_int(a + s * (b - a));
             }
             vidx[key] = (int32_t)nv++;
