@@ -29,7 +29,7 @@ for (let axis = 0; axis < 3; axis++) {
   for (const side of [0, 1]) {
     const cs = [0, 1, 2, 3, 4, 5, 6, 7].filter((c) => ((c >> axis) & 1) === side);
     const u = (axis + 1) % 3, v = (axis + 2) % 3;
-    const ang = (c: number): number => Math.atan2(corner(c)[v] - 0.5, corner(c)[u] - 0.5);
+    const ang = (c: number): number => Math.atan2((corner(c)[v] as number) - 0.5, (corner(c)[u] as number) - 0.5);
     cs.sort((p, q) => ang(p) - ang(q));
     const normal: V3 = [0, 0, 0];
     normal[axis] = side ? 1 : -1;

@@ -6,6 +6,7 @@ export class Progress {
   private readonly start = performance.now();
   private lastDraw = 0;
   private done = 0;
+  private finished = false;
 
   constructor(label: string, total?: number, stream: NodeJS.WriteStream = process.stderr) {
     this.label = label;
@@ -37,6 +38,8 @@ export class Progress {
   }
 
   finish(): void {
+    if (this.finished) return;
+    this.finished = true;
     if (this.tty) process.stderr.write(`\r${this.line(performance.now())}\x1b[K\n`);
   }
 }
