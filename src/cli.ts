@@ -7,6 +7,11 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
   demo: { summary: 'fuse the embedded synthetic room and report (npm start)', load: () => import('./cli/demo') },
   fuse: { summary: 'fuse a sequence with known poses into a TSDF mesh', load: () => import('./cli/fuse') },
   eval: { summary: 'evaluate a mesh (eval mesh) against a truth surface', load: () => import('./cli/eval') },
+  scan: { summary: 'estimate the trajectory (RGB-D SLAM), fuse a mesh, report ATE/RPE', load: () => import('./cli/scan') },
+  serve: { summary: 'run a source through the pipeline and serve the live viewer', load: () => import('./cli/serve') },
+  record: { summary: 'record any source (camera:0, lavfi:…) in the recording format', load: () => import('./cli/record') },
+  replay: { summary: 'play a recording through the pipeline and viewer (or --headless)', load: () => import('./cli/replay') },
+  mast3r: { summary: 'MASt3R post-processing on .npy files (reciprocal NN, triangulation, TSDF depth refinement)', load: () => import('./cli/mast3r') },
 };
 
 export function usage(): string {

@@ -13,6 +13,12 @@
   X(tsdf_mesh)          \
   X(tsdf_raycast)       \
   X(tsdf_clear)         \
+  X(rgb_to_gray)        \
+  X(tsdf_raycast_guided) \
+  X(icp_reduce)         \
+  X(orb_extract)        \
+  X(hamming_match)      \
+  X(float_match)        \
   X(mast3r_nn)          \
   X(mast3r_desc_index)  \
   X(mast3r_nn_query)    \

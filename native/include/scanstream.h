@@ -243,12 +243,71 @@ SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, 
                                ss_buffer* cur_normals, ss_buffer* cur_gray, ss_buffer* ref_points,
                                ss_buffer* ref_normals, ss_buffer* ref_gray, ss_buffer* out);
 
+/* ORB features of an 8-bit image in one call: a pyramid of `levels` images
+ * scaled by 1/scale_factor each (bilinear), FAST-9 corners (threshold
+ * fast_threshold; a grid cell with none retries at fast_min_threshold),
+ * 3×3 non-maximum suppression on the FAST score, Harris response (7×7,
+ * harris_k) ranking, grid bucketing (cells of grid_cell pixels per level, the
+ * best of each cell taken round by round) so features spread over the image,
+ * max_features split over levels in proportion to their area, orientation by
+ * intensity centroid (radius 15), and 256-bit steered BRIEF over scanstream's
+ * own seeded test pattern (native/kernels/orb_pattern.h; not OpenCV's learned
+ * rBRIEF) on a 7×7 σ 2 Gaussian-smoothed level. Keypoints lie ≥ edge pixels
+ * (≥ 16) inside their level.
+ * keypoints: float32 × 8 each = x, y (level-0 pixels), level, cos θ, sin θ,
+ * Harris response, FAST score, patch size (31·scale^level);
+ * descriptors: 32 bytes each; count: uint32[1] written (≤ max_features).
+ * flags: SS_TRACKING_FLAG_PORTABLE (the SIMD paths give the same bytes). */
+enum { SS_TRACKING_FLAG_PORTABLE = 1 }; /* run the portable kernel bodies, not the backend's SIMD paths */
+typedef struct ss_orb_extract_args {
+  uint32_t width, height, levels, max_features;
+  uint32_t fast_threshold, fast_min_threshold, grid_cell, edge;
+  float scale_factor, harris_k;
+  uint32_t flags, pad0;
+} ss_orb_extract_args;
+SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract_args* args, ss_buffer* gray,
+                                ss_buffer* keypoints, ss_buffer* descriptors, ss_buffer* count);
+
+/* Brute-force reciprocal nearest neighbours of binary descriptors (Hamming),
+ * with MASt3R bruteforce_reciprocal_nns semantics: nn of a[i] = argmin_j
+ * d(a_i, b_j), of b[j] = argmin_i, ties → lowest index; i and nn_a[i] match
+ * when nn_b[nn_a[i]] = i, best ≤ max_distance and, with ratio < 1,
+ * best < ratio · second best (Lowe). a: n × words uint32, b: m × words.
+ * Blocked over b (block rows per tile, 0 = auto): memory O(n + m), never n×m.
+ * out_a: int32 × 4 per a row = {nn, best, second best (INT32_MAX if none), match 0/1};
+ * out_b: int32 × 2 per b row = {nn, best}. flags: SS_TRACKING_FLAG_PORTABLE. */
+typedef struct ss_hamming_match_args {
+  uint32_t n, m, words, block;
+  uint32_t max_distance, flags, pad1, pad2;
+  float ratio, pad3, pad4, pad5;
+} ss_hamming_match_args;
+SS_API ss_status ss_hamming_match(ss_context* ctx, const ss_hamming_match_args* args, ss_buffer* a, ss_buffer* b,
+                                  ss_buffer* out_a, ss_buffer* out_b);
+
+/* The same for float descriptors (n × dim, m × dim float32): metric
+ * SS_FLOAT_MATCH_L2 = squared Euclidean distance (smaller is nearer; match
+ * needs best ≤ threshold and the ratio test on the distances, i.e. √ratio² on
+ * squared ones: best < ratio² · second), or SS_FLOAT_MATCH_DOT = dot product
+ * (larger is nearer, e.g. MASt3R's unit descriptors; match needs best ≥
+ * threshold; ratio unused). Sums in index order in float64 on the CPU.
+ * out_a: 16 bytes per a row = {int32 nn, float32 best, float32 second, int32 match};
+ * out_b: 8 bytes per b row = {int32 nn, float32 best}. */
+enum { SS_FLOAT_MATCH_L2 = 0, SS_FLOAT_MATCH_DOT = 1 };
+typedef struct ss_float_match_args {
+  uint32_t n, m, dim, metric;
+  uint32_t block, pad0, pad1, pad2;
+  float threshold, ratio, pad3, pad4;
+} ss_float_match_args;
+SS_API ss_status ss_float_match(ss_context* ctx, const ss_float_match_args* args, ss_buffer* a, ss_buffer* b,
+                                ss_buffer* out_a, ss_buffer* out_b);
+
 /* ---- MASt3R post-processing (see shared mast3r-kernels.md) ---------------- */
 /* (declared below this line by the MASt3R kernels) */
 
 enum { SS_MAST3R_DIST_DOT = 0, SS_MAST3R_DIST_L2 = 1 };
-/* flags bit: run the portable per-element kernel bodies instead of the
- * backend's hot path (the parity and unit tests hold both to one answer) */
+/* flags bits. PORTABLE: run the portable per-element kernel bodies instead
+ * of the backend's hot path (the unit tests hold both to one answer).
+ * HINTS: see ss_mast3r_nn_query. */
 enum { SS_MAST3R_FLAG_PORTABLE = 1, SS_MAST3R_FLAG_HINTS = 2 };
 
 /* MASt3R bruteforce_reciprocal_nns. a: float32 n×dim, b: float32 m×dim
@@ -270,8 +329,10 @@ SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_nn_arg
  * centroids and radii (so a query can skip what cannot hold its answer),
  * and an int8 copy (max|b|/127 steps) for pre-filtering. Layout in
  * native/kernels/mast3r_nn.h; size in floats:
- *   16 + (dim+2)·ceil16(S) + S·16·(dim+2) + S·1024·(dim+1) + P·16·(ceil(dim/4)+1),
- *   S = ceil(W/32)·ceil(H/32), P = ceil(W·H/16).
+ *   16 + (dim+2)·ceil16(S) + S·16·(dim+2) + S·1024·(dim+1) + S·1024·(ceil(dim/4)+1),
+ *   S = ceil(W/32)·ceil(H/32). Its content is backend-specific: build and
+ *   query it with the same context (the AVX-512 VNNI build fills only the
+ *   int8 section; the untouched float sections cost address space only).
  * dist fixes the score the index serves. */
 typedef struct ss_mast3r_desc_index_args {
   uint32_t width, height, dim, dist;

@@ -1,0 +1,47 @@
+/**
+ * Seeded PRNG for deterministic replays (RANSAC sampling, landmark
+ * subsampling): mulberry32, a 32-bit state generator by Tommy Ettinger with
+ * good equidistribution for non-cryptographic use.
+ */
+export class SeededRandom {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** uniform in [0, 1) */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** uniform integer in [0, n) */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** standard normal (Box–Muller) */
+  gaussian(): number {
+    const u = Math.max(this.next(), 1e-300);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+
+  /** k distinct indices from [0, n) into out (k ≤ n) */
+  sample(n: number, k: number, out: Int32Array): Int32Array {
+    for (let i = 0; i < k; i++) {
+      let v: number;
+      let dup: boolean;
+      do {
+        v = this.int(n);
+        dup = false;
+        for (let j = 0; j < i; j++) if (out[j] === v) dup = true;
+      } while (dup);
+      out[i] = v;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Parity cases for the MASt3R kernels (src/mast3r). The nearest-neighbour
+ * kernels are exact, so every backend must give the CPU's indices bit for bit.
+ */
+import type { ParityCase } from './kernels';
+import { batchedTriangulate, fastReciprocalNN, infoNCELoss, reciprocalNN, refineDepthsTSDF, similarities } from '../../src/mast3r';
+import { randomUnitRows, syntheticDescriptorPair } from '../../src/mast3r/synthetic';
+import { seededRandom } from '../helpers/random';
+
+const D = 24;
+
+export const mast3rParityCases: ParityCase[] = [
+  {
+    symbols: ['ss_mast3r_reciprocal_nn'], name: 'MASt3R brute-force reciprocal NN (dot and l2, exact)', tolerance: 0,
+    run: (ctx, seed) => {
+      const A = { data: randomUnitRows(700, D, seed), shape: [700, D] };
+      const B = { data: randomUnitRows(530, D, seed + 100), shape: [530, D] };
+      const dot = reciprocalNN(A, B, { dist: 'dot', ctx });
+      const l2 = reciprocalNN(A, B, { dist: 'l2', ctx });
+      return { dotA: dot.nnA, dotB: dot.nnB, l2A: l2.nnA, l2B: l2.nnB };
+    },
+  },
+  {
+    symbols: ['ss_mast3r_desc_index', 'ss_mast3r_nn_query'], name: 'MASt3R fast reciprocal NN on 72×96 maps (exact)', tolerance: 0,
+    run: (ctx, seed) => {
+      const [m1, m2] = syntheticDescriptorPair(72, 96, D, seed);
+      const r = fastReciprocalNN(m1, m2, { subsample: 4, ctx });
+      const l2 = fastReciprocalNN(m1, m2, { subsample: 6, dist: 'l2', ctx });
+      return { idx1: r.idx1, idx2: r.idx2, l2idx1: l2.idx1, l2idx2: l2.idx2 };
+    },
+  },
+  {
+    symbols: ['ss_mast3r_triangulate'], name: 'MASt3R batched triangulation', tolerance: 1e-5,
+    run: (ctx, seed) => {
+      const r = seededRandom(seed);
+      const B = 2, Nc = 3, Np = 500;
+      const P = new Float32Array(B * Nc * 12);
+      for (let i = 0; i < B * Nc; i++) P.set([500, 0, 256, 0.3 * (i % Nc), 0, 500, 192, 0.1 * r(), 0, 0, 1, 0.05 * r()], i * 12);
+      const pts = Float32Array.from({ length: B * Nc * Np * 2 }, () => 512 * r());
+      return { X: batchedTriangulate({ data: pts, shape: [B, Nc, Np, 2] }, { data: P, shape: [B, Nc, 3, 4] }, { ctx }).data };
+    },
+  },
+  {
+    symbols: ['ss_mast3r_similarity', 'ss_mast3r_infonce'], name: 'MASt3R similarities and InfoNCE', tolerance: 1e-5,
+    run: (ctx, seed) => {
+      const a = { data: randomUnitRows(2 * 300, D, seed), shape: [2, 300, D] };
+      const b = { data: randomUnitRows(2 * 300, D, seed + 1), shape: [2, 300, D] };
+      return {
+        sim: similarities(a, b, { ctx }).data,
+        euc: similarities(a, b, { euc: true, ctx }).data,
+        loss: infoNCELoss(a, b, { temperature: 0.05, ctx }).perPair.data,
+      };
+    },
+  },
+  {
+    symbols: ['ss_mast3r_refine_depths_tsdf'], name: 'MASt3R TSDF depth refinement (3 views of 20×16, 32 samples)', tolerance: 1e-5,
+    run: (ctx, seed) => {
+      const r = seededRandom(seed);
+      const N = 3, H = 16, W = 20;
+      const depths = Float32Array.from({ length: N * H * W }, () => 2 + 0.05 * r());
+      const confs = Float32Array.from({ length: N * H * W }, () => 1 + 3 * r());
+      const poses = new Float32Array(N * 16);
+      const K = new Float32Array(N * 9);
+      for (let i = 0; i < N; i++) {
+        poses.set([1, 0, 0, 0.05 * i, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], i * 16);
+        K.set([25, 0, (W - 1) / 2, 0, 25, (H - 1) / 2, 0, 0, 1], i * 9);
+      }
+      const out = refineDepthsTSDF({ data: depths, shape: [N, H, W] }, { data: confs, shape: [N, H, W] },
+        { data: poses, shape: [N, 4, 4] }, { data: K, shape: [N, 3, 3] }, { tau: 0.03, samples: 32, seed, ctx });
+      return { depths: out.data };
+    },
+  },
+];
