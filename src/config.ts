@@ -54,6 +54,8 @@ export const TrackingOptionsSchema = z.object({
   /** … or when the ICP inlier fraction against it drops below this */
   referenceMinInliers: z.number().min(0).max(1).default(0),
   icpEpsilon: z.number().positive().default(1e-6),
+  /** normals of the model reference: TSDF gradient ('tsdf', 6 more samples per ray) or from its depth ('depth') */
+  referenceNormals: z.enum(['tsdf', 'depth']).default('depth'),
   /** search band of the prior-guided model ray-cast, metres */
   raycastBand: z.number().positive().default(0.1),
   minDepth: z.number().nonnegative().default(0.1),

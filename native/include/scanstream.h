@@ -206,7 +206,7 @@ SS_API ss_status ss_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args* args
  * frame: depth float32 z (0 = miss), normals float32 xyz (TSDF gradient, NaN
  * on miss), gray uint8 (luma of the voxel colour). Same pool/hash layout as
  * ss_tsdf_raycast; prior float32 metres, width × height. */
-enum { SS_RAYCAST_FULL_FALLBACK = 1 };
+enum { SS_RAYCAST_FULL_FALLBACK = 1, SS_RAYCAST_NO_NORMALS = 2 /* skip the gradient (normals NaN): the caller derives them from depth */ };
 typedef struct ss_tsdf_raycast_guided_args {
   uint32_t width, height, hash_mask, flags;
   float fx, fy, cx, cy;

@@ -87,7 +87,7 @@ export function parseServeFlags(argv: string[], extra: ParseArgsOptionsConfig = 
   };
 }
 
-function openInBrowser(url: string): void {
+export function openInBrowser(url: string): void {
   const cmd = process.platform === 'darwin' ? ['open', url] : process.platform === 'win32' ? ['cmd', '/c', 'start', '', url] : ['xdg-open', url];
   try {
     Bun.spawn(cmd, { stdout: 'ignore', stderr: 'ignore' }).unref();

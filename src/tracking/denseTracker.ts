@@ -36,6 +36,8 @@ export interface DenseTrackerOptions {
   referenceTranslation: number;
   referenceRotationDeg: number;
   referenceMinInliers: number;
+  /** reference normals from the TSDF gradient (smoother, 6 more samples per ray) or from the ray-cast depth */
+  referenceNormals: 'tsdf' | 'depth';
 }
 
 export type LostReason = 'no-depth' | 'too-few-points' | 'blank-image' | 'icp-diverged' | 'too-few-inliers' | 'high-residual' | 'jump' | 'no-model';
@@ -197,9 +199,9 @@ export class DenseTracker {
     raycastGuided(this.ctx, l0.K, {
       camToWorld: top3x4(camToWorld), hashMask: vb.hashMask, voxelSize: this.volume.voxelSize, sdfTrunc: this.volume.sdfTrunc,
       minDepth: this.options.pyramid.minDepth, maxDepth: this.options.pyramid.maxDepth, band: this.options.raycastBand,
-      fullFallback: false,
+      fullFallback: false, noNormals: this.options.referenceNormals === 'depth',
     }, { pool: vb.pool, hash: vb.hash, prior, depth: l0.depth, normals: l0.normals, gray: l0.gray });
-    this.reference.buildFromLevel0();
+    this.reference.buildFromLevel0(this.options.referenceNormals === 'depth');
     return this.reference;
   }
 
@@ -268,6 +270,6 @@ export function denseTrackerOptions(o: TrackingOptions): DenseTrackerOptions {
     maxTranslation: o.maxTranslation, maxRotationDeg: o.maxRotationDeg, constantVelocity: o.constantVelocity,
     photometricReference: o.photometricReference,
     referenceTranslation: o.referenceTranslation, referenceRotationDeg: o.referenceRotationDeg,
-    referenceMinInliers: o.referenceMinInliers,
+    referenceMinInliers: o.referenceMinInliers, referenceNormals: o.referenceNormals,
   };
 }

@@ -116,10 +116,13 @@ export class RgbdPyramid {
     this.buildCoarser(true);
   }
 
-  /** Reference view: level 0 depth/normals/gray already written (by the ray-cast) → points + coarser levels. */
-  buildFromLevel0(): void {
+  /**
+   * Reference view: level 0 depth and gray already written (by the ray-cast),
+   * and normals too unless `normalsFromDepth` → points (+ normals) + coarser levels.
+   */
+  buildFromLevel0(normalsFromDepth = false): void {
     this.check();
-    this.finishLevel0(false);
+    this.finishLevel0(normalsFromDepth);
     this.buildCoarser(true);
   }
 

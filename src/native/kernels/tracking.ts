@@ -23,6 +23,8 @@ export const icpReduceArgs = defineArgs('icp_reduce', {
 
 /** SS_RAYCAST_FULL_FALLBACK: march the whole depth range where the prior is missing */
 export const RAYCAST_FULL_FALLBACK = 1;
+/** SS_RAYCAST_NO_NORMALS: skip the TSDF gradient (normals left NaN) */
+export const RAYCAST_NO_NORMALS = 2;
 
 /** uint8 RGB → uint8 luma (BT.601, 8.8 fixed point). One native call. */
 export function rgbToGray(ctx: NativeContext, width: number, height: number, rgb: NativeBuffer, gray: NativeBuffer): void {
@@ -39,13 +41,15 @@ export interface GuidedRaycastParams {
   /** half-width of the search band around the prior, metres */
   band: number;
   fullFallback: boolean;
+  /** leave normals NaN (the caller derives them from the depth) */
+  noNormals?: boolean;
 }
 
 /** Model ray-cast around a depth prior; outputs camera-frame depth, normals and gray. */
 export function raycastGuided(ctx: NativeContext, cam: PinholeParams, p: GuidedRaycastParams,
   bufs: { pool: NativeBuffer; hash: NativeBuffer; prior: NativeBuffer; depth: NativeBuffer; normals: NativeBuffer; gray: NativeBuffer }): void {
   ctx.call('ss_tsdf_raycast_guided', tsdfRaycastGuidedArgs, {
-    width: cam.width, height: cam.height, hash_mask: p.hashMask, flags: p.fullFallback ? RAYCAST_FULL_FALLBACK : 0,
+    width: cam.width, height: cam.height, hash_mask: p.hashMask, flags: (p.fullFallback ? RAYCAST_FULL_FALLBACK : 0) | (p.noNormals ? RAYCAST_NO_NORMALS : 0),
     fx: cam.fx, fy: cam.fy, cx: cam.cx, cy: cam.cy, cam_to_world: p.camToWorld,
     voxel_size: p.voxelSize, sdf_trunc: p.sdfTrunc, min_depth: p.minDepth, max_depth: p.maxDepth, band: p.band,
   }, [bufs.pool, bufs.hash, bufs.prior, bufs.depth, bufs.normals, bufs.gray]);
