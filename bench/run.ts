@@ -1,5 +1,5 @@
 /**
- * `bun run bench [fusion|tracking|mast3r|server|all]`: JSON report on stdout
+ * `bun run bench [fusion|tracking|mast3r|server|soak|all]` (all = every suite but soak, which runs 10 minutes): JSON report on stdout
  * (progress on stderr), also saved under bench/results/<suite>-<date>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,11 +13,12 @@ const suites: Record<string, () => Promise<Suite>> = {
   tracking: async () => (await import('./tracking')).runTrackingBench,
   mast3r: async () => (await import('./mast3r')).runMast3rBench,
   server: async () => (await import('./server')).runServerBench,
+  soak: async () => (await import('./soak')).runSoakBench,
 };
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  const names = wanted.length === 0 || wanted.includes('all') ? Object.keys(suites) : wanted;
+  const names = wanted.length === 0 || wanted.includes('all') ? Object.keys(suites).filter((n) => n !== 'soak') : wanted;
   const unknown = names.filter((n) => !suites[n]);
   if (unknown.length) {
     console.error(`bench: unknown suite(s) ${unknown.join(', ')}; choose from ${Object.keys(suites).join(', ')}, all`);

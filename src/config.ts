@@ -33,7 +33,7 @@ export const TrackingOptionsSchema = z.object({
   /** level 0 of the tracking pyramid is the frame halved this many times (1: 320×240 from VGA) */
   downsample: z.number().int().min(0).max(3).default(1),
   /** Gauss-Newton iterations per level, finest first */
-  icpIterations: z.array(z.number().int().nonnegative()).min(1).default([10, 5, 4]),
+  icpIterations: z.array(z.number().int().nonnegative()).min(1).default([8, 5, 3]),
   /** association distance gate per level, metres, finest first */
   icpMaxDist: z.array(z.number().positive()).min(1).default([0.05, 0.08, 0.12]),
   /** largest angle between associated normals, degrees */
@@ -53,7 +53,8 @@ export const TrackingOptionsSchema = z.object({
   referenceRotationDeg: z.number().nonnegative().default(5),
   /** … or when the ICP inlier fraction against it drops below this */
   referenceMinInliers: z.number().min(0).max(1).default(0),
-  icpEpsilon: z.number().positive().default(1e-6),
+  /** a level stops when the update is below this (radians + metres) */
+  icpEpsilon: z.number().positive().default(1e-5),
   /** normals of the model reference: TSDF gradient ('tsdf', 6 more samples per ray) or from its depth ('depth') */
   referenceNormals: z.enum(['tsdf', 'depth']).default('depth'),
   /** search band of the prior-guided model ray-cast, metres */

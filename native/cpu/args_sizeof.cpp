@@ -25,7 +25,8 @@
   X(mast3r_triangulate) \
   X(mast3r_tsdf_refine) \
   X(mast3r_similarity)  \
-  X(mast3r_infonce)
+  X(mast3r_infonce)     \
+  X(plane_sweep)
 
 extern "C" SS_API uint32_t ss_args_sizeof(const char* name) {
   if (!name) return 0;

@@ -90,14 +90,47 @@ SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, 
   const float* rp = ss_data<const float>(ref_points);
   const float* rn = ss_data<const float>(ref_normals);
   const uint8_t* rgray = a.use_color ? ss_data<const uint8_t>(ref_gray) : nullptr;
-  /* fixed chunks of rows, each summed in float64, then the chunks in order:
+  /* fixed chunks of rows, each summed on its own, then the chunks in order in float64:
    * the result does not depend on which thread ran which chunk */
   const uint32_t rows_per_chunk = 8;
   const int64_t chunks = (a.height + rows_per_chunk - 1) / rows_per_chunk;
   std::vector<double> partial((size_t)chunks * 32, 0.0);
   ctx->pool->parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
+    /* rows of Jacobians are batched 16 at a time and their outer products summed lane-wise in float32
+     * (vectorised), the lanes then added in float64 per chunk: fixed order, so still deterministic */
+    constexpr int L = 16;
+    alignas(64) float J[6][L], R[L], W[L];
+    alignas(64) float H[21][L], G[6][L];
+    int n = 0;
+    auto flush = [&]() {
+      for (int l = n; l < L; ++l) {
+        W[l] = 0.0f;
+        R[l] = 0.0f;
+        for (int r = 0; r < 6; ++r) J[r][l] = 0.0f;
+      }
+      int k = 0;
+      for (int r = 0; r < 6; ++r) {
+        float wj[L];
+        for (int l = 0; l < L; ++l) wj[l] = W[l] * J[r][l];
+        for (int s2 = r; s2 < 6; ++s2, ++k)
+          for (int l = 0; l < L; ++l) H[k][l] += wj[l] * J[s2][l];
+        for (int l = 0; l < L; ++l) G[r][l] += wj[l] * R[l];
+      }
+      n = 0;
+    };
+    auto push = [&](const float* j, float r, float w) {
+      for (int q = 0; q < 6; ++q) J[q][n] = j[q];
+      R[n] = r;
+      W[n] = w;
+      if (++n == L) flush();
+    };
     for (int64_t c = cb; c < ce; ++c) {
       double acc[32] = {0};
+      for (int k = 0; k < 21; ++k)
+        for (int l = 0; l < L; ++l) H[k][l] = 0.0f;
+      for (int k = 0; k < 6; ++k)
+        for (int l = 0; l < L; ++l) G[k][l] = 0.0f;
+      n = 0;
       uint32_t y0 = (uint32_t)c * rows_per_chunk;
       uint32_t y1 = y0 + rows_per_chunk < a.height ? y0 + rows_per_chunk : a.height;
       for (uint32_t i = y0 * a.width; i < y1 * a.width; ++i) {
@@ -106,26 +139,21 @@ SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, 
         if (!bits) continue;
         acc[31] += 1.0;
         if (bits & SS_ICP_GEOMETRIC) {
-          int k = 0;
-          for (int r = 0; r < 6; ++r) {
-            double wj = (double)wg * jg[r];
-            for (int s = r; s < 6; ++s) acc[k++] += wj * jg[s];
-            acc[21 + r] += wj * rg;
-          }
+          push(jg, rg, wg);
           acc[27] += (double)wg * rg * rg;
           acc[28] += 1.0;
         }
         if (bits & SS_ICP_PHOTOMETRIC) {
-          int k = 0;
-          for (int r = 0; r < 6; ++r) {
-            double wj = (double)wc * jc[r];
-            for (int s = r; s < 6; ++s) acc[k++] += wj * jc[s];
-            acc[21 + r] += wj * rc;
-          }
+          push(jc, rc, wc);
           acc[29] += (double)wc * rc * rc;
           acc[30] += 1.0;
         }
       }
+      if (n > 0) flush();
+      for (int k = 0; k < 21; ++k)
+        for (int l = 0; l < L; ++l) acc[k] += (double)H[k][l];
+      for (int k = 0; k < 6; ++k)
+        for (int l = 0; l < L; ++l) acc[21 + k] += (double)G[k][l];
       double* dst = &partial[(size_t)c * 32];
       for (int k = 0; k < 32; ++k) dst[k] = acc[k];
     }

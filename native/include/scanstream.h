@@ -403,6 +403,35 @@ typedef struct ss_mast3r_infonce_args {
 SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args* args, ss_buffer* desc1,
                                    ss_buffer* desc2, ss_buffer* loss);
 
+/* ---- monocular: plane-sweep stereo (src/mono) ------------------------------ */
+enum { SS_PLANE_SWEEP_MAX_VIEWS = 4, SS_PLANE_SWEEP_MAX_PLANES = 512 };
+
+/* Dense depth of a reference keyframe from 1..4 source views with known
+ * poses, one call per keyframe (native/kernels/plane_sweep.h). All images are
+ * 8-bit gray, width × height, one pinhole camera (fx, fy, cx, cy).
+ * ref_to_src[12 v ..]: 3×4 rigid transform reference camera → view v camera.
+ * planes fronto-parallel planes uniform in inverse depth over
+ * [min_depth, max_depth] (plane 0 the far one); per plane and view the cost is
+ * 1 − ZNCC over a (2 radius + 1)² window (1 where undefined: window off the
+ * view, or window variance per pixel ≤ min_variance in gray levels²); views
+ * are aggregated by the mean of the best best_views costs (0 = all).
+ * Winner-take-all, parabolic sub-plane refinement in inverse depth.
+ * ref: uint8 w×h; src: uint8 views×w×h; cost: float32 planes×w×h (out: the
+ * aggregated cost volume); depth: float32 w×h (out, metres, 0 = none:
+ * textureless, border, or best plane at either end of the range);
+ * quality: float32 2 per pixel (out) = {1 − best cost (aggregated ZNCC),
+ * 1 − best / second-lowest local minimum (peak-ratio confidence, 0..1)}.
+ * Every pixel's result is independent of the thread count. */
+typedef struct ss_plane_sweep_args {
+  uint32_t width, height, views, planes;
+  uint32_t radius, best_views, pad0, pad1;
+  float fx, fy, cx, cy;
+  float min_depth, max_depth, min_variance, pad2;
+  float ref_to_src[48];
+} ss_plane_sweep_args;
+SS_API ss_status ss_plane_sweep(ss_context* ctx, const ss_plane_sweep_args* args, ss_buffer* ref, ss_buffer* src,
+                                ss_buffer* cost, ss_buffer* depth, ss_buffer* quality);
+
 #ifdef __cplusplus
 }
 #endif

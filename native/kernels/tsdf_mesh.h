@@ -68,25 +68,37 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
   /* gather the 9³ lattice (own voxels plus the first layer of the neighbours)
    * and, per lattice row (ly, lz), bit masks of valid and of negative points */
   uint32_t valid_row[SS_MESH_LATTICE * SS_MESH_LATTICE], neg_row[SS_MESH_LATTICE * SS_MESH_LATTICE];
+  for (uint32_t k = 0; k < 3 * SS_MESH_LATTICE_POINTS; ++k) vidx[k] = -1;
   for (uint32_t lz = 0; lz < SS_MESH_LATTICE; ++lz)
     for (uint32_t ly = 0; ly < SS_MESH_LATTICE; ++ly) {
+      uint32_t li = mesh_lattice_index(0, ly, lz);
+      uint32_t row = 2 * (ly >> 3) + 4 * (lz >> 3);
+      uint32_t v0 = 8 * (ly & 7) + 64 * (lz & 7);
       uint32_t vbits = 0, nbits = 0;
-      for (uint32_t lx = 0; lx < SS_MESH_LATTICE; ++lx) {
-        uint32_t li = mesh_lattice_index(lx, ly, lz);
-        int32_t slot = nb[(lx >> 3) + 2 * (ly >> 3) + 4 * (lz >> 3)];
-        vidx[3 * li] = vidx[3 * li + 1] = vidx[3 * li + 2] = -1;
-        if (slot < 0) {
-          f[li] = SS_NAN;
-          continue;
+      /* lx 0..7 from the block of this row (a straight 8-float run), lx 8 from its +x neighbour */
+      int32_t slot = nb[row];
+      if (slot >= 0) {
+        ss_global const float* t = pool + (uint64_t)slot * SS_BLOCK_FLOATS + v0;
+        ss_global const float* w = t + SS_BLOCK_VOXELS;
+        for (uint32_t lx = 0; lx < 8; ++lx) {
+          bool ok = w[lx] >= args.min_weight && w[lx] > 0.0f;
+          f[li + lx] = ok ? t[lx] : SS_NAN;
+          vbits |= (ok ? 1u : 0u) << lx;
+          nbits |= (ok && t[lx] < 0.0f ? 1u : 0u) << lx;
         }
-        uint32_t v = (lx & 7) + 8 * (ly & 7) + 64 * (lz & 7);
-        ss_global const float* base = pool + (uint64_t)slot * SS_BLOCK_FLOATS;
-        float w = base[SS_BLOCK_VOXELS + v];
-        float t = base[v];
-        bool ok = w >= args.min_weight && w > 0.0f;
-        f[li] = ok ? t : SS_NAN;
-        vbits |= (ok ? 1u : 0u) << lx;
-        nbits |= (ok && t < 0.0f ? 1u : 0u) << lx;
+      } else {
+        for (uint32_t lx = 0; lx < 8; ++lx) f[li + lx] = SS_NAN;
+      }
+      int32_t xslot = nb[row + 1];
+      f[li + 8] = SS_NAN;
+      if (xslot >= 0) {
+        ss_global const float* t = pool + (uint64_t)xslot * SS_BLOCK_FLOATS + v0;
+        float w = t[SS_BLOCK_VOXELS];
+        if (w >= args.min_weight && w > 0.0f) {
+          f[li + 8] = t[0];
+          vbits |= 1u << 8;
+          nbits |= (t[0] < 0.0f ? 1u : 0u) << 8;
+        }
       }
       valid_row[lz * SS_MESH_LATTICE + ly] = vbits;
       neg_row[lz * SS_MESH_LATTICE + ly] = nbits;

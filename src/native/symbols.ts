@@ -47,6 +47,9 @@ export const symbols = {
   ss_mast3r_refine_depths_tsdf: { args: [ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
   ss_mast3r_similarity: { args: [ptr, ptr, ptr, ptr, ptr], returns: i32 },
   ss_mast3r_infonce: { args: [ptr, ptr, ptr, ptr, ptr], returns: i32 },
+
+  // ---- monocular: plane-sweep stereo (src/mono) ----
+  ss_plane_sweep: { args: [ptr, ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
 } as const;
 
 /** Symbols that are not kernels: context, buffers, version and error plumbing. */

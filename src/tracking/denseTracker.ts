@@ -102,6 +102,11 @@ export class DenseTracker {
     return this.current;
   }
 
+  /** The last accepted frame's pyramid (its full-resolution gray feeds keyframe features). */
+  get lastPyramid(): RgbdPyramid {
+    return this.previous;
+  }
+
   get lastTrackedPose(): Pose | null {
     return this.lastPose;
   }

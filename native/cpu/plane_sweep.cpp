@@ -1,0 +1,99 @@
+/* CPU launcher for plane-sweep stereo: validate, then run the portable
+ * bodies of plane_sweep.h. Planes are independent, so threads take whole
+ * planes (each with its own warp and window-sum scratch, all views of the
+ * plane in cache), then pixels for the winner-take-all pass. */
+#include "backend.h"
+#include "plane_sweep.h"
+
+#include <cmath>
+#include <vector>
+
+namespace {
+
+struct SweepScratch {
+  std::vector<float> warped, hs, view_cost;
+};
+SweepScratch& sweep_scratch() {
+  static thread_local SweepScratch s;
+  return s;
+}
+
+bool finite_all(const float* m, int n) {
+  for (int i = 0; i < n; ++i)
+    if (!std::isfinite(m[i])) return false;
+  return true;
+}
+
+}  // namespace
+
+extern "C" {
+
+SS_API ss_status ss_plane_sweep(ss_context* ctx, const ss_plane_sweep_args* args, ss_buffer* ref, ss_buffer* src,
+                                ss_buffer* cost, ss_buffer* depth, ss_buffer* quality) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_plane_sweep_args a = *args;
+  const char* fn = "ss_plane_sweep";
+  if (a.views < 1 || a.views > SS_PLANE_SWEEP_MAX_VIEWS)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: views must be 1..%d, got %u", fn, SS_PLANE_SWEEP_MAX_VIEWS, a.views);
+  if (a.planes < 3 || a.planes > SS_PLANE_SWEEP_MAX_PLANES)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: planes must be 3..%d, got %u", fn, SS_PLANE_SWEEP_MAX_PLANES, a.planes);
+  if (a.radius < 1 || a.radius > 7) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: radius must be 1..7, got %u", fn, a.radius);
+  if (a.width < 2 * a.radius + 2 || a.height < 2 * a.radius + 2)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: image %ux%u is smaller than the %u-pixel window", fn, a.width, a.height,
+                   2 * a.radius + 1);
+  if (!(a.fx > 0.0f) || !(a.fy > 0.0f) || !std::isfinite(a.cx) || !std::isfinite(a.cy))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: focal lengths must be > 0 and the principal point finite", fn);
+  if (!(a.min_depth > 0.0f) || !(a.max_depth > a.min_depth) || !std::isfinite(a.max_depth))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: need 0 < min_depth < max_depth < inf, got [%g, %g]", fn,
+                   (double)a.min_depth, (double)a.max_depth);
+  if (!(a.min_variance >= 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: min_variance must be >= 0", fn);
+  if (!finite_all(a.ref_to_src, 12 * (int)a.views)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: a view pose is not finite", fn);
+  const uint64_t n = (uint64_t)a.width * a.height;
+  SS_REQUIRE_BUFFER(ctx, ref, n);
+  SS_REQUIRE_BUFFER(ctx, src, n * a.views);
+  SS_REQUIRE_BUFFER(ctx, cost, n * a.planes * 4);
+  SS_REQUIRE_BUFFER(ctx, depth, n * 4);
+  SS_REQUIRE_BUFFER(ctx, quality, n * 8);
+  const uint8_t* r = ss_data<uint8_t>(ref);
+  const uint8_t* s = ss_data<uint8_t>(src);
+  float* c = ss_data<float>(cost);
+  float* d = ss_data<float>(depth);
+  float* q = ss_data<float>(quality);
+
+  /* reference window sums, once per call: they do not depend on the plane */
+  std::vector<float> stats(2 * n);
+  float* st = stats.data();
+  ctx->pool->parallel_for((int64_t)n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) plane_sweep_ref_stats_pixel(a, (uint32_t)i, r, st);
+  });
+
+  ctx->pool->parallel_for((int64_t)a.planes, 1, [&](int64_t pb, int64_t pe) {
+    SweepScratch& sc = sweep_scratch();
+    sc.warped.resize(n);
+    sc.hs.resize(3 * n);
+    sc.view_cost.resize(n * a.views);
+    float* wp = sc.warped.data();
+    float* hs = sc.hs.data();
+    float* vc = sc.view_cost.data();
+    for (int64_t k = pb; k < pe; ++k) {
+      float inv_d = plane_sweep_inv_depth(a, (uint32_t)k);
+      for (uint32_t v = 0; v < a.views; ++v) {
+        float H[9];
+        plane_sweep_homography(a, v, inv_d, H);
+        const uint8_t* sv = s + n * v;
+        for (uint64_t i = 0; i < n; ++i) plane_sweep_warp_pixel(a, (uint32_t)i, H, sv, wp);
+        for (uint64_t i = 0; i < n; ++i) plane_sweep_hsum_pixel(a, (uint32_t)i, r, wp, hs);
+        for (uint64_t i = 0; i < n; ++i) vc[i * a.views + v] = plane_sweep_view_cost(a, (uint32_t)i, hs, st);
+      }
+      float* ck = c + (uint64_t)k * n;
+      for (uint64_t i = 0; i < n; ++i) ck[i] = plane_sweep_aggregate(a, vc + i * a.views);
+    }
+  });
+
+  ctx->pool->parallel_for((int64_t)n, 2048, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) plane_sweep_select_pixel(a, (uint32_t)i, c, st, d, q);
+  });
+  return SS_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,200 @@
+/* Plane-sweep multi-view stereo for one reference keyframe (Collins 1996;
+ * Gallup et al., CVPR 2007), as per-element bodies over the compat vocabulary.
+ *
+ * Fronto-parallel planes of the reference camera, uniform in inverse depth
+ * (equal disparity steps: the sampling a ray's epipolar line needs). For each
+ * plane and source view the source image is warped into the reference by the
+ * plane's homography H = K R K⁻¹ + (1/d) K t e₃ᵀ (one bilinear sample per
+ * pixel), and ZNCC over a (2r+1)² window comes from separable window sums of
+ * w, w² and r·w, so the cost of a pixel is O(r), not O(r²), per plane. Views
+ * are aggregated by the mean of the best k costs (Kang, Szeliski & Chai,
+ * CVPR 2001: the occluded views are the worst ones), then winner-take-all
+ * with a parabola through the neighbouring planes, and a peak-ratio
+ * confidence (Hu & Mordohai, PAMI 2012: best vs second local minimum).
+ *
+ * Intensities are centred on 128 before the sums: float32 window sums of
+ * squares then lose ~7 fewer bits to cancellation. */
+#ifndef SS_KERNEL_PLANE_SWEEP_H
+#define SS_KERNEL_PLANE_SWEEP_H
+
+/* inverse depth of plane k: k = 0 is the far plane, planes - 1 the near one */
+ss_device_inline float plane_sweep_inv_depth(const ss_plane_sweep_args a, uint32_t k) {
+  float inv_far = 1.0f / a.max_depth, inv_near = 1.0f / a.min_depth;
+  float step = a.planes > 1 ? (inv_near - inv_far) / (float)(a.planes - 1) : 0.0f;
+  return inv_far + step * (float)k;
+}
+
+/* 3×3 homography (row-major) taking reference pixels to view v's pixels for
+ * the plane at inverse depth inv_d: K R K⁻¹ + inv_d K t e₃ᵀ */
+ss_device_inline void plane_sweep_homography(const ss_plane_sweep_args a, uint32_t v, float inv_d, ss_thread float* H) {
+  ss_constant float* m = a.ref_to_src + 12 * v;
+  float ifx = 1.0f / a.fx, ify = 1.0f / a.fy;
+  /* M = R K⁻¹, K⁻¹ = [1/fx 0 −cx/fx; 0 1/fy −cy/fy; 0 0 1] */
+  float M[9];
+  for (int r = 0; r < 3; ++r) {
+    float r0 = m[4 * r], r1 = m[4 * r + 1], r2 = m[4 * r + 2];
+    M[3 * r] = r0 * ifx;
+    M[3 * r + 1] = r1 * ify;
+    M[3 * r + 2] = r2 - r0 * a.cx * ifx - r1 * a.cy * ify + inv_d * m[4 * r + 3];
+  }
+  for (int c = 0; c < 3; ++c) {
+    H[c] = a.fx * M[c] + a.cx * M[6 + c];
+    H[3 + c] = a.fy * M[3 + c] + a.cy * M[6 + c];
+    H[6 + c] = M[6 + c];
+  }
+}
+
+/* reference window statistics of pixel i: {Σr, 1/√(Σr² − (Σr)²/n)} (0 when
+ * the window leaves the image or its variance is below min_variance: textureless) */
+ss_device_inline void plane_sweep_ref_stats_pixel(const ss_plane_sweep_args a, uint32_t i, ss_global const uint8_t* ref,
+                                                  ss_global float* stats) {
+  int32_t w = (int32_t)a.width, h = (int32_t)a.height, r = (int32_t)a.radius;
+  int32_t x = (int32_t)(i % a.width), y = (int32_t)(i / a.width);
+  stats[2 * i] = 0.0f;
+  stats[2 * i + 1] = 0.0f;
+  if (x < r || y < r || x + r >= w || y + r >= h) return;
+  float s = 0.0f, ss = 0.0f;
+  for (int32_t dy = -r; dy <= r; ++dy) {
+    for (int32_t dx = -r; dx <= r; ++dx) {
+      float v = (float)ref[(y + dy) * w + x + dx] - 128.0f;
+      s += v;
+      ss += v * v;
+    }
+  }
+  float n = (float)((2 * r + 1) * (2 * r + 1));
+  float var = ss - s * s / n;
+  stats[2 * i] = s;
+  stats[2 * i + 1] = var > a.min_variance * n ? 1.0f / ss_sqrt(var) : 0.0f;
+}
+
+/* view image bilinearly sampled where reference pixel i lands under H, centred on 128; NaN outside the view */
+ss_device_inline void plane_sweep_warp_pixel(const ss_plane_sweep_args a, uint32_t i, ss_thread const float* H,
+                                             ss_global const uint8_t* src, ss_global float* warped) {
+  float u = (float)(i % a.width), v = (float)(i / a.width);
+  float qz = H[6] * u + H[7] * v + H[8];
+  float out = SS_NAN;
+  if (qz > 0.0f) {
+    float iz = 1.0f / qz;
+    float x = (H[0] * u + H[1] * v + H[2]) * iz;
+    float y = (H[3] * u + H[4] * v + H[5]) * iz;
+    float xmax = (float)(a.width - 1), ymax = (float)(a.height - 1);
+    if (x >= 0.0f && y >= 0.0f && x <= xmax && y <= ymax) {
+      int32_t x0 = ss_min_i((int32_t)x, (int32_t)a.width - 2), y0 = ss_min_i((int32_t)y, (int32_t)a.height - 2);
+      float fx = x - (float)x0, fy = y - (float)y0;
+      ss_global const uint8_t* p = src + (uint32_t)y0 * a.width + (uint32_t)x0;
+      float top = (float)p[0] + fx * ((float)p[1] - (float)p[0]);
+      float bot = (float)p[a.width] + fx * ((float)p[a.width + 1] - (float)p[a.width]);
+      out = top + fy * (bot - top) - 128.0f;
+    }
+  }
+  warped[i] = out;
+}
+
+/* horizontal window sums of w, w², r·w at pixel i (NaN where the window
+ * leaves the row or holds a sample outside the view) */
+ss_device_inline void plane_sweep_hsum_pixel(const ss_plane_sweep_args a, uint32_t i, ss_global const uint8_t* ref,
+                                             ss_global const float* warped, ss_global float* hs) {
+  int32_t r = (int32_t)a.radius, x = (int32_t)(i % a.width);
+  uint32_t n = a.width * a.height;
+  float s = SS_NAN, ss = SS_NAN, sr = SS_NAN;
+  if (x >= r && x + r < (int32_t)a.width) {
+    s = 0.0f;
+    ss = 0.0f;
+    sr = 0.0f;
+    for (int32_t d = -r; d <= r; ++d) {
+      float wv = warped[(int32_t)i + d];
+      float rv = (float)ref[(int32_t)i + d] - 128.0f;
+      s += wv;
+      ss += wv * wv;
+      sr += rv * wv;
+    }
+  }
+  hs[i] = s;
+  hs[n + i] = ss;
+  hs[2 * n + i] = sr;
+}
+
+/* vertical sums of the horizontal ones → 1 − ZNCC of pixel i for one view
+ * (1, i.e. ZNCC 0, where undefined: off-view window, textureless either side) */
+ss_device_inline float plane_sweep_view_cost(const ss_plane_sweep_args a, uint32_t i, ss_global const float* hs,
+                                             ss_global const float* stats) {
+  int32_t r = (int32_t)a.radius, y = (int32_t)(i / a.width), wd = (int32_t)a.width;
+  uint32_t n = a.width * a.height;
+  float inv_sr = stats[2 * i + 1];
+  if (!(inv_sr > 0.0f) || y < r || y + r >= (int32_t)a.height) return 1.0f;
+  float s = 0.0f, ss = 0.0f, sr = 0.0f;
+  for (int32_t d = -r; d <= r; ++d) {
+    uint32_t j = (uint32_t)((int32_t)i + d * wd);
+    s += hs[j];
+    ss += hs[n + j];
+    sr += hs[2 * n + j];
+  }
+  float cnt = (float)((2 * r + 1) * (2 * r + 1));
+  float var = ss - s * s / cnt;
+  /* NaN sums (a sample off the view) fail this test too */
+  if (!(var > a.min_variance * cnt)) return 1.0f;
+  float zncc = (sr - stats[2 * i] * s / cnt) * inv_sr / ss_sqrt(var);
+  return 1.0f - ss_fmax(-1.0f, ss_fmin(1.0f, zncc));
+}
+
+/* aggregated cost of pixel i on one plane: mean of the best k of the views' costs */
+ss_device_inline float plane_sweep_aggregate(const ss_plane_sweep_args a, ss_thread const float* view_costs) {
+  float c[SS_PLANE_SWEEP_MAX_VIEWS];
+  uint32_t nv = a.views;
+  for (uint32_t v = 0; v < nv; ++v) {
+    float x = view_costs[v];
+    uint32_t j = v;
+    while (j > 0 && c[j - 1] > x) {
+      c[j] = c[j - 1];
+      --j;
+    }
+    c[j] = x;
+  }
+  uint32_t k = a.best_views > 0 && a.best_views < nv ? a.best_views : nv;
+  float s = 0.0f;
+  for (uint32_t v = 0; v < k; ++v) s += c[v];
+  return s / (float)k;
+}
+
+/* winner-take-all over the planes of pixel i, parabolic sub-plane refinement,
+ * confidence: depth (0 = none), quality {1 − best cost, 1 − best / second local minimum} */
+ss_device_inline void plane_sweep_select_pixel(const ss_plane_sweep_args a, uint32_t i, ss_global const float* cost,
+                                               ss_global const float* stats, ss_global float* depth,
+                                               ss_global float* quality) {
+  uint32_t n = a.width * a.height, P = a.planes;
+  depth[i] = 0.0f;
+  quality[2 * i] = 0.0f;
+  quality[2 * i + 1] = 0.0f;
+  if (!(stats[2 * i + 1] > 0.0f)) return;
+  uint32_t best = 0;
+  float c1 = cost[i];
+  for (uint32_t k = 1; k < P; ++k) {
+    float c = cost[(uint64_t)k * n + i];
+    if (c < c1) {
+      c1 = c;
+      best = k;
+    }
+  }
+  /* second-lowest local minimum (the ends count when they slope inwards) */
+  float c2 = 2.0f;
+  for (uint32_t k = 0; k < P; ++k) {
+    if (k == best) continue;
+    float c = cost[(uint64_t)k * n + i];
+    bool lo = k == 0 || c <= cost[(uint64_t)(k - 1) * n + i];
+    bool hi = k + 1 == P || c <= cost[(uint64_t)(k + 1) * n + i];
+    if (lo && hi && c < c2) c2 = c;
+  }
+  quality[2 * i] = 1.0f - c1;
+  quality[2 * i + 1] = c2 > 0.0f ? 1.0f - c1 / c2 : 0.0f;
+  /* a minimum on the first or last plane lies outside the swept range */
+  if (best == 0 || best + 1 >= P || !(c1 < 1.0f)) return;
+  float cm = cost[(uint64_t)(best - 1) * n + i], cp = cost[(uint64_t)(best + 1) * n + i];
+  float den = cm - 2.0f * c1 + cp;
+  float off = den > 0.0f ? 0.5f * (cm - cp) / den : 0.0f;
+  off = ss_fmax(-0.5f, ss_fmin(0.5f, off));
+  float inv0 = plane_sweep_inv_depth(a, best), inv1 = plane_sweep_inv_depth(a, best + 1);
+  float inv_d = inv0 + off * (inv1 - inv0);
+  depth[i] = inv_d > 0.0f ? 1.0f / inv_d : 0.0f;
+}
+
+#endif
