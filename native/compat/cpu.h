@@ -34,6 +34,8 @@ ss_device_inline bool ss_isfinite(float v) { return std::isfinite(v); }
 ss_device_inline bool ss_isnan(float v) { return std::isnan(v); }
 ss_device_inline int32_t ss_float_to_int_floor(float v) { return (int32_t)std::floor(v); }
 ss_device_inline int32_t ss_round_to_int(float v) { return (int32_t)std::lrintf(v); }
+/* index of the lowest set bit (v != 0) */
+ss_device_inline uint32_t ss_ctz(uint32_t v) { return (uint32_t)__builtin_ctz(v); }
 ss_device_inline int32_t ss_min_i(int32_t a, int32_t b) { return a < b ? a : b; }
 ss_device_inline int32_t ss_max_i(int32_t a, int32_t b) { return a > b ? a : b; }
 

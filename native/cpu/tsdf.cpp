@@ -13,6 +13,9 @@
 /* The seam cubes read the first voxel layer of the +x/+y/+z neighbours,
  * scattered over their blocks: without prefetching, those misses dominate. */
 static inline void prefetch_mesh_neighbours(const ss_tsdf_mesh_args& a, const int32_t* blk, const float* pool, const int32_t* hash) {
+  /* the block itself: tsdf, weight and colour arrays (6 KiB) */
+  const char* own = reinterpret_cast<const char*>(pool + (uint64_t)blk[3] * SS_BLOCK_FLOATS);
+  for (uint32_t i = 0; i < SS_BLOCK_BYTES / 64; ++i) __builtin_prefetch(own + 64 * i);
   for (int32_t n = 1; n < 8; ++n) {
     int32_t slot = ss_hash_find(hash, a.hash_mask, blk[0] + (n & 1), blk[1] + ((n >> 1) & 1), blk[2] + (n >> 2));
     if (slot < 0) continue;

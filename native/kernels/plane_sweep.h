@@ -44,14 +44,15 @@ ss_device_inline void plane_sweep_homography(const ss_plane_sweep_args a, uint32
   }
 }
 
-/* reference window statistics of pixel i: {Σr, 1/√(Σr² − (Σr)²/n)} (0 when
- * the window leaves the image or its variance is below min_variance: textureless) */
-ss_device_inline void plane_sweep_ref_stats_pixel(const ss_plane_sweep_args a, uint32_t i, ss_global const uint8_t* ref,
-                                                  ss_global float* stats) {
+/* reference window statistics of pixel i: stats[i] = Σr, stats[n + i] =
+ * 1/√(Σr² − (Σr)²/count) (0 when the window leaves the image or its variance
+ * per pixel is below min_variance: textureless) */
+ss_device_inline void plane_sweep_ref_stats_pixel(const ss_plane_sweep_args a, int32_t x, int32_t y,
+                                                  ss_global const uint8_t* ref, ss_global float* stats) {
   int32_t w = (int32_t)a.width, h = (int32_t)a.height, r = (int32_t)a.radius;
-  int32_t x = (int32_t)(i % a.width), y = (int32_t)(i / a.width);
-  stats[2 * i] = 0.0f;
-  stats[2 * i + 1] = 0.0f;
+  uint32_t i = (uint32_t)(y * w + x), np = a.width * a.height;
+  stats[i] = 0.0f;
+  stats[np + i] = 0.0f;
   if (x < r || y < r || x + r >= w || y + r >= h) return;
   float s = 0.0f, ss = 0.0f;
   for (int32_t dy = -r; dy <= r; ++dy) {
@@ -63,97 +64,107 @@ ss_device_inline void plane_sweep_ref_stats_pixel(const ss_plane_sweep_args a, u
   }
   float n = (float)((2 * r + 1) * (2 * r + 1));
   float var = ss - s * s / n;
-  stats[2 * i] = s;
-  stats[2 * i + 1] = var > a.min_variance * n ? 1.0f / ss_sqrt(var) : 0.0f;
+  stats[i] = s;
+  stats[np + i] = var > a.min_variance * n ? 1.0f / ss_sqrt(var) : 0.0f;
 }
 
-/* view image bilinearly sampled where reference pixel i lands under H, centred on 128; NaN outside the view */
-ss_device_inline void plane_sweep_warp_pixel(const ss_plane_sweep_args a, uint32_t i, ss_thread const float* H,
+/* view image bilinearly sampled where reference pixel (x, y) lands under H, centred on 128; NaN outside the view */
+ss_device_inline void plane_sweep_warp_pixel(const ss_plane_sweep_args a, int32_t x, int32_t y, ss_thread const float* H,
                                              ss_global const uint8_t* src, ss_global float* warped) {
-  float u = (float)(i % a.width), v = (float)(i / a.width);
+  float u = (float)x, v = (float)y;
   float qz = H[6] * u + H[7] * v + H[8];
-  float out = SS_NAN;
-  if (qz > 0.0f) {
-    float iz = 1.0f / qz;
-    float x = (H[0] * u + H[1] * v + H[2]) * iz;
-    float y = (H[3] * u + H[4] * v + H[5]) * iz;
-    float xmax = (float)(a.width - 1), ymax = (float)(a.height - 1);
-    if (x >= 0.0f && y >= 0.0f && x <= xmax && y <= ymax) {
-      int32_t x0 = ss_min_i((int32_t)x, (int32_t)a.width - 2), y0 = ss_min_i((int32_t)y, (int32_t)a.height - 2);
-      float fx = x - (float)x0, fy = y - (float)y0;
-      ss_global const uint8_t* p = src + (uint32_t)y0 * a.width + (uint32_t)x0;
-      float top = (float)p[0] + fx * ((float)p[1] - (float)p[0]);
-      float bot = (float)p[a.width] + fx * ((float)p[a.width + 1] - (float)p[a.width]);
-      out = top + fy * (bot - top) - 128.0f;
-    }
-  }
-  warped[i] = out;
+  float iz = 1.0f / qz;
+  float sx = (H[0] * u + H[1] * v + H[2]) * iz;
+  float sy = (H[3] * u + H[4] * v + H[5]) * iz;
+  float xmax = (float)(a.width - 1), ymax = (float)(a.height - 1);
+  bool inside = (qz > 0.0f) & (sx >= 0.0f) & (sy >= 0.0f) & (sx <= xmax) & (sy <= ymax);
+  /* loads stay unconditional (clamped into the image), the result is masked: no data-dependent branch */
+  sx = inside ? sx : 0.0f;
+  sy = inside ? sy : 0.0f;
+  int32_t x0 = ss_min_i((int32_t)sx, (int32_t)a.width - 2), y0 = ss_min_i((int32_t)sy, (int32_t)a.height - 2);
+  float fx = sx - (float)x0, fy = sy - (float)y0;
+  int32_t o = y0 * (int32_t)a.width + x0;
+  float p00 = (float)src[o], p01 = (float)src[o + 1];
+  float p10 = (float)src[o + (int32_t)a.width], p11 = (float)src[o + (int32_t)a.width + 1];
+  float top = p00 + fx * (p01 - p00);
+  float bot = p10 + fx * (p11 - p10);
+  float val = top + fy * (bot - top) - 128.0f;
+  warped[(uint64_t)y * a.width + (uint64_t)x] = inside ? val : SS_NAN;
 }
 
-/* horizontal window sums of w, w², r·w at pixel i (NaN where the window
- * leaves the row or holds a sample outside the view) */
-ss_device_inline void plane_sweep_hsum_pixel(const ss_plane_sweep_args a, uint32_t i, ss_global const uint8_t* ref,
-                                             ss_global const float* warped, ss_global float* hs) {
-  int32_t r = (int32_t)a.radius, x = (int32_t)(i % a.width);
-  uint32_t n = a.width * a.height;
+/* horizontal window sums of w, w², r·w at pixel (x, y) (NaN where the window
+ * leaves the row or holds a sample outside the view). r = a.radius, passed
+ * apart so a backend may make it a compile-time constant (unrolled, vectorised). */
+ss_device_inline void plane_sweep_hsum_pixel(const ss_plane_sweep_args a, int32_t r, int32_t x, int32_t y,
+                                             ss_global const uint8_t* ref, ss_global const float* warped,
+                                             ss_global float* hs) {
+  /* row pointers and a signed column: simple strides, so a backend can vectorise across x */
+  uint64_t n = (uint64_t)a.width * a.height, row = (uint64_t)y * a.width;
+  ss_global const float* wr = warped + row;
+  ss_global const uint8_t* rr = ref + row;
   float s = SS_NAN, ss = SS_NAN, sr = SS_NAN;
   if (x >= r && x + r < (int32_t)a.width) {
     s = 0.0f;
     ss = 0.0f;
     sr = 0.0f;
     for (int32_t d = -r; d <= r; ++d) {
-      float wv = warped[(int32_t)i + d];
-      float rv = (float)ref[(int32_t)i + d] - 128.0f;
+      float wv = wr[x + d];
+      float rv = (float)rr[x + d] - 128.0f;
       s += wv;
       ss += wv * wv;
       sr += rv * wv;
     }
   }
-  hs[i] = s;
-  hs[n + i] = ss;
-  hs[2 * n + i] = sr;
+  hs[row + x] = s;
+  hs[n + row + x] = ss;
+  hs[2 * n + row + x] = sr;
 }
 
-/* vertical sums of the horizontal ones → 1 − ZNCC of pixel i for one view
+/* vertical sums of the horizontal ones → 1 − ZNCC of pixel (x, y) for one view
  * (1, i.e. ZNCC 0, where undefined: off-view window, textureless either side) */
-ss_device_inline float plane_sweep_view_cost(const ss_plane_sweep_args a, uint32_t i, ss_global const float* hs,
-                                             ss_global const float* stats) {
-  int32_t r = (int32_t)a.radius, y = (int32_t)(i / a.width), wd = (int32_t)a.width;
-  uint32_t n = a.width * a.height;
-  float inv_sr = stats[2 * i + 1];
-  if (!(inv_sr > 0.0f) || y < r || y + r >= (int32_t)a.height) return 1.0f;
+ss_device_inline float plane_sweep_view_cost(const ss_plane_sweep_args a, int32_t r, int32_t x, int32_t y,
+                                             ss_global const float* hs, ss_global const float* stats) {
+  if (y < r || y + r >= (int32_t)a.height) return 1.0f;
+  uint64_t n = (uint64_t)a.width * a.height, i = (uint64_t)y * a.width + (uint64_t)x;
+  int64_t wd = (int64_t)a.width;
+  ss_global const float* c0 = hs + i;
+  ss_global const float* c1 = hs + n + i;
+  ss_global const float* c2 = hs + 2 * n + i;
   float s = 0.0f, ss = 0.0f, sr = 0.0f;
   for (int32_t d = -r; d <= r; ++d) {
-    uint32_t j = (uint32_t)((int32_t)i + d * wd);
-    s += hs[j];
-    ss += hs[n + j];
-    sr += hs[2 * n + j];
+    s += c0[d * wd];
+    ss += c1[d * wd];
+    sr += c2[d * wd];
   }
   float cnt = (float)((2 * r + 1) * (2 * r + 1));
   float var = ss - s * s / cnt;
-  /* NaN sums (a sample off the view) fail this test too */
-  if (!(var > a.min_variance * cnt)) return 1.0f;
-  float zncc = (sr - stats[2 * i] * s / cnt) * inv_sr / ss_sqrt(var);
-  return 1.0f - ss_fmax(-1.0f, ss_fmin(1.0f, zncc));
+  float inv_sr = stats[n + i];
+  float zncc = (sr - stats[i] * s / cnt) * inv_sr / ss_sqrt(ss_fmax(var, 1e-30f));
+  float c = 1.0f - ss_fmax(-1.0f, ss_fmin(1.0f, zncc));
+  /* NaN sums (a sample off the view) fail the variance test too */
+  return (inv_sr > 0.0f && var > a.min_variance * cnt) ? c : 1.0f;
 }
 
-/* aggregated cost of pixel i on one plane: mean of the best k of the views' costs */
-ss_device_inline float plane_sweep_aggregate(const ss_plane_sweep_args a, ss_thread const float* view_costs) {
-  float c[SS_PLANE_SWEEP_MAX_VIEWS];
-  uint32_t nv = a.views;
-  for (uint32_t v = 0; v < nv; ++v) {
-    float x = view_costs[v];
-    uint32_t j = v;
-    while (j > 0 && c[j - 1] > x) {
-      c[j] = c[j - 1];
-      --j;
-    }
-    c[j] = x;
-  }
-  uint32_t k = a.best_views > 0 && a.best_views < nv ? a.best_views : nv;
-  float s = 0.0f;
-  for (uint32_t v = 0; v < k; ++v) s += c[v];
-  return s / (float)k;
+/* aggregated cost of pixel i on one plane: mean of the best k of the views'
+ * costs (view v's cost at view_costs[v * stride]); a min/max sorting network,
+ * so no branch depends on the data */
+ss_device_inline float plane_sweep_aggregate(const ss_plane_sweep_args a, ss_global const float* view_costs, uint32_t stride) {
+  float c0 = view_costs[0];
+  float c1 = a.views > 1 ? view_costs[stride] : 1e30f;
+  float c2 = a.views > 2 ? view_costs[2 * stride] : 1e30f;
+  float c3 = a.views > 3 ? view_costs[3 * stride] : 1e30f;
+  float t;
+  t = ss_fmin(c0, c1); c1 = ss_fmax(c0, c1); c0 = t;
+  t = ss_fmin(c2, c3); c3 = ss_fmax(c2, c3); c2 = t;
+  t = ss_fmin(c0, c2); c2 = ss_fmax(c0, c2); c0 = t;
+  t = ss_fmin(c1, c3); c3 = ss_fmax(c1, c3); c1 = t;
+  t = ss_fmin(c1, c2); c2 = ss_fmax(c1, c2); c1 = t;
+  uint32_t k = a.best_views > 0 && a.best_views < a.views ? a.best_views : a.views;
+  float sum = c0;
+  if (k > 1) sum += c1;
+  if (k > 2) sum += c2;
+  if (k > 3) sum += c3;
+  return sum / (float)k;
 }
 
 /* winner-take-all over the planes of pixel i, parabolic sub-plane refinement,
@@ -165,7 +176,7 @@ ss_device_inline void plane_sweep_select_pixel(const ss_plane_sweep_args a, uint
   depth[i] = 0.0f;
   quality[2 * i] = 0.0f;
   quality[2 * i + 1] = 0.0f;
-  if (!(stats[2 * i + 1] > 0.0f)) return;
+  if (!(stats[n + i] > 0.0f)) return;
   uint32_t best = 0;
   float c1 = cost[i];
   for (uint32_t k = 1; k < P; ++k) {

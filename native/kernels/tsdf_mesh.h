@@ -33,42 +33,10 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
   }
   *n_vert = 0;
   *n_idx = 0;
-  /* Quick reject: every cube has its lowest corner in this block, so no
-   * observed voxel here means no cube; and a surface needs both signs among
-   * this block's voxels or, failing that, an opposite sign on the +x/+y/+z
-   * neighbour faces. Most blocks of the truncation band stop here. */
-  {
-    ss_global const float* own = pool + (uint64_t)block[3] * SS_BLOCK_FLOATS;
-    uint32_t pos = 0, neg = 0;
-    for (uint32_t v = 0; v < SS_BLOCK_VOXELS; ++v) {
-      float w = own[SS_BLOCK_VOXELS + v], t = own[v];
-      uint32_t ok = (w >= args.min_weight && w > 0.0f) ? 1u : 0u;
-      pos |= ok & (t >= 0.0f ? 1u : 0u);
-      neg |= ok & (t < 0.0f ? 1u : 0u);
-    }
-    if (!pos && !neg) return;
-    if (!(pos && neg)) {
-      bool opposite = false;
-      for (int32_t n = 1; n < 8 && !opposite; ++n) {
-        if (nb[n] < 0) continue;
-        ss_global const float* other = pool + (uint64_t)nb[n] * SS_BLOCK_FLOATS;
-        /* the neighbour's voxels that sit on this block's lattice: coordinate 0 along each offset axis */
-        for (uint32_t v = 0; v < SS_BLOCK_VOXELS; ++v) {
-          if (((n & 1) && (v & 7)) || ((n & 2) && ((v >> 3) & 7)) || ((n & 4) && (v >> 6))) continue;
-          float w = other[SS_BLOCK_VOXELS + v], t = other[v];
-          if (w >= args.min_weight && w > 0.0f && ((t < 0.0f) == (pos != 0))) {
-            opposite = true;
-            break;
-          }
-        }
-      }
-      if (!opposite) return;
-    }
-  }
   /* gather the 9³ lattice (own voxels plus the first layer of the neighbours)
    * and, per lattice row (ly, lz), bit masks of valid and of negative points */
   uint32_t valid_row[SS_MESH_LATTICE * SS_MESH_LATTICE], neg_row[SS_MESH_LATTICE * SS_MESH_LATTICE];
-  for (uint32_t k = 0; k < 3 * SS_MESH_LATTICE_POINTS; ++k) vidx[k] = -1;
+  uint32_t any_pos = 0, any_neg = 0;
   for (uint32_t lz = 0; lz < SS_MESH_LATTICE; ++lz)
     for (uint32_t ly = 0; ly < SS_MESH_LATTICE; ++ly) {
       uint32_t li = mesh_lattice_index(0, ly, lz);
@@ -102,7 +70,12 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
       }
       valid_row[lz * SS_MESH_LATTICE + ly] = vbits;
       neg_row[lz * SS_MESH_LATTICE + ly] = nbits;
+      any_pos |= vbits & ~nbits;
+      any_neg |= nbits;
     }
+  /* no zero crossing anywhere in the lattice: no surface (most blocks of the truncation band) */
+  if (!any_pos || !any_neg) return;
+  for (uint32_t k = 0; k < 3 * SS_MESH_LATTICE_POINTS; ++k) vidx[k] = -1;
   uint32_t nv = 0, ni = 0;
   float origin_x = (float)(bx * SS_BLOCK_DIM), origin_y = (float)(by * SS_BLOCK_DIM), origin_z = (float)(bz * SS_BLOCK_DIM);
   for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
@@ -118,13 +91,10 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
       uint32_t any_neg = n_or | (n_or >> 1);
       cubes &= any_neg & ~all_neg;
       for (; cubes != 0; cubes &= cubes - 1) {
-        uint32_t x = 0;
-        while (!((cubes >> x) & 1u)) ++x;
-        uint32_t config = 0;
-        for (uint32_t c = 0; c < 8; ++c) {
-          float v = f[mesh_lattice_index(x + (c & 1), y + ((c >> 1) & 1), z + (c >> 2))];
-          if (v < 0.0f) config |= 1u << c;
-        }
+        uint32_t x = ss_ctz(cubes);
+        /* corner c of the cube is inside when its lattice point is negative: bits x, x+1 of the 4 rows */
+        uint32_t config = ((neg_row[r0] >> x) & 3u) | (((neg_row[r1] >> x) & 3u) << 2) | (((neg_row[r2] >> x) & 3u) << 4) |
+                          (((neg_row[r3] >> x) & 3u) << 6);
         uint32_t entries = 3u * SS_MC_TRI_COUNT[config];
         for (uint32_t t = 0; t < entries; ++t) {
           int32_t e = SS_MC_TRIS[config][t];

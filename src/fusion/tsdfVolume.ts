@@ -316,17 +316,13 @@ export class TsdfVolume {
         const prev = this.meshes[s];
         if (nv === 0 && (!prev || prev.indices.length === 0)) continue; // nothing before, nothing now
         const version = (this.versions[s] as number) + 1;
-        // one allocation per block: positions | indices | colours
-        const store = new ArrayBuffer(nv * 12 + ni * 4 + nv * 3);
-        const positions = new Float32Array(store, 0, nv * 3);
-        const indices = new Uint32Array(store, nv * 12, ni);
-        const colors = new Uint8Array(store, nv * 12 + ni * 4, nv * 3);
-        positions.set(pos.subarray(3 * vo, 3 * (vo + nv)));
-        indices.set(idx.subarray(io, io + ni));
-        colors.set(col.subarray(3 * vo, 3 * (vo + nv)));
+        // three slices measure faster here than one shared allocation per block
         const block: MeshBlock = {
           bx: coords[3 * s] as number, by: coords[3 * s + 1] as number, bz: coords[3 * s + 2] as number,
-          version, positions, colors, indices,
+          version,
+          positions: pos.slice(3 * vo, 3 * (vo + nv)),
+          colors: col.slice(3 * vo, 3 * (vo + nv)),
+          indices: idx.slice(io, io + ni),
         };
         this.versions[s] = version;
         this.triangleCount += ni / 3 - (prev ? prev.indices.length / 3 : 0);
