@@ -26,3 +26,29 @@ export interface MeshBlock extends BlockCoord {
 export function blockKey(b: BlockCoord): string {
   return `${b.bx},${b.by},${b.bz}`;
 }
+
+/** Geometry of a block mesh, without its key (what export and PLY writing need). */
+export interface BlockGeometry {
+  positions: Float32Array;
+  colors: Uint8Array;
+  indices: Uint32Array;
+}
+
+/** Concatenates block meshes into one indexed mesh (seam vertices stay duplicated). */
+export function concatBlocks(blocks: Iterable<BlockGeometry>): { positions: Float32Array; colors: Uint8Array; indices: Uint32Array } {
+  const list = [...blocks];
+  const nv = list.reduce((n, b) => n + b.positions.length / 3, 0);
+  const ni = list.reduce((n, b) => n + b.indices.length, 0);
+  const positions = new Float32Array(nv * 3);
+  const colors = new Uint8Array(nv * 3);
+  const indices = new Uint32Array(ni);
+  let v = 0, i = 0;
+  for (const b of list) {
+    positions.set(b.positions, 3 * v);
+    colors.set(b.colors, 3 * v);
+    for (let k = 0; k < b.indices.length; k++) indices[i + k] = (b.indices[k] as number) + v;
+    v += b.positions.length / 3;
+    i += b.indices.length;
+  }
+  return { positions, colors, indices };
+}
