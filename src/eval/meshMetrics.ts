@@ -1,3 +1,4 @@
+import { mulberry32 } from '../geometry/random';
 import { TriangleGrid } from './triangleGrid';
 
 export interface MeshLike {
@@ -32,17 +33,6 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[at] as number;
 }
 
-/** mulberry32: small deterministic PRNG for surface sampling */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** area-uniform samples on a triangle mesh, or the vertices of a point cloud */
 export function surfaceSamples(mesh: MeshLike, count: number, seed = 1): Float32Array {
@@ -61,7 +51,7 @@ export function surfaceSamples(mesh: MeshLike, count: number, seed = 1): Float32
     cum[t] = total;
   }
   const out = new Float32Array(count * 3);
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   for (let s = 0; s < count; s++) {
     const target = rand() * total;
     let lo = 0, hi = nt - 1;

@@ -1,14 +1,7 @@
-/** mulberry32: deterministic uniform [0, 1) */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/geometry/random';
+
+/** deterministic uniform [0, 1) */
+export const seededRandom = mulberry32;
 
 /** max |a−b| / max(|b|, floor) over finite entries; NaN positions must match */
 export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-6): number {

@@ -2,6 +2,7 @@
  * Small deterministic generators: the same seed gives the same numbers on
  * every run (bit-for-bit), which is what makes synthetic frames replayable.
  */
+import { mulberry32 } from '../../geometry/random';
 
 /** splitmix32-style mixing of (seed, stream) into one 32-bit state. */
 export function mixSeed(seed: number, stream: number): number {
@@ -12,15 +13,7 @@ export function mixSeed(seed: number, stream: number): number {
 }
 
 /** mulberry32: uniform in [0, 1). */
-export function uniformGenerator(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const uniformGenerator = mulberry32;
 
 /** Standard normal samples (Box–Muller, both outputs used). */
 export function gaussianGenerator(seed: number): () => number {
