@@ -38,7 +38,8 @@ mkdirSync(dirname(report), { recursive: true });
 rmSync(report, { force: true });
 const extra = process.argv.slice(2);
 console.log(`\n== bun test ${extra.join(' ')}`);
-const r = spawnSync(bun, ['test', '--reporter=junit', `--reporter-outfile=${report}`, ...extra], {
+// generous per-test limit: the suite runs native kernels, servers and a browser on a 2-core machine
+const r = spawnSync(bun, ['test', '--timeout', '120000', '--reporter=junit', `--reporter-outfile=${report}`, ...extra], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, FORCE_COLOR: '0' },
