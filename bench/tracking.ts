@@ -32,14 +32,26 @@ function median(v: number[]): number {
   return s.length ? (s.length % 2 ? (s[s.length >> 1] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2) : NaN;
 }
 
-function timeIt(reps: number, fn: () => void): { medianMs: number; minMs: number } {
+interface Timing {
+  medianMs: number;
+  minMs: number;
+  samples: number[];
+}
+
+function timeIt(reps: number, fn: () => void): Timing {
   const t: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
     fn();
     t.push(performance.now() - t0);
   }
-  return { medianMs: round3(median(t)), minMs: round3(Math.min(...t)) };
+  return { medianMs: round3(median(t)), minMs: round3(Math.min(...t)), samples: t };
+}
+
+/** ours timed before and after the peer ran: one median over both, so a load change during the run hits both sides */
+function pooled(before: Timing, after: Timing): { medianMs: number; minMs: number; beforeMs: number; afterMs: number } {
+  const all = [...before.samples, ...after.samples];
+  return { medianMs: round3(median(all)), minMs: round3(Math.min(...all)), beforeMs: before.medianMs, afterMs: after.medianMs };
 }
 
 function round3(v: number): number {
@@ -79,8 +91,8 @@ export async function runTrackingBench(): Promise<object> {
     const feats0 = orb.extract(g0, W, H);
     const feats1 = orb.extract(g1, W, H);
     timeIt(10, () => orb.extract(g0, W, H));
-    const orbOurs = timeIt(50, () => orb.extract(g0, W, H));
-    const orbOurs1 = timeIt(50, () => orb1.extract(g0, W, H));
+    const orbBefore = timeIt(50, () => orb.extract(g0, W, H));
+    const orb1Before = timeIt(50, () => orb1.extract(g0, W, H));
 
     // matching: 1000 × 1000 ORB descriptors (two TUM frames; topped up with random ones if a frame has fewer)
     const rng = new SeededRandom(7);
@@ -97,13 +109,15 @@ export async function runTrackingBench(): Promise<object> {
     const matcher1 = new ReciprocalMatcher(ctx1);
     const ours = matcher.matchBinary(da, db);
     timeIt(10, () => matcher.matchBinary(da, db));
-    const matchOurs = timeIt(100, () => matcher.matchBinary(da, db));
-    const matchOurs1 = timeIt(100, () => matcher1.matchBinary(da, db));
+    const matchBefore = timeIt(100, () => matcher.matchBinary(da, db));
+    const match1Before = timeIt(100, () => matcher1.matchBinary(da, db));
 
     const py = peer(['--gray', grayPng, '--desc-a', join(work, 'a.bin'), '--desc-b', join(work, 'b.bin'), '--tum', TUM, '--pairs', '8', '--reps', '50']);
-    // ours again after the peer, so load changes during the run show up
-    const orbOursAfter = timeIt(50, () => orb.extract(g0, W, H));
-    const matchOursAfter = timeIt(100, () => matcher.matchBinary(da, db));
+    // ours again after the peer: the machine's load changes during a run
+    const orbOurs = pooled(orbBefore, timeIt(50, () => orb.extract(g0, W, H)));
+    const orbOurs1 = pooled(orb1Before, timeIt(50, () => orb1.extract(g0, W, H)));
+    const matchOurs = pooled(matchBefore, timeIt(100, () => matcher.matchBinary(da, db)));
+    const matchOurs1 = pooled(match1Before, timeIt(100, () => matcher1.matchBinary(da, db)));
 
     const cvOrb = (py?.orb ?? null) as { medianMs: number; features: number } | null;
     const cvBf = (py?.bfCrossCheck ?? null) as { medianMs: number; matches: number; pairs: [number, number][] } | null;
@@ -121,7 +135,7 @@ export async function runTrackingBench(): Promise<object> {
     // the SLAM pipeline on the 60 frames, decoded beforehand (source decoding is not the pipeline's cost)
     const slamRuns = [];
     for (let pass = 0; pass < 2; pass++) {
-      const r = await runSlam(ctx, from(frames), { fusion: { voxelSize: 0.01, maxDepth: 4, meshEvery: 6 } });
+      const r = await runSlam(ctx, from(frames), { fusion: { voxelSize: 0.01, maxDepth: 4, meshEvery: 6 }, tracking: { maxDepth: 4 } });
       const est = r.trajectory.flatMap((e) => (e.pose ? [{ timestamp: e.timestamp, pose: e.pose }] : []));
       const truth = r.trajectory.flatMap((e) => (e.groundTruth ? [{ timestamp: e.timestamp, pose: e.groundTruth }] : []));
       slamRuns.push({ ...r.report, lostFrames: undefined, ateRmse: round3(absoluteTrajectoryError(est, truth).rmse * 1000) / 1000 });
@@ -132,14 +146,14 @@ export async function runTrackingBench(): Promise<object> {
     return {
       data: TUM,
       orb: {
-        ours: { ...orbOurs, features: feats0.count, threads: ctx.threads, after: orbOursAfter },
+        ours: { ...orbOurs, features: feats0.count, threads: ctx.threads },
         oursOneThread: { ...orbOurs1, threads: 1 },
         opencv: cvOrb ? { medianMs: round3(cvOrb.medianMs), features: cvOrb.features } : null,
         speedupVsOpenCV: ratio(cvOrb?.medianMs, orbOurs.medianMs),
         speedupVsOpenCVOneThread: ratio(cvOrb?.medianMs, orbOurs1.medianMs),
       },
       match1000x1000: {
-        ours: { ...matchOurs, threads: ctx.threads, matches: ours.pairs.length / 2, after: matchOursAfter },
+        ours: { ...matchOurs, threads: ctx.threads, matches: ours.pairs.length / 2 },
         oursOneThread: { ...matchOurs1, threads: 1 },
         opencvBfCrossCheck: cvBf ? { medianMs: round3(cvBf.medianMs), matches: cvBf.matches } : null,
         sameMatchesAsOpenCV: samePairs,
@@ -148,7 +162,8 @@ export async function runTrackingBench(): Promise<object> {
       },
       slam: {
         frames: slam.frames, lost: slam.lost, keyframes: slam.keyframes, landmarks: slam.landmarks,
-        ateRmseM: slam.ateRmse, pipelineFramesPerSecond: slam.pipelineFramesPerSecond,
+        ateRmseM: slam.ateRmse, pipelineFramesPerSecond: slam.pipelineFramesPerSecond, sustainedFramesPerSecond: slam.sustainedFramesPerSecond,
+        stagesMeanMs: Object.fromEntries(Object.entries(slam.stages).map(([k, v]) => [k, v.meanMs])),
         stagesMedianMs: Object.fromEntries(Object.entries(slam.stages).map(([k, v]) => [k, v.medianMs])),
         firstPass: { pipelineFramesPerSecond: slamRuns[0]?.pipelineFramesPerSecond, ateRmseM: slamRuns[0]?.ateRmse },
       },

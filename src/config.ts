@@ -33,7 +33,7 @@ export const TrackingOptionsSchema = z.object({
   /** level 0 of the tracking pyramid is the frame halved this many times (1: 320×240 from VGA) */
   downsample: z.number().int().min(0).max(3).default(1),
   /** Gauss-Newton iterations per level, finest first */
-  icpIterations: z.array(z.number().int().nonnegative()).min(1).default([8, 5, 3]),
+  icpIterations: z.array(z.number().int().nonnegative()).min(1).default([6, 4, 3]),
   /** association distance gate per level, metres, finest first */
   icpMaxDist: z.array(z.number().positive()).min(1).default([0.05, 0.08, 0.12]),
   /** largest angle between associated normals, degrees */
@@ -58,7 +58,7 @@ export const TrackingOptionsSchema = z.object({
   /** normals of the model reference: TSDF gradient ('tsdf', 6 more samples per ray) or from its depth ('depth') */
   referenceNormals: z.enum(['tsdf', 'depth']).default('depth'),
   /** search band of the prior-guided model ray-cast, metres */
-  raycastBand: z.number().positive().default(0.1),
+  raycastBand: z.number().positive().default(0.06),
   minDepth: z.number().nonnegative().default(0.1),
   maxDepth: z.number().positive().default(6),
   /** tracking is 'lost' below/above these */
@@ -88,21 +88,25 @@ export const TrackingOptionsSchema = z.object({
   /** 3D–3D RANSAC inlier threshold, metres */
   ransacThreshold: z.number().positive().default(0.03),
   ransacIterations: z.number().int().positive().default(300),
+  /** after a short loss, plain ICP from the last pose counts only with this inlier fraction */
+  recoverMinInlierFraction: z.number().min(0).max(1).default(0.3),
   /** fewer RANSAC inliers than this → no relocalisation */
   relocMinInliers: z.number().int().positive().default(20),
   seed: z.number().int().default(0x5eed),
 
   // keyframes and map
   /** a new keyframe when the matched fraction with the last keyframe falls below this … */
-  keyframeMinOverlap: z.number().min(0).max(1).default(0.6),
+  keyframeMinOverlap: z.number().min(0).max(1).default(0.2),
   /** … or the camera moved this far (metres) … */
   keyframeTranslation: z.number().positive().default(0.15),
   /** … or turned this much (degrees) */
   keyframeRotationDeg: z.number().positive().default(12),
   /** a keyframe is matched and triangulated against this many previous keyframes */
-  keyframeWindow: z.number().int().min(1).default(4),
+  keyframeWindow: z.number().int().min(1).default(3),
   /** pose-graph / bundle adjustment over the last n keyframes (0 = off) */
   refineWindow: z.number().int().nonnegative().default(6),
+  /** Levenberg-Marquardt iterations of each local bundle adjustment */
+  refineIterations: z.number().int().positive().default(3),
   /** Huber threshold of the refinement, pixels */
   refineHuberPixels: z.number().positive().default(2),
   /** reprojection gate for new landmarks, pixels */

@@ -272,16 +272,18 @@ void describe_avx(const uint8_t* smooth, int32_t stride, int32_t x, int32_t y, i
 
 /* ---- smoothing: orb_blur_pixel a row at a time (the interior vectorises) --- */
 
-__attribute__((noinline)) void blur_row_h(const uint8_t* __restrict src, uint8_t* __restrict dst, int32_t w, int32_t h, int32_t y) {
+__attribute__((noinline)) void blur_row_h(const uint8_t* __restrict src, uint8_t* __restrict dst, int32_t w, int32_t h, int32_t y,
+                                          int32_t xb, int32_t xe) {
   const uint8_t* s = src + (size_t)y * w;
   uint8_t* d = dst + (size_t)y * w;
-  for (int32_t x = 0; x < 3; ++x) orb_blur_pixel(src, dst, (uint32_t)w, (uint32_t)h, 0, (uint32_t)(y * w + x));
-  int32_t x = 3;
+  int32_t x = xb;
+  for (; x < std::min(3, xe); ++x) orb_blur_pixel(src, dst, (uint32_t)w, (uint32_t)h, 0, (uint32_t)(y * w + x));
+  const int32_t xi = std::min(xe, w - 3);
 #if SS_ORB_AVX512
   {
     const __m512i k18 = _mm512_set1_epi16(18), k34 = _mm512_set1_epi16(34), k49 = _mm512_set1_epi16(49), k54 = _mm512_set1_epi16(54);
     const __m512i rnd = _mm512_set1_epi16(128);
-    for (; x + 32 <= w - 3; x += 32) {
+    for (; x + 32 <= xi; x += 32) {
       auto ld = [&](int o) { return _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i*)(s + x + o))); };
       __m512i acc = _mm512_add_epi16(rnd, _mm512_mullo_epi16(k54, ld(0)));
       acc = _mm512_add_epi16(acc, _mm512_mullo_epi16(k49, _mm512_add_epi16(ld(-1), ld(1))));
@@ -291,28 +293,29 @@ __attribute__((noinline)) void blur_row_h(const uint8_t* __restrict src, uint8_t
     }
   }
 #endif
-  for (; x < w - 3; ++x) {
+  for (; x < xi; ++x) {
     const uint16_t acc = (uint16_t)(128u + 18u * ((uint16_t)s[x - 3] + s[x + 3]) + 34u * ((uint16_t)s[x - 2] + s[x + 2]) +
                                     49u * ((uint16_t)s[x - 1] + s[x + 1]) + 54u * (uint16_t)s[x]);
     d[x] = (uint8_t)(acc >> 8);
   }
-  for (int32_t x = w - 3; x < w; ++x) orb_blur_pixel(src, dst, (uint32_t)w, (uint32_t)h, 0, (uint32_t)(y * w + x));
+  for (; x < xe; ++x) orb_blur_pixel(src, dst, (uint32_t)w, (uint32_t)h, 0, (uint32_t)(y * w + x));
 }
 
-__attribute__((noinline)) void blur_row_v(const uint8_t* __restrict src, uint8_t* __restrict dst, int32_t w, int32_t h, int32_t y) {
+__attribute__((noinline)) void blur_row_v(const uint8_t* __restrict src, uint8_t* __restrict dst, int32_t w, int32_t h, int32_t y,
+                                          int32_t xb, int32_t xe) {
   if (y < 3 || y >= h - 3) {
-    for (int32_t x = 0; x < w; ++x) orb_blur_pixel(src, dst, (uint32_t)w, (uint32_t)h, 1, (uint32_t)(y * w + x));
+    for (int32_t x = xb; x < xe; ++x) orb_blur_pixel(src, dst, (uint32_t)w, (uint32_t)h, 1, (uint32_t)(y * w + x));
     return;
   }
   const uint8_t* m3 = src + (size_t)(y - 3) * w;
   const uint8_t *m2 = m3 + w, *m1 = m2 + w, *c = m1 + w, *p1 = c + w, *p2 = p1 + w, *p3 = p2 + w;
   uint8_t* d = dst + (size_t)y * w;
-  int32_t x = 0;
+  int32_t x = xb;
 #if SS_ORB_AVX512
   {
     const __m512i k18 = _mm512_set1_epi16(18), k34 = _mm512_set1_epi16(34), k49 = _mm512_set1_epi16(49), k54 = _mm512_set1_epi16(54);
     const __m512i rnd = _mm512_set1_epi16(128);
-    for (; x + 32 <= w; x += 32) {
+    for (; x + 32 <= xe; x += 32) {
       auto ld = [&](const uint8_t* r) { return _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i*)(r + x))); };
       __m512i acc = _mm512_add_epi16(rnd, _mm512_mullo_epi16(k54, ld(c)));
       acc = _mm512_add_epi16(acc, _mm512_mullo_epi16(k49, _mm512_add_epi16(ld(m1), ld(p1))));
@@ -322,7 +325,7 @@ __attribute__((noinline)) void blur_row_v(const uint8_t* __restrict src, uint8_t
     }
   }
 #endif
-  for (; x < w; ++x) {
+  for (; x < xe; ++x) {
     const uint16_t acc = (uint16_t)(128u + 18u * ((uint16_t)m3[x] + p3[x]) + 34u * ((uint16_t)m2[x] + p2[x]) +
                                     49u * ((uint16_t)m1[x] + p1[x]) + 54u * (uint16_t)c[x]);
     d[x] = (uint8_t)(acc >> 8);
@@ -411,22 +414,33 @@ extern "C" SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract
         uint8_t* sc = S.score.data() + q.off;
         for (int32_t y0 = edge; y0 < q.h - edge; y0 += cellPx) {
           const int32_t y1 = std::min(q.h - edge, y0 + cellPx);
-          for (int32_t x0 = edge; x0 < q.w - edge; x0 += cellPx) {
-            const int32_t x1 = std::min(q.w - edge, x0 + cellPx);
-            bool any = false;
-            for (int32_t y = y0; y < y1 && !any; ++y) {
-              const uint8_t* row = sc + (size_t)y * q.w;
-              int32_t x = x0;
-              for (; x + 8 <= x1; x += 8) {
-                uint64_t word;
-                memcpy(&word, row + x, 8);
-                any |= word != 0;
+          /* runs of horizontally adjacent empty cells are searched as one span (full-width vectors) */
+          int32_t spanStart = -1;
+          for (int32_t x0 = edge;; x0 += cellPx) {
+            bool empty = false;
+            if (x0 < q.w - edge) {
+              const int32_t x1 = std::min(q.w - edge, x0 + cellPx);
+              bool any = false;
+              for (int32_t y = y0; y < y1 && !any; ++y) {
+                const uint8_t* row = sc + (size_t)y * q.w;
+                int32_t x = x0;
+                for (; x + 8 <= x1; x += 8) {
+                  uint64_t word;
+                  memcpy(&word, row + x, 8);
+                  any |= word != 0;
+                }
+                for (; x < x1; ++x) any |= row[x] != 0;
               }
-              for (; x < x1; ++x) any |= row[x] != 0;
+              empty = !any;
             }
-            if (any) continue;
-            for (int32_t y = y0; y < y1; ++y)
-              fast_row(S.pyr.data() + q.off, q.w, y, x0, x1, (int32_t)a.fast_min_threshold, sc + (size_t)y * q.w, portable);
+            if (empty && spanStart < 0) spanStart = x0;
+            if (!empty && spanStart >= 0) {
+              const int32_t spanEnd = std::min(q.w - edge, x0);
+              for (int32_t y = y0; y < y1; ++y)
+                fast_row(S.pyr.data() + q.off, q.w, y, spanStart, spanEnd, (int32_t)a.fast_min_threshold, sc + (size_t)y * q.w, portable);
+              spanStart = -1;
+            }
+            if (x0 >= q.w - edge) break;
           }
         }
       }
@@ -523,25 +537,41 @@ extern "C" SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract
   }
   if (all.size() > a.max_features) all.resize(a.max_features);
 
-  /* smoothing for the descriptors: only levels that have features */
-  std::vector<uint8_t> used(nl, 0);
-  for (const Selected& s : all) used[s.level] = 1;
+  /* smoothing for the descriptors, only where they sample: each level's keypoint bounding box grown by the
+   * pattern radius + 1 (rows 3 more for the vertical pass). Keypoints keep ≥ 17 px from the border, so these
+   * are interior pixels and the SIMD rows need no border handling; the values are orb_blur_pixel's. */
+  struct Box {
+    int32_t x0, x1, y0, y1;
+  };
+  std::vector<Box> box(nl, Box{1 << 30, -1, 1 << 30, -1});
+  for (const Selected& s : all) {
+    Box& b = box[s.level];
+    b.x0 = std::min(b.x0, s.x);
+    b.x1 = std::max(b.x1, s.x);
+    b.y0 = std::min(b.y0, s.y);
+    b.y1 = std::max(b.y1, s.y);
+  }
+  const int32_t reach = SS_ORB_PATTERN_RADIUS + 1;
   for (int pass = 0; pass < 2; ++pass) {
     ctx->pool->parallel_for(rowStart[nl], 16, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         int32_t l = 0;
         while (rowStart[l + 1] <= r) ++l;
-        if (!used[l]) continue;
+        const Box& bx = box[l];
+        if (bx.x1 < 0) continue;
         const Level& q = L[l];
         const int32_t y = (int32_t)(r - rowStart[l]);
+        const int32_t grow = pass == 0 ? reach + 3 : reach;
+        if (y < bx.y0 - grow || y > bx.y1 + grow) continue;
+        const int32_t x0 = std::max(0, bx.x0 - reach), x1 = std::min(q.w, bx.x1 + reach + 1);
         if (portable) {
-          for (int32_t x = 0; x < q.w; ++x)
+          for (int32_t x = x0; x < x1; ++x)
             orb_blur_pixel((pass == 0 ? S.pyr.data() : S.tmp.data()) + q.off, (pass == 0 ? S.tmp.data() : S.smooth.data()) + q.off,
                            (uint32_t)q.w, (uint32_t)q.h, (uint32_t)pass, (uint32_t)(y * q.w + x));
         } else if (pass == 0) {
-          blur_row_h(S.pyr.data() + q.off, S.tmp.data() + q.off, q.w, q.h, y);
+          blur_row_h(S.pyr.data() + q.off, S.tmp.data() + q.off, q.w, q.h, y, x0, x1);
         } else {
-          blur_row_v(S.tmp.data() + q.off, S.smooth.data() + q.off, q.w, q.h, y);
+          blur_row_v(S.tmp.data() + q.off, S.smooth.data() + q.off, q.w, q.h, y, x0, x1);
         }
       }
     });

@@ -3,10 +3,23 @@
 #include "vec3.h"
 #include "tsdf_common.h"
 #include "tsdf_integrate.h"
+#include "tsdf_integrate_simd.h"
+#ifdef SS_TSDF_SIMD
+/* AVX2 lattice row: 8 voxels' values and masks in a handful of instructions */
+static inline void mesh_gather_row8_avx2(float min_weight, const float* t, const float* w, float* f, uint32_t* vbits,
+                                         uint32_t* nbits) {
+  __m256 tv = _mm256_loadu_ps(t), wv = _mm256_loadu_ps(w);
+  __m256 ok = _mm256_and_ps(_mm256_cmp_ps(wv, _mm256_set1_ps(min_weight), _CMP_GE_OQ),
+                            _mm256_cmp_ps(wv, _mm256_setzero_ps(), _CMP_GT_OQ));
+  _mm256_storeu_ps(f, _mm256_blendv_ps(_mm256_set1_ps(SS_NAN), tv, ok));
+  *vbits = (uint32_t)_mm256_movemask_ps(ok);
+  *nbits = (uint32_t)_mm256_movemask_ps(_mm256_and_ps(ok, _mm256_cmp_ps(tv, _mm256_setzero_ps(), _CMP_LT_OQ)));
+}
+#define SS_MESH_GATHER_ROW8 mesh_gather_row8_avx2
+#endif
 #include "tsdf_mesh.h"
 #include "tsdf_raycast.h"
 #include "tsdf_touched.h"
-#include "tsdf_integrate_simd.h"
 
 #include <vector>
 

@@ -14,6 +14,25 @@ ss_device_inline uint32_t mesh_lattice_index(uint32_t x, uint32_t y, uint32_t z)
   return (z * SS_MESH_LATTICE + y) * SS_MESH_LATTICE + x;
 }
 
+/* lattice row lx 0..7 from one block row: values (NaN where unobserved) and
+ * bit masks of valid and negative points. A backend may supply a SIMD
+ * version by defining SS_MESH_GATHER_ROW8 before including this header. */
+#ifndef SS_MESH_GATHER_ROW8
+ss_device_inline void mesh_gather_row8(float min_weight, ss_global const float* t, ss_global const float* w, ss_thread float* f,
+                                       ss_thread uint32_t* vbits, ss_thread uint32_t* nbits) {
+  uint32_t vb = 0, nbt = 0;
+  for (uint32_t lx = 0; lx < 8; ++lx) {
+    bool ok = w[lx] >= min_weight && w[lx] > 0.0f;
+    f[lx] = ok ? t[lx] : SS_NAN;
+    vb |= (ok ? 1u : 0u) << lx;
+    nbt |= (ok && t[lx] < 0.0f ? 1u : 0u) << lx;
+  }
+  *vbits = vb;
+  *nbits = nbt;
+}
+#define SS_MESH_GATHER_ROW8 mesh_gather_row8
+#endif
+
 /* voxel reference of lattice point (lx,ly,lz) through the neighbour slots */
 ss_device_inline int32_t mesh_lattice_ref(ss_thread const int32_t* nb, uint32_t lx, uint32_t ly, uint32_t lz) {
   return nb[(lx >> 3) + 2 * (ly >> 3) + 4 * (lz >> 3)] * SS_BLOCK_VOXELS + (int32_t)((lx & 7) + 8 * (ly & 7) + 64 * (lz & 7));
@@ -47,13 +66,7 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
       int32_t slot = nb[row];
       if (slot >= 0) {
         ss_global const float* t = pool + (uint64_t)slot * SS_BLOCK_FLOATS + v0;
-        ss_global const float* w = t + SS_BLOCK_VOXELS;
-        for (uint32_t lx = 0; lx < 8; ++lx) {
-          bool ok = w[lx] >= args.min_weight && w[lx] > 0.0f;
-          f[li + lx] = ok ? t[lx] : SS_NAN;
-          vbits |= (ok ? 1u : 0u) << lx;
-          nbits |= (ok && t[lx] < 0.0f ? 1u : 0u) << lx;
-        }
+        SS_MESH_GATHER_ROW8(args.min_weight, t, t + SS_BLOCK_VOXELS, f + li, &vbits, &nbits);
       } else {
         for (uint32_t lx = 0; lx < 8; ++lx) f[li + lx] = SS_NAN;
       }

@@ -5,13 +5,14 @@ import { readTumTrajectory } from '../frames/trajectory';
 
 const usage = `usage: scanstream eval traj --est A.txt --truth B.txt [--sim3] [--plot traj.svg]
                              [--max-difference 0.02] [--offset 0] [--scale 1]
-                             [--delta 1] [--delta-unit s|m|rad|deg|f] [--all-pairs]
+                             [--fixed-delta [--delta 1] [--delta-unit s|m|rad|deg|f]]
 
 Both files in TUM format (timestamp tx ty tz qx qy qz qw, camera-to-world).
 Prints JSON: ATE as evaluate_ate.py (timestamp association ≤ max-difference,
 Horn alignment; --sim3 also fits a scale, for monocular estimates) and RPE as
-evaluate_rpe.py (pairs one --delta apart, as --fixed_delta; --all-pairs for
-its default of every pair). Metres and degrees. --plot writes an SVG: top view
+evaluate_rpe.py (every pair of poses, or a seeded sample of 10000; with
+--fixed-delta the pairs one --delta apart, e.g. 1 s for drift per second, or
+1 f for frame-to-frame). Metres and degrees. --plot writes an SVG: top view
 of both trajectories and the error over time.`;
 
 export async function runEvalTraj(argv: string[]): Promise<number> {
@@ -27,7 +28,7 @@ export async function runEvalTraj(argv: string[]): Promise<number> {
       scale: { type: 'string', default: '1' },
       delta: { type: 'string', default: '1' },
       'delta-unit': { type: 'string', default: 's' },
-      'all-pairs': { type: 'boolean', default: false },
+      'fixed-delta': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -63,7 +64,7 @@ export async function runEvalTraj(argv: string[]): Promise<number> {
   const ate = absoluteTrajectoryError(est, truth, { maxDifference, offset, scale, sim3: values.sim3 });
   let rpe: ReturnType<typeof relativePoseError> | { error: string };
   try {
-    rpe = relativePoseError(est, truth, { fixedDelta: !values['all-pairs'], delta, deltaUnit: unit as DeltaUnit, offset, scale });
+    rpe = relativePoseError(est, truth, { fixedDelta: values['fixed-delta'], delta, deltaUnit: unit as DeltaUnit, offset, scale });
   } catch (e) {
     rpe = { error: (e as Error).message };
   }
@@ -71,7 +72,7 @@ export async function runEvalTraj(argv: string[]): Promise<number> {
   console.log(JSON.stringify({
     est: values.est, truth: values.truth, estimatedPoses: est.length,
     ate: { ...ateStats, alignment: Array.from(alignment) },
-    rpe: { delta, deltaUnit: unit, ...rpe },
+    rpe: values['fixed-delta'] ? { delta, deltaUnit: unit, ...rpe } : { allPairs: true, ...rpe },
   }, null, 2));
   if (values.plot) {
     await writeFile(values.plot, trajectorySvg(ate, `${values.est} vs ${values.truth}`));

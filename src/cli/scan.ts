@@ -31,7 +31,7 @@ options:
   --voxel M           TSDF voxel size in metres (default 0.01)
   --max-depth M       ignore depth beyond M metres (default 4)
   --mesh-every N      re-mesh every N frames (default 6: 5 Hz at 30 fps)
-  --color             hybrid ICP (adds the photometric term)
+  --geometric         point-to-plane ICP only (drops the photometric term of the default hybrid ICP)
   --tracking JSON     any tracking option of src/config.ts, e.g. '{"downsample":0}'
   --threads N         native worker threads (default: one per core)
   --quiet             no progress line`;
@@ -64,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
         voxel: { type: 'string', default: '0.01' },
         'max-depth': { type: 'string', default: '4' },
         'mesh-every': { type: 'string', default: '6' },
-        color: { type: 'boolean', default: false },
+        geometric: { type: 'boolean', default: false },
         tracking: { type: 'string' },
         threads: { type: 'string' },
         quiet: { type: 'boolean', default: false },
@@ -109,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  if (v.color) trackingInput = { ...trackingInput, useColor: true };
+  if (v.geometric) trackingInput = { ...trackingInput, useColor: false };
   if (typeof maxDepth === 'number') trackingInput = { maxDepth, ...trackingInput };
   const checked = TrackingOptionsSchema.safeParse(trackingInput);
   if (!checked.success) {

@@ -250,11 +250,11 @@ export function trajectorySvg(ate: AteResult, title = 'trajectory'): string {
 <rect x="${pad}" y="${pad}" width="${W - 2 * pad}" height="${H - 2 * pad}" fill="none" stroke="#999"/>
 <text x="${W / 2}" y="${H - 10}" text-anchor="middle">${names[ax]} (m), top view, ${(span).toFixed(2)} m across</text>
 <text x="12" y="${H / 2}" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">${names[ay]} (m)</text>
-<text x="${pad + 5}" y="${pad + 15}" fill="#222">— truth</text><text x="${pad + 5}" y="${pad + 30}" fill="#1f6fd1">— estimate (aligned)</text>
+<text x="${pad}" y="${pad - 6}" fill="#222">— truth</text><text x="${pad + 60}" y="${pad - 6}" fill="#1f6fd1">— estimate (aligned)</text>
 <rect x="${W + pad}" y="${pad}" width="${W - 2 * pad}" height="${H - 2 * pad}" fill="none" stroke="#999"/>
 <path d="${errPath}" fill="none" stroke="#c0392b" stroke-width="1.4"/>
 <text x="${W + W / 2}" y="${H - 10}" text-anchor="middle">time (s), ${tMax.toFixed(2)} s</text>
-<text x="${W + pad + 5}" y="${pad + 15}">position error, max ${(eMax * 1000).toFixed(1)} mm</text>
+<text x="${W + pad}" y="${pad - 6}">position error, max ${(eMax * 1000).toFixed(1)} mm</text>
 </svg>
 `;
 }

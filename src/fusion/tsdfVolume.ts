@@ -142,6 +142,16 @@ export class TsdfVolume {
     return this.droppedTotal;
   }
 
+  /**
+   * The voxel pool and block hash as native buffers, for kernels that read
+   * the model directly (ray-cast for tracking). Read-only by convention:
+   * only this class writes them.
+   */
+  modelBuffers(): { pool: NativeBuffer; hash: NativeBuffer; hashMask: number } {
+    this.check();
+    return { pool: this.pool, hash: this.hash.table, hashMask: this.hash.mask };
+  }
+
   /** bytes held in native memory by this volume */
   get nativeBytes(): number {
     return this.pool.bytes + this.hash.table.bytes;

@@ -175,9 +175,9 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
         HppInv[j] = inv;
         if (!inv) continue;
         const obs = byPoint[j]!.filter((o) => (col[o.camera] as number) >= 0);
-        const blocks = obs.map((o) => ({ ci: col[o.camera] as number, B: Hcp.get(j * nc + o.camera) as Float64Array }));
+        const blocks = obs.map((o) => ({ ci: col[o.camera] as number, B: Hcp.get(j * nc + o.camera) }));
         const uniq = new Map<number, Float64Array>();
-        for (const { ci, B } of blocks) if (!uniq.has(ci)) uniq.set(ci, B);
+        for (const { ci, B } of blocks) if (B && !uniq.has(ci)) uniq.set(ci, B);
         const gj = [gp[3 * j] as number, gp[3 * j + 1] as number, gp[3 * j + 2] as number];
         for (const [ci, B] of uniq) {
           // BW = B · Hpp⁻¹ (6×3)
@@ -219,7 +219,8 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
           const ci = col[o.camera] as number;
           if (ci < 0 || seen.has(ci)) continue;
           seen.add(ci);
-          const B = Hcp.get(j * nc + o.camera) as Float64Array;
+          const B = Hcp.get(j * nc + o.camera);
+          if (!B) continue;
           for (let k = 0; k < 3; k++) for (let r = 0; r < 6; r++) rhs[k]! -= (B[r * 3 + k] as number) * (dc[6 * ci + r] as number);
         }
         for (let k = 0; k < 3; k++) nextPts[3 * j + k]! += (inv[k * 3] as number) * rhs[0]! + (inv[k * 3 + 1] as number) * rhs[1]! + (inv[k * 3 + 2] as number) * rhs[2]!;

@@ -63,8 +63,7 @@ export interface VolumeBuffers {
  * volume exposes them).
  */
 export function volumeBuffers(volume: TsdfVolume): VolumeBuffers {
-  const hash = volume['hash'];
-  return { pool: volume['pool'], hash: hash.table, hashMask: hash.mask };
+  return volume.modelBuffers();
 }
 
 export class DenseTracker {

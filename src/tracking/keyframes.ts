@@ -179,7 +179,8 @@ export class KeyframeMap {
     if (!last) {
       why = 'first';
     } else {
-      const d = poseDelta(multiply(invertRigid(last.pose), pose));
+      // tracked poses on both sides: refinement moves keyframes, not the frames tracking still measures against
+      const d = poseDelta(multiply(invertRigid(last.trackedPose), pose));
       const deg = (d.angle * 180) / Math.PI;
       if (d.distance >= o.keyframeTranslation) why = 'translation';
       else if (deg >= o.keyframeRotationDeg) why = 'rotation';
@@ -234,8 +235,12 @@ export class KeyframeMap {
         if (kf.landmark[i] !== -1) continue;
         const existing = other.landmark[j] as number;
         if (existing >= 0) {
-          kf.landmark[i] = existing;
-          this.landmarks.get(existing)?.observations.push({ keyframe: kf.id, feature: i });
+          // attach only when the landmark reprojects onto the feature (a match can still be wrong)
+          const lm = this.landmarks.get(existing);
+          if (lm && reprojects(K, pose, lm.position, features.xy[2 * i] as number, features.xy[2 * i + 1] as number, o.landmarkMaxReprojError)) {
+            kf.landmark[i] = existing;
+            lm.observations.push({ keyframe: kf.id, feature: i });
+          }
         } else {
           newPairs.push(i, j);
         }
@@ -315,7 +320,7 @@ export class KeyframeMap {
     ids.forEach((id, i) => points.set(this.landmarks.get(id)!.position, 3 * i));
     const cameras = win.map((k) => invertRigid(k.pose));
     const fixed = win.map((_, i) => i === 0);
-    const res = bundleAdjust({ K, cameras, fixed, points, observations }, { iterations: 5, huber: o.refineHuberPixels });
+    const res = bundleAdjust({ K, cameras, fixed, points, observations }, { iterations: o.refineIterations, huber: o.refineHuberPixels });
     win.forEach((k, i) => (k.pose = invertRigid(cameras[i] as Pose)));
     ids.forEach((id, i) => this.landmarks.get(id)!.position.set(points.subarray(3 * i, 3 * i + 3)));
     return { keyframes: win.length, landmarks: ids.length, rmsBefore: res.initialRms, rmsAfter: res.finalRms, iterations: res.iterations };
@@ -378,6 +383,15 @@ export class KeyframeMap {
     this.orb.destroy();
     this.matcher.destroy();
   }
+}
+
+/** the world point projects within maxPx of (u, v) in a camera at camToWorld, in front of it */
+function reprojects(K: { fx: number; fy: number; cx: number; cy: number }, camToWorld: Pose, X: ArrayLike<number>, u: number, v: number,
+  maxPx: number): boolean {
+  const Tcw = invertRigid(camToWorld);
+  const [x, y, z] = transform(Tcw, X, 0);
+  if (!(z > 0)) return false;
+  return Math.hypot(K.fx * (x / z) + K.cx - u, K.fy * (y / z) + K.cy - v) <= maxPx;
 }
 
 function transform(T: ArrayLike<number>, p: ArrayLike<number>, i: number): [number, number, number] {

@@ -1,22 +1,16 @@
 /**
- * Seeded PRNG for deterministic replays (RANSAC sampling, landmark
- * subsampling): mulberry32, a 32-bit state generator by Tommy Ettinger with
- * good equidistribution for non-cryptographic use.
+ * The seeded generator of the geometry code (mulberry32, src/geometry/random.ts)
+ * with the draws RANSAC and the tests need: integers, normals, samples
+ * without repetition. Same seed, same sequence: replays stay deterministic.
  */
+import { mulberry32 } from '../geometry/random';
+
 export class SeededRandom {
-  private state: number;
+  /** uniform in [0, 1) */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** uniform in [0, 1) */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** uniform integer in [0, n) */

@@ -133,19 +133,35 @@ export class SlamSystem {
       // the first frame with depth anchors the map at the origin
       return done({ state: 'ok' }, identityPose());
     }
-    let res = tracker.track();
-    if (res.ok) return done({ state: 'ok', icp: res.icp ?? undefined }, res.pose);
-    // ICP failed from the motion model: ask the keyframes' features for a guess
-    const reloc: RelocalisationResult | null = this.map.relocalise(frame, tracker);
-    if (reloc) {
-      res = tracker.track(reloc.pose, true);
-      if (res.ok) {
-        tracker.resetMotion();
-        this.counts.relocalised++;
-        return done({ state: 'ok', icp: res.icp ?? undefined, relocalised: true }, res.pose);
+    const relocalise = (): TrackedFrame | null => {
+      const reloc: RelocalisationResult | null = this.map.relocalise(frame, tracker);
+      if (!reloc) return null;
+      const r = tracker.track(reloc.pose, true);
+      if (!r.ok) return null;
+      tracker.resetMotion();
+      this.counts.relocalised++;
+      return done({ state: 'ok', icp: r.icp ?? undefined, relocalised: true }, r.pose);
+    };
+    if (this.lostStreak > 0) {
+      // after a loss the last pose says little about this one: the keyframes' features decide first
+      tracker.resetMotion();
+      const back = relocalise();
+      if (back) return back;
+      // a short gap (a dropped or blank frame): plain ICP from the last pose, with a stricter overlap gate
+      if (this.lostStreak <= 3) {
+        const r = tracker.track();
+        if (r.ok && r.icp && r.icp.inlierFraction >= this.options.recoverMinInlierFraction) {
+          return done({ state: 'ok', icp: r.icp }, r.pose);
+        }
       }
+      return done({ state: 'lost', reason: 'relocalisation-failed' });
     }
-    return done({ state: 'lost', reason: reloc ? res.reason : (res.reason ?? 'relocalisation-failed'), icp: res.icp ?? undefined });
+    const res = tracker.track();
+    if (res.ok) return done({ state: 'ok', icp: res.icp ?? undefined }, res.pose);
+    // ICP failed from the motion model (a large motion or a jump): the features give the guess
+    const back = relocalise();
+    if (back) return back;
+    return done({ state: 'lost', reason: res.reason ?? 'relocalisation-failed', icp: res.icp ?? undefined });
   }
 
   /** Keyframe decision, feature matching, landmarks and refinement for a tracked frame. */

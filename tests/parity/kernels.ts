@@ -10,7 +10,10 @@ import { TsdfVolume } from '../../src/fusion/tsdfVolume';
 import { blockKey } from '../../src/fusion/meshBlock';
 import { seededRandom } from '../helpers/random';
 import { mast3rParityCases } from './mast3r';
+import { trackingParityCases } from './tracking';
 import { orbitPoses, renderSphereScene, smallIntrinsics, type SphereScene } from '../helpers/analyticScene';
+import { PlaneSweep } from '../../src/native/kernels/planeSweep';
+import { planeScene } from '../mono/planeScene';
 
 export type Outputs = Record<string, Float32Array | Uint8Array | Int32Array | Uint32Array>;
 
@@ -124,7 +127,23 @@ export const parityCases: ParityCase[] = [
       }
     },
   },
+  {
+    symbols: ['ss_plane_sweep'], name: 'plane sweep: 3 views of a textured slanted plane, 32 planes', tolerance: 1e-4,
+    run: (ctx, seed) => {
+      const scene = planeScene(seed, 64, 48, 3);
+      const sweep = new PlaneSweep(ctx);
+      try {
+        const r = sweep.run(scene.ref.gray, scene.ref.pose, scene.views, scene.K, {
+          minDepth: 1.2, maxDepth: 4, planes: 32, radius: 2, bestViews: 2, minVariance: 4,
+        });
+        return { depth: r.depth, zncc: r.zncc, confidence: r.confidence, cost: sweep.costVolume(64 * 48, 32) };
+      } finally {
+        sweep.destroy();
+      }
+    },
+  },
   ...mast3rParityCases,
+  ...trackingParityCases,
 ];
 
 /** max |a−b| / max |ref| over finite entries; NaN must match NaN; integer arrays compare exactly */

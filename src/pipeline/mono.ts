@@ -1,0 +1,211 @@
+/**
+ * Monocular scanning: colour frames → visual odometry (src/mono) → plane-sweep
+ * depth of keyframes → TSDF fusion → mesh deltas. The same PipelineUpdate
+ * stream as RGB-D SLAM, so the server, viewer and CLI take it unchanged.
+ * The map has no metric scale: its unit is the first keyframe's median depth
+ * (× initialMedianDepth), and the voxel size follows it (voxelRatio).
+ */
+import { lastValueFrom, Observable, tap, type OperatorFunction } from 'rxjs';
+import type { Frame, Pose } from '../frames/frame';
+import { identityPose } from '../frames/frame';
+import type { MeshBlock } from '../fusion/meshBlock';
+import { TsdfVolume, type TriangleSoup } from '../fusion/tsdfVolume';
+import { rigidPoseProblem } from '../geometry/se3';
+import type { NativeContext } from '../native/context';
+import type { FusableDepth } from '../mono/keyframeDepth';
+import { MonoSystem, type MonoTrackInfo } from '../mono/monoSystem';
+import { MonoOptionsSchema, type MonoOptions, type MonoOptionsInput } from '../mono/options';
+import { summarize, type StageSummary } from './runFusion';
+import type { PipelineUpdate } from './types';
+
+/** A pipeline update with what monocular tracking decided for the frame. */
+export interface MonoUpdate extends PipelineUpdate {
+  tracking: MonoTrackInfo;
+  /** keyframe depth maps fused at this frame */
+  fused: { keyframeId: number; pixels: number }[];
+}
+
+export interface MonoPipeline {
+  volume: TsdfVolume;
+  system: MonoSystem;
+  options: MonoOptions;
+  operator: OperatorFunction<Frame, MonoUpdate>;
+  /** depth pixels or poses kept from the volume because they were not finite (0 in a healthy run) */
+  nanRejected(): number;
+  destroy(): void;
+}
+
+/** The TSDF voxel edge in map units for these options (voxelRatio × the median depth the map is scaled to). */
+export function monoVoxelSize(o: MonoOptions): number {
+  return o.voxelRatio * o.initialMedianDepth;
+}
+
+export function monoPipeline(ctx: NativeContext, input: MonoOptionsInput = {}): MonoPipeline {
+  const o = MonoOptionsSchema.parse(input);
+  const voxel = monoVoxelSize(o);
+  const volume = new TsdfVolume(ctx, {
+    voxelSize: voxel, sdfTrunc: o.truncVoxels * voxel, maxBlocks: o.maxBlocks, onFull: 'drop',
+    minDepth: o.minDepthRatio * o.initialMedianDepth, maxDepth: o.maxDepthRatio * o.initialMedianDepth,
+  });
+  const system = new MonoSystem(ctx, o);
+  let nanRejected = 0;
+  const integrate = (d: FusableDepth): number => {
+    // nothing non-finite reaches the volume: a bad pose skips the map, bad pixels become "no depth"
+    if (rigidPoseProblem(d.pose) !== null) {
+      nanRejected++;
+      return 0;
+    }
+    let n = 0;
+    for (let i = 0; i < d.depth.length; i++) {
+      const v = d.depth[i] as number;
+      if (!Number.isFinite(v) || v < 0) {
+        d.depth[i] = 0;
+        nanRejected++;
+      } else if (v > 0) n++;
+    }
+    if (n > 0) volume.integrate(d.depth, d.rgb, d.K, d.pose);
+    return n;
+  };
+  const operator: OperatorFunction<Frame, MonoUpdate> = (source) =>
+    new Observable<MonoUpdate>((subscriber) => {
+      let frames = 0;
+      let lastPose: Pose = identityPose();
+      let last: MonoUpdate | null = null;
+      const emit = (frame: Frame, pose: Pose, tracking: MonoTrackInfo, timings: Record<string, number>, depth: FusableDepth[], forceMesh: boolean): void => {
+        const t0 = performance.now();
+        const fused = depth.map((d) => ({ keyframeId: d.keyframeId, pixels: integrate(d) }));
+        if (depth.length) timings.integrate = performance.now() - t0;
+        let meshBlocks: MeshBlock[] = [];
+        if ((forceMesh || (o.meshEvery > 0 && frames % o.meshEvery === 0)) && volume.dirtyCount > 0) {
+          const t1 = performance.now();
+          meshBlocks = volume.meshDirty();
+          timings.mesh = performance.now() - t1;
+        }
+        last = {
+          frame, pose, meshBlocks, timings, tracking, fused,
+          stats: { frames, blocks: volume.blockCount, triangles: volume.triangles, trackingState: tracking.state },
+        };
+        subscriber.next(last);
+      };
+      const sub = source.subscribe({
+        next(frame) {
+          try {
+            frames++;
+            const r = system.process(frame);
+            if (r.pose) lastPose = r.pose;
+            const out: Frame = r.pose ? { ...frame, pose: r.pose } : frame;
+            emit(out, lastPose, r.info, r.timings, r.depth, false);
+          } catch (err) {
+            subscriber.error(err);
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete() {
+          try {
+            const rest = system.flush();
+            const prev = last as MonoUpdate | null;
+            if (prev && (rest.length > 0 || volume.dirtyCount > 0)) emit(prev.frame, prev.pose, prev.tracking, {}, rest, true);
+            subscriber.complete();
+          } catch (err) {
+            subscriber.error(err);
+          }
+        },
+      });
+      return () => sub.unsubscribe();
+    });
+  return {
+    volume, system, options: o, operator,
+    nanRejected: () => nanRejected,
+    destroy: () => {
+      system.destroy();
+      volume.destroy();
+    },
+  };
+}
+
+export interface MonoRunReport {
+  frames: number;
+  /** frames with a pose in the final trajectory (initialisation gives the frames before it poses too) */
+  tracked: number;
+  lost: number;
+  relocalised: number;
+  /** frames that were still 'initializing' when the map was made and got no pose */
+  untracked: number[];
+  /** the frame at which the map was initialised, and why it waited before */
+  initialisedAt: number | null;
+  waitReasons: string[];
+  lostFrames: number[];
+  keyframes: number;
+  landmarks: number;
+  depthMaps: number;
+  voxelSize: number;
+  blocks: number;
+  triangles: number;
+  wallSeconds: number;
+  framesPerSecond: number;
+  stages: Record<string, StageSummary>;
+}
+
+export interface MonoRunResult {
+  report: MonoRunReport;
+  /** final poses (keyframes after bundle adjustment), camera-to-world, map units */
+  trajectory: { index: number; timestamp: number; pose: Pose }[];
+  /** per frame: state and reason as the stream reported them, ground truth when the source had it */
+  frames: { index: number; timestamp: number; state: string; reason?: string; groundTruth?: Pose }[];
+  mesh: TriangleSoup;
+}
+
+/** Runs the monocular pipeline over a stream: trajectory, mesh, report. Frees what it made. */
+export async function runMono(ctx: NativeContext, frames$: Observable<Frame>, options: MonoOptionsInput = {},
+  onUpdate?: (u: MonoUpdate) => void, inspect?: (p: MonoPipeline) => void): Promise<MonoRunResult> {
+  const p = monoPipeline(ctx, options);
+  inspect?.(p);
+  const timings: Record<string, number[]> = {};
+  const frames: MonoRunResult['frames'] = [];
+  const seen = new Set<number>();
+  const waitReasons: string[] = [];
+  let initialisedAt: number | null = null;
+  let depthMaps = 0;
+  const t0 = performance.now();
+  try {
+    await lastValueFrom(frames$.pipe(p.operator, tap((u) => {
+      for (const [stage, ms] of Object.entries(u.timings)) (timings[stage] ??= []).push(ms);
+      depthMaps += u.fused.length;
+      if (!seen.has(u.frame.index)) {
+        seen.add(u.frame.index);
+        const e: MonoRunResult['frames'][number] = { index: u.frame.index, timestamp: u.frame.timestamp, state: u.tracking.state };
+        if (u.tracking.reason) e.reason = u.tracking.reason;
+        if (u.frame.groundTruthPose) e.groundTruth = u.frame.groundTruthPose;
+        frames.push(e);
+        if (u.tracking.state === 'initializing' && u.tracking.reason && waitReasons[waitReasons.length - 1] !== u.tracking.reason) {
+          if (waitReasons.length < 50) waitReasons.push(`frame ${u.frame.index}: ${u.tracking.reason}`);
+        }
+        if (u.tracking.initialised) initialisedAt = u.frame.index;
+      }
+      onUpdate?.(u);
+    })), { defaultValue: null });
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const trajectory = p.system.trajectory();
+    const posed = new Set(trajectory.map((t) => t.index));
+    const tm = performance.now();
+    const mesh = p.volume.extractMesh();
+    (timings.extract ??= []).push(performance.now() - tm);
+    const stages: Record<string, StageSummary> = {};
+    for (const [k, v] of Object.entries(timings)) stages[k] = summarize(v);
+    const c = p.system.counts;
+    return {
+      trajectory, frames, mesh,
+      report: {
+        frames: frames.length, tracked: posed.size, lost: c.lost, relocalised: c.relocalised,
+        untracked: frames.filter((f) => !posed.has(f.index)).map((f) => f.index),
+        initialisedAt, waitReasons,
+        lostFrames: frames.filter((f) => f.state === 'lost').map((f) => f.index),
+        keyframes: p.system.map.keyframes.length, landmarks: p.system.map.landmarks.size, depthMaps,
+        voxelSize: p.volume.voxelSize, blocks: p.volume.blockCount, triangles: mesh.indices.length / 3,
+        wallSeconds: Math.round(wallSeconds * 1000) / 1000, framesPerSecond: Math.round((frames.length / wallSeconds) * 10) / 10, stages,
+      },
+    };
+  } finally {
+    p.destroy();
+  }
+}
