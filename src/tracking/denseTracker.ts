@@ -57,11 +57,7 @@ export interface VolumeBuffers {
   hashMask: number;
 }
 
-/**
- * TsdfVolume keeps its pool private; the guided ray-cast is a tracking kernel
- * over the same buffers, so it reads them here (one place to change when the
- * volume exposes them).
- */
+/** The model's pool and hash, read by the guided ray-cast (a tracking kernel over the volume's buffers). */
 export function volumeBuffers(volume: TsdfVolume): VolumeBuffers {
   return volume.modelBuffers();
 }
