@@ -1,5 +1,5 @@
 /**
- * `bun run bench [fusion|tracking|mast3r|server|soak|all]` (all = every suite but soak, which runs 10 minutes): JSON report on stdout
+ * `bun run bench [fusion|tracking|mast3r|server|mono|soak|all]` (all = every suite but soak, which runs 10 minutes): JSON report on stdout
  * (progress on stderr), also saved under bench/results/<suite>-<date>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   tracking: async () => (await import('./tracking')).runTrackingBench,
   mast3r: async () => (await import('./mast3r')).runMast3rBench,
   server: async () => (await import('./server')).runServerBench,
+  mono: async () => (await import('./mono')).runMonoBench,
   soak: async () => (await import('./soak')).runSoakBench,
 };
 
