@@ -7,7 +7,14 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { SyntheticSequence } from '../src/frames/synthetic/source';
+import { map, tap } from 'rxjs';
+import { evaluateMesh } from '../src/eval/meshMetrics';
+import { absoluteTrajectoryError } from '../src/eval/trajectory';
+import type { Pose } from '../src/frames/frame';
+import { SyntheticSequence, syntheticSource } from '../src/frames/synthetic/source';
+import { cullToSeen, syntheticTruthMesh, type CullView } from '../src/frames/synthetic/truth';
+import { tumSource } from '../src/frames/tum';
+import { runMono, type MonoRunResult } from '../src/pipeline/mono';
 import { boxDownsample, rgbToGray, scaleIntrinsics } from '../src/mono/image';
 import { NativeContext } from '../src/native';
 import { PlaneSweep } from '../src/native/kernels/planeSweep';
@@ -22,6 +29,11 @@ function median(v: number[]): number {
 
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
+}
+
+/** metres to 0.1 mm */
+function metres(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
 }
 
 function planeSweepBench(): Record<string, unknown> {
@@ -67,9 +79,71 @@ function planeSweepBench(): Record<string, unknown> {
   return out;
 }
 
+function pathLength(poses: readonly Pose[]): number {
+  let len = 0;
+  for (let i = 1; i < poses.length; i++) {
+    const a = poses[i - 1] as Pose, b = poses[i] as Pose;
+    len += Math.hypot(a[3]! - b[3]!, a[7]! - b[7]!, a[11]! - b[11]!);
+  }
+  return len;
+}
+
+function stageMedians(r: MonoRunResult): Record<string, number> {
+  return Object.fromEntries(Object.entries(r.report.stages).map(([k, v]) => [k, v.medianMs]));
+}
+
+/** synthetic room, colour only, 640×480, 120 frames: ATE (Sim3) and mesh accuracy after the same Sim3 */
+async function syntheticRun(ctx: NativeContext): Promise<Record<string, unknown>> {
+  const views: CullView[] = [];
+  const frames$ = syntheticSource({ scene: 'room', frames: 120, seed: 1 }).pipe(
+    tap((f) => {
+      if (f.index % 4 === 0 && f.depth && f.groundTruthPose) views.push({ intrinsics: f.intrinsics, depth: f.depth, groundTruthPose: f.groundTruthPose });
+    }),
+    map((f) => ({ ...f, depth: undefined })),
+  );
+  // map unit ≈ 1.26 m in this scene: 0.0159 of it ≈ a 2 cm voxel
+  const r = await runMono(ctx, frames$, { voxelRatio: 0.0159 });
+  const truth = r.frames.map((f) => ({ timestamp: f.timestamp, pose: f.groundTruth as Pose }));
+  const ate = absoluteTrajectoryError(r.trajectory, truth, { sim3: true });
+  const length = pathLength(truth.map((t) => t.pose));
+  const T = ate.alignment, P = r.mesh.positions, Q = new Float32Array(P.length);
+  for (let i = 0; i < P.length; i += 3) {
+    for (let k = 0; k < 3; k++) Q[i + k] = T[4 * k]! * P[i]! + T[4 * k + 1]! * P[i + 1]! + T[4 * k + 2]! * P[i + 2]! + T[4 * k + 3]!;
+  }
+  const voxel = r.report.voxelSize * ate.scale;
+  const q = evaluateMesh({ positions: Q, indices: r.mesh.indices }, cullToSeen(syntheticTruthMesh('room'), views), { voxelSize: voxel });
+  return {
+    frames: r.report.frames, tracked: r.report.tracked, keyframes: r.report.keyframes, depthMaps: r.report.depthMaps, initialisedAt: r.report.initialisedAt,
+    ateRmseM: metres(ate.rmse), pathLengthM: round3(length), atePercentOfPath: round3((100 * ate.rmse) / length), targetAtePercent: 2,
+    voxelM: metres(voxel), meshAccuracyMedianM: metres(q.accuracy.median), meshAccuracyMeanM: metres(q.accuracy.mean),
+    completeness: round3(q.completeness), targetMedianM: 0.02, framesPerSecond: r.report.framesPerSecond, stageMedianMs: stageMedians(r),
+  };
+}
+
+/** TUM fr1/rpy colour only: frames posed, of them rotation-only, ATE (Sim3) */
+async function tumRun(ctx: NativeContext): Promise<Record<string, unknown>> {
+  const r = await runMono(ctx, tumSource(TUM).pipe(map((f) => ({ ...f, depth: undefined }))), {
+    distortion: [0.262383, -0.953104, -0.005358, 0.002628, 1.163314], initMinParallaxDeg: 0.7,
+  });
+  const truth = r.frames.filter((f) => f.groundTruth).map((f) => ({ timestamp: f.timestamp, pose: f.groundTruth as Pose }));
+  const ate = absoluteTrajectoryError(r.trajectory, truth, { sim3: true });
+  return {
+    options: 'fr1 distortion, initMinParallaxDeg 0.7', frames: r.report.frames, tracked: r.report.tracked, rotationOnly: r.report.rotationOnly,
+    trackedFraction: round3(r.report.tracked / r.report.frames), targetTrackedFraction: 0.9, initialisedAt: r.report.initialisedAt, lost: r.report.lost,
+    keyframes: r.report.keyframes, ateSim3RmseM: metres(ate.rmse), ateScale: round3(ate.scale), framesPerSecond: r.report.framesPerSecond,
+    stageMedianMs: stageMedians(r),
+  };
+}
+
 export async function runMonoBench(): Promise<object> {
   const report: Record<string, unknown> = { planeSweep: planeSweepBench() };
-  if (!existsSync(TUM)) report.tum = { skipped: `no TUM data at ${TUM}` };
+  const ctx = NativeContext.create({ backend: 'cpu' });
+  try {
+    report.syntheticRoom = await syntheticRun(ctx);
+    report.tumFr1Rpy = existsSync(TUM) ? await tumRun(ctx) : { skipped: `no TUM data at ${TUM}` };
+  } finally {
+    ctx.destroy();
+  }
   return report;
 }
 

@@ -11,6 +11,7 @@ import { NativeContext } from '../native/context';
 import { runSlam } from '../pipeline/slam';
 import { meshBlocksToPly } from '../server/ply';
 import { Progress } from './progress';
+import { monoScanUsage, parseMonoFlags, runMonoScan } from '../mono/scanCli';
 
 const usage = `usage: scanstream scan --source SPEC --out DIR [options]
 
@@ -34,7 +35,10 @@ options:
   --geometric         point-to-plane ICP only (drops the photometric term of the default hybrid ICP)
   --tracking JSON     any tracking option of src/config.ts, e.g. '{"downsample":0}'
   --threads N         native worker threads (default: one per core)
-  --quiet             no progress line`;
+  --quiet             no progress line
+  --mode rgbd|mono    rgbd (default): depth + colour; mono: colour only (webcams, phones)
+
+${monoScanUsage}`;
 
 async function openFrames(spec: string, intrinsics: string | undefined): Promise<Observable<Frame>> {
   if (spec.startsWith('tum:')) return tumSource(resolve(spec.slice(4)), intrinsics ? { intrinsics } : {});
@@ -68,6 +72,11 @@ export async function run(argv: string[]): Promise<number> {
         tracking: { type: 'string' },
         threads: { type: 'string' },
         quiet: { type: 'boolean', default: false },
+        mode: { type: 'string', default: 'rgbd' },
+        fov: { type: 'string' },
+        distortion: { type: 'string' },
+        'voxel-ratio': { type: 'string' },
+        mono: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -94,6 +103,18 @@ export async function run(argv: string[]): Promise<number> {
     }
     return x;
   };
+  if (v.mode !== 'rgbd' && v.mode !== 'mono') {
+    console.error(`scanstream scan: --mode must be rgbd or mono, got '${v.mode}'`);
+    return 2;
+  }
+  const monoFlags = { mono: v.mono, fov: v.fov, distortion: v.distortion, voxelRatio: v['voxel-ratio'] };
+  if (v.mode === 'mono') {
+    const checkedMono = parseMonoFlags(monoFlags);
+    if ('error' in checkedMono) {
+      console.error(`scanstream scan: ${checkedMono.error}`);
+      return 2;
+    }
+  }
   const frames = number('frames', v.frames, true);
   const voxel = number('voxel', v.voxel, false);
   const maxDepth = number('max-depth', v['max-depth'], false);
@@ -124,6 +145,15 @@ export async function run(argv: string[]): Promise<number> {
   if (frames !== undefined) frames$ = frames$.pipe(take(frames as number));
   const ctx = NativeContext.create({ backend: 'cpu', ...(threads ? { threads: threads as number } : {}) });
   const progress = v.quiet ? null : new Progress('scan', typeof frames === 'number' ? frames : undefined);
+  if (v.mode === 'mono') {
+    try {
+      const code = await runMonoScan({ ctx, frames$, out, source: v.source, ...monoFlags, onFrame: () => progress?.tick() });
+      progress?.finish();
+      return code;
+    } finally {
+      ctx.destroy();
+    }
+  }
   try {
     const result = await runSlam(ctx, frames$, { fusion, tracking: trackingInput }, (u) => {
       if (u.timings.prepare !== undefined) progress?.tick();

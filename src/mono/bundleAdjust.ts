@@ -7,6 +7,13 @@
  * block is inverted on its own. Keyframes outside the window that see the
  * window's landmarks constrain them with fixed poses (ORB-SLAM's local BA),
  * which also pins the monocular scale gauge.
+ *
+ * Why not src/tracking/bundleAdjustment.ts (the RGB-D solver, same method):
+ * monocular geometry needs each observation weighted by its pyramid level's
+ * σ and the Huber loss on the 2-D residual. Through the RGB-D solver (no
+ * per-observation weight) the synthetic room's map came out 0.6% deeper than
+ * its trajectory and the fused mesh's median error rose from 1.6 to 2.3 cm.
+ * A weight on its BaObservation would let this file delegate.
  */
 import type { PinholeK } from '../tracking/pnp';
 import { multiply } from '../geometry/se3';

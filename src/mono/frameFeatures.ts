@@ -5,12 +5,13 @@
  */
 import type { Intrinsics } from '../frames/frame';
 import type { Features } from '../tracking/features';
+import { isIdentityDistortion, undistortNormalized, type Distortion } from './distortion';
 
 const CELL = 16;
 
 export class FrameFeatures {
   readonly count: number;
-  /** pixels, x y per feature */
+  /** pixels of the ideal (undistorted) pinhole camera K, x y per feature */
   readonly xy: Float64Array;
   /** normalised coordinates K⁻¹ [u v 1], x y per feature */
   readonly un: Float64Array;
@@ -24,24 +25,20 @@ export class FrameFeatures {
   private readonly cellStart: Int32Array;
   private readonly cellItems: Int32Array;
 
-  constructor(f: Features, K: Intrinsics, scaleFactor = 1.2) {
+  constructor(f: Features, K: Intrinsics, distortion?: Distortion) {
     this.count = f.count;
     this.xy = Float64Array.from(f.xy);
-    if (process.env.SS_ORB_FIX) {
-      for (let i = 0; i < f.count; i++) {
-        const l = f.level[i] as number;
-        if (l === 0) continue;
-        const s = scaleFactor ** l;
-        const wl = Math.round(K.width / s), hl = Math.round(K.height / s);
-        const xl = ((this.xy[2 * i] as number) + 0.5) / s - 0.5, yl = ((this.xy[2 * i + 1] as number) + 0.5) / s - 0.5;
-        this.xy[2 * i] = (xl + 0.5) * (K.width / wl) - 0.5;
-        this.xy[2 * i + 1] = (yl + 0.5) * (K.height / hl) - 0.5;
-      }
-    }
     this.un = new Float64Array(2 * f.count);
+    const undistort = !isIdentityDistortion(distortion);
     for (let i = 0; i < f.count; i++) {
-      this.un[2 * i] = ((f.xy[2 * i] as number) - K.cx) / K.fx;
-      this.un[2 * i + 1] = ((f.xy[2 * i + 1] as number) - K.cy) / K.fy;
+      let x = ((f.xy[2 * i] as number) - K.cx) / K.fx, y = ((f.xy[2 * i + 1] as number) - K.cy) / K.fy;
+      if (undistort) {
+        [x, y] = undistortNormalized(distortion as Distortion, x, y);
+        this.xy[2 * i] = K.fx * x + K.cx;
+        this.xy[2 * i + 1] = K.fy * y + K.cy;
+      }
+      this.un[2 * i] = x;
+      this.un[2 * i + 1] = y;
     }
     this.level = f.level;
     this.descBytes = f.descriptors;

@@ -27,6 +27,7 @@ import { pnpRansac, type PinholeK } from '../tracking/pnp';
 import { projectionMatrix, triangulateBatch } from '../tracking/triangulation';
 import { bundleAdjust, type BundleAdjustReport } from './bundleAdjust';
 import { sampsonError2 } from './essential';
+import { isIdentityDistortion, undistortImage } from './distortion';
 import { FrameFeatures, hamming } from './frameFeatures';
 import { boxDownsample, rgbToGray, scaleIntrinsics } from './image';
 import { Initializer, type InitFrame } from './initializer';
@@ -34,6 +35,7 @@ import { KeyframeDepth, type FusableDepth, type SourceFrame } from './keyframeDe
 import { Keyframe, MonoMap, type Landmark } from './map';
 import type { MonoOptions } from './options';
 import { optimizePose } from './poseOptimize';
+import { rotationRansac } from './rotation';
 
 export type MonoState = 'initializing' | 'ok' | 'lost';
 
@@ -46,6 +48,8 @@ export interface MonoTrackInfo {
   relocalised?: boolean;
   /** the map was initialised at this frame (earlier frames got poses too) */
   initialised?: { keyframes: number; landmarks: number; frames: number };
+  /** the pose is the rotation-only model's (before initialisation): orientation measured, position held */
+  rotationOnly?: boolean;
   keyframe?: { id: number; frameIndex: number; landmarksAdded: number; ba?: BundleAdjustReport };
 }
 
@@ -69,8 +73,9 @@ export class MonoInputError extends Error {
 interface FramePose {
   index: number;
   timestamp: number;
+  /** −1: an absolute rotation-only pose from before the map existed */
   kf: number;
-  /** Tcw_frame · Twc_kf */
+  /** Tcw_frame · Twc_kf (or Tcw itself when kf is −1) */
   rel: Pose;
 }
 
@@ -82,7 +87,10 @@ interface Match {
 export class MonoSystem {
   readonly options: MonoOptions;
   readonly map = new MonoMap();
+  /** frames by what tracking reported for them as they came */
   readonly counts = { frames: 0, tracked: 0, lost: 0, relocalised: 0, initialising: 0 };
+  /** frames whose pose is (still) rotation-only: orientation measured, camera centre held */
+  private readonly rotationOnly = new Set<number>();
   private readonly ctx: NativeContext;
   private readonly orb: OrbExtractor;
   private readonly matcher: ReciprocalMatcher;
@@ -95,6 +103,8 @@ export class MonoSystem {
   private lastTcw: Pose | null = null;
   private velocity: Pose | null = null;
   private lastKfFrame = -1;
+  /** features of the last frame with a pose (6-DoF or rotation-only), for the rotation-only fallback */
+  private lastFeats: FrameFeatures | null = null;
   private readonly framePoses = new Map<number, FramePose>();
   private readonly recent: SourceFrame[] = [];
   private readonly invSigma2: Float64Array;
@@ -133,12 +143,19 @@ export class MonoSystem {
   }
 
   private framePose(f: FramePose): Pose {
+    if (f.kf < 0) return invertRigid(f.rel);
     const kf = this.map.keyframe(f.kf) as Keyframe;
     return invertRigid(multiply(f.rel, kf.tcw));
   }
 
   private recordPose(index: number, timestamp: number, tcw: Pose, kf: Keyframe): void {
     this.framePoses.set(index, { index, timestamp, kf: kf.id, rel: multiply(tcw, kf.pose) });
+    this.rotationOnly.delete(index);
+  }
+
+  /** frames of trajectory() whose pose is rotation-only (before the map, or while it was out of view) */
+  rotationOnlyFrames(): number[] {
+    return [...this.rotationOnly].sort((a, b) => a - b);
   }
 
   private setup(frame: Frame): void {
@@ -168,18 +185,21 @@ export class MonoSystem {
     const K = this.K as Intrinsics;
     const gray = rgbToGray(frame.rgb, frame.width, frame.height);
     const f = this.options.depthDownsample;
-    const smallGray = boxDownsample(gray, frame.width, frame.height, 1, f);
-    const feats = new FrameFeatures(this.orb.extract(gray, frame.width, frame.height), K);
+    const dist = this.options.distortion;
+    const undistortSmall = (img: Uint8Array, channels: number): Uint8Array =>
+      dist && !isIdentityDistortion(dist) ? undistortImage(img, this.Ksmall as Intrinsics, dist, channels) : img;
+    const smallGray = undistortSmall(boxDownsample(gray, frame.width, frame.height, 1, f), 1);
+    const feats = new FrameFeatures(this.orb.extract(gray, frame.width, frame.height), K, dist);
     const t1 = performance.now();
     const timings: Record<string, number> = { features: t1 - t0 };
-    const small = (): { gray: Uint8Array; rgb: Uint8Array } => ({ gray: smallGray, rgb: boxDownsample(frame.rgb, frame.width, frame.height, 3, f) });
+    const small = (): { gray: Uint8Array; rgb: Uint8Array } => ({ gray: smallGray, rgb: undistortSmall(boxDownsample(frame.rgb, frame.width, frame.height, 3, f), 3) });
     let result: MonoFrameResult;
     if (this.state === 'initializing') {
       result = this.initialise({ index: frame.index, timestamp: frame.timestamp, feats, small: small() });
     } else {
       result = this.track(frame, feats, small);
     }
-    if (result.pose) {
+    if (result.pose && result.info.state === 'ok') {
       const pose = result.pose;
       const index = frame.index;
       this.recent.push({ index, gray: smallGray, pose: () => { const fp = this.framePoses.get(index); return fp ? this.framePose(fp) : pose; } });
@@ -188,7 +208,9 @@ export class MonoSystem {
     if (result.info.state === 'ok') this.counts.tracked++;
     else if (result.info.state === 'lost') this.counts.lost++;
     else this.counts.initialising++;
-    result.timings = { ...timings, ...result.timings, track: performance.now() - t1 };
+    // 'track' is the frame's own work; keyframe mapping and depth are timed apart
+    const inner = (result.timings.mapping ?? 0) + (result.timings.depth ?? 0);
+    result.timings = { ...timings, ...result.timings, track: performance.now() - t1 - inner };
     return result;
   }
 
@@ -202,21 +224,35 @@ export class MonoSystem {
   private initialise(frame: InitFrame): MonoFrameResult {
     const init = this.initializer as Initializer;
     const attempt = init.push(frame);
-    if (!attempt.ready) return { info: { state: 'initializing', reason: attempt.reason }, depth: [], timings: {} };
+    if (!attempt.ready) {
+      if (!attempt.rcw) return { info: { state: 'initializing', reason: attempt.reason }, depth: [], timings: {} };
+      // rotation-only: orientation measured, camera centre held at the origin until the map exists
+      const R = attempt.rcw;
+      const tcw = new Float64Array([R[0]!, R[1]!, R[2]!, 0, R[3]!, R[4]!, R[5]!, 0, R[6]!, R[7]!, R[8]!, 0, 0, 0, 0, 1]);
+      this.framePoses.set(frame.index, { index: frame.index, timestamp: frame.timestamp, kf: -1, rel: tcw });
+      this.rotationOnly.add(frame.index);
+      return { pose: invertRigid(tcw), info: { state: 'initializing', reason: attempt.reason, rotationOnly: true }, depth: [], timings: {} };
+    }
     const o = this.options;
     const { ref, cur, rp } = attempt;
-    const kf0 = new Keyframe(0, ref.index, ref.timestamp, identityPose(), ref.feats, ref.small);
+    const R0 = attempt.refRcw;
+    const tcw0 = new Float64Array([R0[0]!, R0[1]!, R0[2]!, 0, R0[3]!, R0[4]!, R0[5]!, 0, R0[6]!, R0[7]!, R0[8]!, 0, 0, 0, 0, 1]);
+    const kf0 = new Keyframe(0, ref.index, ref.timestamp, invertRigid(tcw0), ref.feats, ref.small);
     const T10 = new Float64Array([rp.R[0]!, rp.R[1]!, rp.R[2]!, rp.t[0]!, rp.R[3]!, rp.R[4]!, rp.R[5]!, rp.t[1]!, rp.R[6]!, rp.R[7]!, rp.R[8]!, rp.t[2]!, 0, 0, 0, 1]);
-    const kf1 = new Keyframe(1, cur.index, cur.timestamp, invertRigid(T10), cur.feats, cur.small);
+    const kf1 = new Keyframe(1, cur.index, cur.timestamp, invertRigid(multiply(T10, tcw0)), cur.feats, cur.small);
     this.map.addKeyframe(kf0);
     this.map.addKeyframe(kf1);
     const pairs = attempt.pairs;
+    const twc0 = kf0.pose;
     for (let k = 0; k < pairs.length / 2; k++) {
       if (!rp.valid[k]) continue;
-      const lm = this.map.addLandmark(rp.points.subarray(3 * k, 3 * k + 3), kf0, pairs[2 * k] as number);
+      // points come in the reference camera's frame: into the world (the rotation-only chain's orientation)
+      const pc = rp.points.subarray(3 * k, 3 * k + 3);
+      const pw = [0, 1, 2].map((r) => twc0[r * 4]! * pc[0]! + twc0[r * 4 + 1]! * pc[1]! + twc0[r * 4 + 2]! * pc[2]! + twc0[r * 4 + 3]!);
+      const lm = this.map.addLandmark(pw, kf0, pairs[2 * k] as number);
       this.map.observe(lm, kf1, pairs[2 * k + 1] as number);
     }
-    bundleAdjust(this.map, [kf0, kf1], new Set([0]), this.pk, { iterations: 15, huber: Math.sqrt(5.991), levelScale: o.orbScale });
+    bundleAdjust(this.map, [kf0, kf1], new Set([0]), this.pk, { iterations: 15, huber: o.baHuberPx, levelScale: o.orbScale });
     const depths = this.map.landmarkDepths(kf0);
     if (depths.length < o.initMinPoints / 2) {
       this.map.keyframes.length = 0;
@@ -262,6 +298,7 @@ export class MonoSystem {
     this.counts.initialising -= retro;
     this.state = 'ok';
     this.lastTcw = kf1.tcw;
+    this.lastFeats = cur.feats;
     this.velocity = null;
     this.lastKfFrame = cur.index;
     this.recent.push({ index: ref.index, gray: ref.small.gray, pose: () => kf0.pose });
@@ -382,24 +419,23 @@ export class MonoSystem {
       }
     }
     if (!tcw) {
-      // no usable prediction: descriptor matching against the local map, then against every keyframe (relocalisation)
+      // no usable prediction: descriptor matching against the local map, then against the keyframes, newest first (relocalisation)
       const tries: Landmark[][] = [local];
-      if (wasLost || true) {
-        for (let k = this.map.keyframes.length - 1; k >= 0; k--) {
-          const kf = this.map.keyframes[k] as Keyframe;
-          const lms: Landmark[] = [];
-          for (let i = 0; i < kf.landmark.length; i++) {
-            const lm = this.map.landmarks.get(kf.landmark[i] as number);
-            if (lm) lms.push(lm);
-          }
-          tries.push(lms);
-          if (tries.length > 12) break;
+      for (let k = this.map.keyframes.length - 1; k >= 0 && tries.length <= 12; k--) {
+        const kf = this.map.keyframes[k] as Keyframe;
+        const lms: Landmark[] = [];
+        for (let i = 0; i < kf.landmark.length; i++) {
+          const lm = this.map.landmarks.get(kf.landmark[i] as number);
+          if (lm) lms.push(lm);
         }
+        tries.push(lms);
       }
       for (const set of tries) {
         const guess = this.poseFromDescriptors(feats, set);
         if (!guess) continue;
-        const matches = this.searchByProjection(feats, guess.tcw, local, o.searchRadiusPx);
+        // the guess's own landmarks first (an old keyframe's may lie outside the local map), then the local map
+        const around = set === local ? local : [...new Map([...set, ...local].map((l) => [l.id, l])).values()];
+        const matches = this.searchByProjection(feats, guess.tcw, around, o.searchRadiusPx);
         const r = this.optimizeMatches(guess.tcw, feats, matches);
         if (r.inliers.length >= o.relocMinInliers) {
           tcw = r.tcw;
@@ -408,7 +444,11 @@ export class MonoSystem {
           break;
         }
       }
-      if (!tcw) return lost(wasLost ? 'relocalisation failed: no keyframe matches this view' : `tracking failed: fewer than ${o.minTrackInliers} landmark inliers`);
+      if (!tcw) {
+        const rot = this.rotationFallback(frame, feats);
+        if (rot) return rot;
+        return lost(wasLost ? 'relocalisation failed: no keyframe matches this view' : `tracking failed: fewer than ${o.minTrackInliers} landmark inliers`);
+      }
     }
     // a second, tighter search with the refined pose gathers the landmarks the prediction missed
     const seeded = new Map<number, Match>(inliers.map((m) => [m.feature, m]));
@@ -424,6 +464,7 @@ export class MonoSystem {
     // re-orthonormalised: products of poses inverted by transposition would compound their rounding frame after frame
     this.velocity = wasLost ? null : orthonormalize(multiply(tcw, invertRigid(last)));
     this.lastTcw = tcw;
+    this.lastFeats = feats;
     this.state = 'ok';
     const ref = this.map.lastKeyframe as Keyframe;
     const info: MonoTrackInfo = { state: 'ok', inliers: inliers.length, ...(relocalised ? { relocalised: true } : {}) };
@@ -451,6 +492,45 @@ export class MonoSystem {
     }
     this.recordPose(frame.index, frame.timestamp, tcw, ref);
     return { pose: invertRigid(tcw), info, depth, timings };
+  }
+
+  /**
+   * The map is out of view but the camera only turned (Pirchheim et al.,
+   * ISMAR 2013): the rotation from the last posed frame, camera centre held.
+   * No keyframe is made (no parallax to map with); 6-DoF tracking resumes when
+   * landmarks come back into view.
+   */
+  private rotationFallback(frame: Frame, feats: FrameFeatures): MonoFrameResult | null {
+    const o = this.options;
+    const prev = this.lastFeats;
+    if (!prev || !this.lastTcw) return null;
+    const m = this.matcher.matchBinary(prev.descBytes, feats.descBytes, { maxDistance: o.matchMaxDistance, ratio: o.matchRatio });
+    const n = m.pairs.length / 2;
+    if (n < o.minTrackInliers) return null;
+    const x1 = new Float64Array(2 * n), x2 = new Float64Array(2 * n);
+    for (let k = 0; k < n; k++) {
+      const i = m.pairs[2 * k] as number, j = m.pairs[2 * k + 1] as number;
+      x1[2 * k] = prev.un[2 * i] as number; x1[2 * k + 1] = prev.un[2 * i + 1] as number;
+      x2[2 * k] = feats.un[2 * j] as number; x2[2 * k + 1] = feats.un[2 * j + 1] as number;
+    }
+    const K = this.K as Intrinsics;
+    // twice the pose gate: fast turns smear (rolling shutter, blur) what a rotation would map exactly
+    const rot = rotationRansac(x1, x2, (2 * o.poseThresholdPx) / K.fx, o.seed);
+    // most matches must agree with a pure rotation, or the camera moved and the map is really lost
+    if (!rot || rot.inlierCount < o.minTrackInliers || rot.inlierCount < 0.5 * n) return null;
+    const R = rot.R;
+    const tcw = orthonormalize(multiply(new Float64Array([R[0]!, R[1]!, R[2]!, 0, R[3]!, R[4]!, R[5]!, 0, R[6]!, R[7]!, R[8]!, 0, 0, 0, 0, 1]), this.lastTcw));
+    this.lastTcw = tcw;
+    this.lastFeats = feats;
+    this.velocity = null;
+    this.state = 'ok';
+    this.rotationOnly.add(frame.index);
+    this.recordPose(frame.index, frame.timestamp, tcw, this.map.lastKeyframe as Keyframe);
+    return {
+      pose: invertRigid(tcw),
+      info: { state: 'ok', inliers: rot.inlierCount, rotationOnly: true, reason: 'rotation-only: the map is out of view; orientation tracked, position held' },
+      depth: [], timings: {},
+    };
   }
 
   private needKeyframe(index: number, tcw: Pose, tracked: number, ref: Keyframe): boolean {
@@ -545,7 +625,7 @@ export class MonoSystem {
     // the first keyframe anchors the map; keyframes outside the window stay fixed by construction
     const fixed = new Set<number>([0]);
     if (window.length < 3) return null;
-    return bundleAdjust(this.map, window, fixed, this.pk, { iterations: o.baIterations, huber: Math.sqrt(5.991), levelScale: o.orbScale });
+    return bundleAdjust(this.map, window, fixed, this.pk, { iterations: o.baIterations, huber: o.baHuberPx, levelScale: o.orbScale });
   }
 
   /** recent landmarks that are rarely found where they should be visible are dropped */

@@ -5,7 +5,7 @@
  * The map has no metric scale: its unit is the first keyframe's median depth
  * (× initialMedianDepth), and the voxel size follows it (voxelRatio).
  */
-import { lastValueFrom, Observable, tap, type OperatorFunction } from 'rxjs';
+import { lastValueFrom, Observable, Subject, tap, type OperatorFunction, type Subscription } from 'rxjs';
 import type { Frame, Pose } from '../frames/frame';
 import { identityPose } from '../frames/frame';
 import type { MeshBlock } from '../fusion/meshBlock';
@@ -16,6 +16,7 @@ import type { FusableDepth } from '../mono/keyframeDepth';
 import { MonoSystem, type MonoTrackInfo } from '../mono/monoSystem';
 import { MonoOptionsSchema, type MonoOptions, type MonoOptionsInput } from '../mono/options';
 import { summarize, type StageSummary } from './runFusion';
+import { slamPipeline, type SlamPipelineOptions } from './slam';
 import type { PipelineUpdate } from './types';
 
 /** A pipeline update with what monocular tracking decided for the frame. */
@@ -127,6 +128,8 @@ export interface MonoRunReport {
   frames: number;
   /** frames with a pose in the final trajectory (initialisation gives the frames before it poses too) */
   tracked: number;
+  /** of which rotation-only (no map yet, or the map out of view: orientation measured, camera centre held) */
+  rotationOnly: number;
   lost: number;
   relocalised: number;
   /** frames that were still 'initializing' when the map was made and got no pose */
@@ -196,7 +199,7 @@ export async function runMono(ctx: NativeContext, frames$: Observable<Frame>, op
     return {
       trajectory, frames, mesh,
       report: {
-        frames: frames.length, tracked: posed.size, lost: c.lost, relocalised: c.relocalised,
+        frames: frames.length, tracked: posed.size, rotationOnly: p.system.rotationOnlyFrames().length, lost: c.lost, relocalised: c.relocalised,
         untracked: frames.filter((f) => !posed.has(f.index)).map((f) => f.index),
         initialisedAt, waitReasons,
         lostFrames: frames.filter((f) => f.state === 'lost').map((f) => f.index),
@@ -208,4 +211,60 @@ export async function runMono(ctx: NativeContext, frames$: Observable<Frame>, op
   } finally {
     p.destroy();
   }
+}
+
+export interface DepthAwareOptions {
+  fusion?: SlamPipelineOptions['fusion'];
+  tracking?: SlamPipelineOptions['tracking'];
+  mono?: MonoOptionsInput;
+}
+
+/**
+ * Picks the pipeline from the first frame: RGB-D SLAM when it carries depth,
+ * monocular scanning when it is colour only (webcams, phones, Continuity
+ * Camera). Live sources say what they give only once they run.
+ */
+export function depthAwarePipeline(ctx: NativeContext, options: DepthAwareOptions = {}): { operator: OperatorFunction<Frame, PipelineUpdate>; destroy(): void; readonly mode: 'rgbd' | 'mono' | null } {
+  let chosen: { operator: OperatorFunction<Frame, PipelineUpdate>; destroy(): void } | null = null;
+  let mode: 'rgbd' | 'mono' | null = null;
+  const operator: OperatorFunction<Frame, PipelineUpdate> = (source) =>
+    new Observable<PipelineUpdate>((subscriber) => {
+      const inner = new Subject<Frame>();
+      let innerSub: Subscription | null = null;
+      const sub = source.subscribe({
+        next(frame) {
+          if (!chosen) {
+            try {
+              if (frame.depth) {
+                const p = slamPipeline(ctx, { ...(options.fusion ? { fusion: options.fusion } : {}), ...(options.tracking ? { tracking: options.tracking } : {}) });
+                chosen = { operator: p.operator, destroy: () => p.destroy() };
+                mode = 'rgbd';
+              } else {
+                const p = monoPipeline(ctx, options.mono ?? {});
+                chosen = { operator: p.operator, destroy: () => p.destroy() };
+                mode = 'mono';
+              }
+            } catch (err) {
+              subscriber.error(err);
+              return;
+            }
+            innerSub = inner.pipe(chosen.operator).subscribe(subscriber);
+          }
+          inner.next(frame);
+        },
+        error: (err: unknown) => (chosen ? inner.error(err) : subscriber.error(err)),
+        complete: () => (chosen ? inner.complete() : subscriber.complete()),
+      });
+      return () => {
+        sub.unsubscribe();
+        innerSub?.unsubscribe();
+      };
+    });
+  return {
+    operator,
+    destroy: () => chosen?.destroy(),
+    get mode() {
+      return mode;
+    },
+  };
 }

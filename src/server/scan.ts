@@ -8,15 +8,19 @@ import { record } from '../frames/recorder';
 import { openSource } from '../frames/source';
 import { NativeContext, type BackendChoice } from '../native';
 import { fusionPipeline } from '../pipeline/pipeline';
-import { slamPipeline } from '../pipeline/slam';
+import type { MonoOptionsInput } from '../mono/options';
+import { depthAwarePipeline } from '../pipeline/mono';
 import { isLive, type ScanModule } from './scanRunner';
 
 export interface ScanModuleOptions {
   backend?: BackendChoice;
   fusion?: FusionOptionsInput;
   tracking?: TrackingOptionsInput;
-  /** where poses come from: ground truth (replays that have it), RGB-D tracking, or auto = tracking for live sources */
+  /** where poses come from: ground truth (replays that have it), tracking (RGB-D SLAM when frames have depth,
+   * monocular when colour only), or auto = tracking for live sources */
   poses?: 'auto' | 'groundtruth' | 'track';
+  /** options of monocular scanning (colour-only sources: webcams, phones) */
+  mono?: MonoOptionsInput;
   /** replays: every frame as fast as the pipeline takes them (default), or at their recorded rate */
   pace?: PaceMode;
 }
@@ -29,7 +33,11 @@ export async function createScanModule(options: ScanModuleOptions = {}): Promise
     createPipeline(spec) {
       const mode = options.poses ?? 'auto';
       if (mode === 'track' || (mode === 'auto' && isLive(spec))) {
-        const p = slamPipeline(ctx, { ...(options.fusion ? { fusion: options.fusion } : {}), ...(options.tracking ? { tracking: options.tracking } : {}) });
+        // the first frame decides: depth → RGB-D SLAM, colour only → monocular
+        const p = depthAwarePipeline(ctx, {
+          ...(options.fusion ? { fusion: options.fusion } : {}), ...(options.tracking ? { tracking: options.tracking } : {}),
+          ...(options.mono ? { mono: options.mono } : {}),
+        });
         return { operator: p.operator, destroy: () => p.destroy() };
       }
       const p = fusionPipeline(ctx, { ...(options.fusion ?? {}), poses: options.fusion?.poses ?? 'groundtruth' });
