@@ -90,10 +90,12 @@ export class TsdfVolume {
   // per-frame scratch, grown on demand
   private depthBuf: NativeBuffer | null = null;
   private colorBuf: NativeBuffer | null = null;
-  private readonly touchedScratch: NativeBuffer;
-  private readonly touchedOut: NativeBuffer;
+  /** touched-block set: sized to the frames seen, grown (×2) when a frame overflows it */
+  private touchedScratch: NativeBuffer;
+  private touchedOut: NativeBuffer;
   private readonly touchedCounts: NativeBuffer;
-  private readonly touchedMax: number;
+  private touchedMax: number;
+  private readonly touchedLimit: number;
   private readonly blockList: NativeBuffer;
   private meshOut: { positions: NativeBuffer; colors: NativeBuffer; indices: NativeBuffer; vertexCap: number; indexCap: number } | null = null;
   private readonly meshTotals: NativeBuffer;
@@ -119,13 +121,15 @@ export class TsdfVolume {
     this.dirty = new Uint8Array(this.maxBlocks);
     this.versions = new Uint32Array(this.maxBlocks);
     this.meshes = new Array<MeshBlock | undefined>(this.maxBlocks);
-    let touchedCap = 1;
-    while (touchedCap < Math.min(this.maxBlocks, 1 << 18) * 2) touchedCap *= 2;
-    this.touchedMax = touchedCap / 2;
-    this.touchedScratch = ctx.buffer(touchedCap * 8);
+    let limit = 1;
+    while (limit < Math.min(this.maxBlocks, 1 << 18)) limit *= 2;
+    this.touchedLimit = limit;
+    // a VGA frame touches a few thousand blocks: start small, so clearing and scanning the set stays cheap
+    this.touchedMax = Math.min(limit, 8192);
+    this.touchedScratch = ctx.buffer(this.touchedMax * 2 * 8);
     this.touchedOut = ctx.buffer(this.touchedMax * 12);
     this.touchedCounts = ctx.buffer(8);
-    this.blockList = ctx.buffer(Math.max(this.maxBlocks, this.touchedMax) * 16);
+    this.blockList = ctx.buffer(Math.max(this.maxBlocks, limit) * 16);
     this.meshTotals = ctx.buffer(8);
   }
 
@@ -189,14 +193,24 @@ export class TsdfVolume {
     if (rgb) bufs.color.write(rgb);
     const cam = { width: K.width, height: K.height, fx: K.fx, fy: K.fy, cx: K.cx, cy: K.cy };
 
-    this.ctx.call('ss_tsdf_touched_blocks', tsdfTouchedArgs, {
-      ...cam, stride: this.allocationStride, hash_capacity: this.touchedMax * 2, max_out: this.touchedMax,
-      cam_to_world: top3x4(camToWorld), voxel_size: this.voxelSize, sdf_trunc: this.sdfTrunc,
-      min_depth: this.minDepth, max_depth: this.maxDepth,
-    }, [bufs.depth, this.touchedScratch, this.touchedOut, this.touchedCounts]);
-    this.touchedCounts.download();
+    let counts: Uint32Array;
+    for (;;) {
+      this.ctx.call('ss_tsdf_touched_blocks', tsdfTouchedArgs, {
+        ...cam, stride: this.allocationStride, hash_capacity: this.touchedMax * 2, max_out: this.touchedMax,
+        cam_to_world: top3x4(camToWorld), voxel_size: this.voxelSize, sdf_trunc: this.sdfTrunc,
+        min_depth: this.minDepth, max_depth: this.maxDepth,
+      }, [bufs.depth, this.touchedScratch, this.touchedOut, this.touchedCounts]);
+      this.touchedCounts.download();
+      counts = this.touchedCounts.u32(0, 2);
+      if ((counts[1] as number) === 0 || this.touchedMax >= this.touchedLimit) break;
+      // the set overflowed: grow it and ask again (rare: only the first frames of a bigger view)
+      this.touchedMax *= 2;
+      this.touchedScratch.destroy();
+      this.touchedOut.destroy();
+      this.touchedScratch = this.ctx.buffer(this.touchedMax * 2 * 8);
+      this.touchedOut = this.ctx.buffer(this.touchedMax * 12);
+    }
     this.touchedOut.download();
-    const counts = this.touchedCounts.u32(0, 2);
     const n = counts[0] as number;
     let dropped = counts[1] as number;
     const coords = this.touchedOut.i32(0, n * 3);
