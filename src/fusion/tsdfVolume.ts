@@ -111,7 +111,7 @@ export class TsdfVolume {
     this.minDepth = options.minDepth ?? 0.1;
     this.maxDepth = options.maxDepth ?? 6;
     this.onFull = options.onFull ?? 'error';
-    this.allocationStride = options.allocationStride ?? 2;
+    this.allocationStride = options.allocationStride ?? 4;
     this.minMeshWeight = options.minMeshWeight ?? 1;
     if (!(this.sdfTrunc > 0)) throw new RangeError(`sdfTrunc must be > 0, got ${this.sdfTrunc}`);
     if (!Number.isInteger(this.maxBlocks) || this.maxBlocks < 1) throw new RangeError(`maxBlocks must be a positive integer, got ${this.maxBlocks}`);
