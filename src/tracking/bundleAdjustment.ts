@@ -9,7 +9,7 @@
  */
 import type { Pose } from '../frames/frame';
 import { multiply } from '../geometry/se3';
-import { orthonormalize, se3FromTwist, solveSpd } from './linalg';
+import { invert3, orthonormalize, se3FromTwist, solveSpd } from './linalg';
 import type { PinholeK } from './pnp';
 
 export interface BaObservation {
@@ -171,7 +171,7 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
         const H = Hpp.slice(9 * j, 9 * j + 9);
         for (let k = 0; k < 3; k++) H[4 * k]! *= 1 + lambda;
         for (let k = 0; k < 3; k++) H[4 * k]! += 1e-12;
-        const inv = invertSym3(H);
+        const inv = invert3(H, 1e-18);
         HppInv[j] = inv;
         if (!inv) continue;
         const obs = byPoint[j]!.filter((o) => (col[o.camera] as number) >= 0);
@@ -248,16 +248,3 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
   };
 }
 
-function invertSym3(m: Float64Array): Float64Array | null {
-  const a = (i: number): number => m[i] as number;
-  const c00 = a(4) * a(8) - a(5) * a(7), c01 = a(5) * a(6) - a(3) * a(8), c02 = a(3) * a(7) - a(4) * a(6);
-  const det = a(0) * c00 + a(1) * c01 + a(2) * c02;
-  if (!(Math.abs(det) > 1e-18)) return null;
-  const inv = new Float64Array([
-    c00, a(2) * a(7) - a(1) * a(8), a(1) * a(5) - a(2) * a(4),
-    c01, a(0) * a(8) - a(2) * a(6), a(2) * a(3) - a(0) * a(5),
-    c02, a(1) * a(6) - a(0) * a(7), a(0) * a(4) - a(1) * a(3),
-  ]);
-  for (let i = 0; i < 9; i++) inv[i] = (inv[i] as number) / det;
-  return inv;
-}

@@ -127,6 +127,21 @@ export function leastSquares(A: ArrayLike<number>, b: ArrayLike<number>, m: numb
   return solveSpd(AtA, Atb, n);
 }
 
+/** inverse of a 3×3 row-major matrix, or null when |det| ≤ minDet */
+export function invert3(m: ArrayLike<number>, minDet = 1e-300): Float64Array | null {
+  const a = (i: number): number => m[i] as number;
+  const c00 = a(4) * a(8) - a(5) * a(7), c01 = a(5) * a(6) - a(3) * a(8), c02 = a(3) * a(7) - a(4) * a(6);
+  const det = a(0) * c00 + a(1) * c01 + a(2) * c02;
+  if (!(Math.abs(det) > minDet)) return null;
+  const inv = new Float64Array([
+    c00, a(2) * a(7) - a(1) * a(8), a(1) * a(5) - a(2) * a(4),
+    c01, a(0) * a(8) - a(2) * a(6), a(2) * a(3) - a(0) * a(5),
+    c02, a(1) * a(6) - a(0) * a(7), a(0) * a(4) - a(1) * a(3),
+  ]);
+  for (let i = 0; i < 9; i++) inv[i] = (inv[i] as number) / det;
+  return inv;
+}
+
 export function det3(m: ArrayLike<number>): number {
   const a = (i: number): number => m[i] as number;
   return a(0) * (a(4) * a(8) - a(5) * a(7)) - a(1) * (a(3) * a(8) - a(5) * a(6)) + a(2) * (a(3) * a(7) - a(4) * a(6));

@@ -6,7 +6,7 @@
  */
 import type { Pose } from '../frames/frame';
 import { invertRigid } from '../geometry/se3';
-import { leastSquares, se3FromTwist, solveSpd, symmetricEigen } from './linalg';
+import { invert3, leastSquares, se3FromTwist, solveSpd, symmetricEigen } from './linalg';
 import { ransac, type RansacOptions, type RansacResult } from './ransac';
 import { umeyama } from './umeyama';
 import { multiply } from '../geometry/se3';
@@ -181,19 +181,6 @@ export function epnp(world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pin
   return best;
 }
 
-function invert3(m: ArrayLike<number>): Float64Array | null {
-  const a = (i: number): number => m[i] as number;
-  const c00 = a(4) * a(8) - a(5) * a(7), c01 = a(5) * a(6) - a(3) * a(8), c02 = a(3) * a(7) - a(4) * a(6);
-  const det = a(0) * c00 + a(1) * c01 + a(2) * c02;
-  if (!(Math.abs(det) > 1e-300)) return null;
-  const inv = new Float64Array([
-    c00, a(2) * a(7) - a(1) * a(8), a(1) * a(5) - a(2) * a(4),
-    c01, a(0) * a(8) - a(2) * a(6), a(2) * a(3) - a(0) * a(5),
-    c02, a(1) * a(6) - a(0) * a(7), a(0) * a(4) - a(1) * a(3),
-  ]);
-  for (let i = 0; i < 9; i++) inv[i] = (inv[i] as number) / det;
-  return inv;
-}
 
 function gaussNewtonBetas(L: Float64Array, rho: Float64Array, init: number[]): number[] {
   const b = [...init];
