@@ -1,5 +1,5 @@
 /**
- * `bun run bench [fusion|tracking|mast3r|server|mono|soak|all]` (all = every suite but soak, which runs 10 minutes): JSON report on stdout
+ * `bun run bench [fusion|tracking|mast3r|server|mono|backends|soak|all]` (all = every suite but soak, which runs 10 minutes): JSON report on stdout
  * (progress on stderr), also saved under bench/results/<suite>-<date>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   mast3r: async () => (await import('./mast3r')).runMast3rBench,
   server: async () => (await import('./server')).runServerBench,
   mono: async () => (await import('./mono')).runMonoBench,
+  backends: async () => (await import('./backends')).runBackendsBench,
   soak: async () => (await import('./soak')).runSoakBench,
 };
 

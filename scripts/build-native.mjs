@@ -54,7 +54,8 @@ if (args.has('--cuda')) {
     console.error('scanstream: --cuda given but nvcc was not found');
     process.exit(1);
   }
-  const cudaOk = run('cmake', ['-S', 'native/cuda', '-B', 'build/cuda', '-DCMAKE_BUILD_TYPE=Release']) &&
+  const cudaOk = run(process.execPath, [join(root, 'scripts', 'gen-cuda-unsupported.mjs')]) &&
+    run('cmake', ['-S', 'native/cuda', '-B', 'build/cuda', '-DCMAKE_BUILD_TYPE=Release']) &&
     run('cmake', ['--build', 'build/cuda', '--parallel']);
   if (!cudaOk) process.exit(1);
 }

@@ -1,4 +1,4 @@
-#include "backend.h"
+#include "scanstream.h"
 
 #include <cstring>
 

@@ -13,7 +13,8 @@ export type BackendChoice = BackendName | 'auto';
 
 export type NativeLibrary = ReturnType<typeof dlopen<typeof symbols>>;
 
-export const projectRoot: string = resolve(import.meta.dir, '..', '..');
+/** The checkout the libraries are built in (SCANSTREAM_ROOT overrides it, e.g. for a bundled test on another machine). */
+export const projectRoot: string = process.env.SCANSTREAM_ROOT ? resolve(process.env.SCANSTREAM_ROOT) : resolve(import.meta.dir, '..', '..');
 
 /** Where each backend's library lives after `npm run build:native`. */
 export function libraryPath(backend: BackendName): string {

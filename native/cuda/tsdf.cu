@@ -1,0 +1,281 @@
+/* CUDA launchers for the TSDF kernels (portable bodies from native/kernels) */
+#include "backend.cuh"
+#include "vec3.h"
+#include "tsdf_common.h"
+#include "tsdf_integrate.h"
+#include "tsdf_mesh.h"
+#include "tsdf_raycast.h"
+#include "tsdf_touched.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+static bool is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+static bool finite_all(const float* m, int n) {
+  for (int i = 0; i < n; ++i)
+    if (!std::isfinite(m[i])) return false;
+  return true;
+}
+
+/* the same Morton order as the CPU backend, so both allocate blocks alike */
+static inline uint64_t spread3(uint64_t v) {
+  v &= 0x1fffff;
+  v = (v | v << 32) & 0x1f00000000ffffULL;
+  v = (v | v << 16) & 0x1f0000ff0000ffULL;
+  v = (v | v << 8) & 0x100f00f00f00f00fULL;
+  v = (v | v << 4) & 0x10c30c30c30c30c3ULL;
+  v = (v | v << 2) & 0x1249249249249249ULL;
+  return v;
+}
+static inline uint64_t morton3(uint64_t key) { return spread3(key >> 42) << 2 | spread3(key >> 21) << 1 | spread3(key); }
+static inline int32_t key_x(uint64_t k) { return (int32_t)((k >> 42) & 0x1fffff) - (1 << 20); }
+static inline int32_t key_y(uint64_t k) { return (int32_t)((k >> 21) & 0x1fffff) - (1 << 20); }
+static inline int32_t key_z(uint64_t k) { return (int32_t)(k & 0x1fffff) - (1 << 20); }
+
+__global__ void k_touched(const ss_tsdf_touched_args a, uint64_t n, const float* depth, uint64_t* set, uint32_t* dropped) {
+  uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  uint32_t d = tsdf_touched_pixel(a, (uint32_t)i, depth, set);
+  if (d) atomicAdd(dropped, d);
+}
+
+__global__ void k_integrate(const ss_tsdf_integrate_args a, const int32_t* blocks, const float* depth, const uint8_t* color, float* pool) {
+  uint32_t b = blockIdx.x;
+  for (uint32_t v = threadIdx.x; v < SS_BLOCK_VOXELS; v += blockDim.x) tsdf_integrate_voxel(a, blocks + 4 * b, v, depth, color, pool);
+}
+
+/* one thread per block, writing into its own worst-case region of the scratch */
+__global__ void k_mesh(const ss_tsdf_mesh_args a, uint32_t first, uint32_t count, const float* pool, const int32_t* hash,
+                       const int32_t* blocks, float* spos, uint8_t* scol, uint32_t* sidx, uint32_t* counts) {
+  uint32_t k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= count) return;
+  float f[SS_MESH_LATTICE_POINTS];
+  int32_t vidx[3 * SS_MESH_LATTICE_POINTS];
+  uint32_t nv = 0, ni = 0;
+  tsdf_mesh_block(a, blocks + 4 * (first + k), pool, hash, f, vidx, spos + (uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES,
+                  scol + (uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES, sidx + (uint64_t)k * SS_MESH_MAX_BLOCK_INDICES, &nv, &ni);
+  counts[2 * k] = nv;
+  counts[2 * k + 1] = ni;
+}
+
+__global__ void k_mesh_compact(uint32_t count, const uint32_t* ranges_batch, const float* spos, const uint8_t* scol,
+                               const uint32_t* sidx, float* pos, uint8_t* col, uint32_t* idx) {
+  uint32_t k = blockIdx.x;
+  const uint32_t* r = ranges_batch + 4 * k;
+  for (uint32_t i = threadIdx.x; i < 3 * r[1]; i += blockDim.x) {
+    pos[3 * (uint64_t)r[0] + i] = spos[(uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES + i];
+    col[3 * (uint64_t)r[0] + i] = scol[(uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES + i];
+  }
+  for (uint32_t i = threadIdx.x; i < r[3]; i += blockDim.x) idx[(uint64_t)r[2] + i] = sidx[(uint64_t)k * SS_MESH_MAX_BLOCK_INDICES + i];
+}
+
+__global__ void k_raycast(const ss_tsdf_raycast_args a, uint64_t n, const float* pool, const int32_t* hash, float* depth,
+                          float* normals, uint8_t* color) {
+  uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) tsdf_raycast_pixel(a, (uint32_t)i, pool, hash, depth, normals, color);
+}
+
+__global__ void k_clear(const int32_t* blocks, float* pool) {
+  float* base = pool + (uint64_t)blocks[4 * blockIdx.x + 3] * SS_BLOCK_FLOATS;
+  for (uint32_t i = threadIdx.x; i < SS_BLOCK_FLOATS; i += blockDim.x) base[i] = 0.0f;
+}
+
+static ss_status check_slots(ss_context* ctx, const char* fn, ss_buffer* blocks, uint32_t count, ss_buffer* pool) {
+  const int32_t* bl = ss_host<int32_t>(blocks);
+  uint64_t capacity = pool ? pool->bytes / SS_BLOCK_BYTES : 0;
+  for (uint32_t k = 0; k < count; ++k) {
+    if (bl[4 * k + 3] < 0 || (uint64_t)bl[4 * k + 3] >= capacity)
+      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool of %llu blocks", fn, k, bl[4 * k + 3],
+                     (unsigned long long)capacity);
+  }
+  return SS_OK;
+}
+
+extern "C" {
+
+SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_args* args, ss_buffer* depth, ss_buffer* scratch,
+                                        ss_buffer* out, ss_buffer* counts) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_touched_args a = *args;
+  if (a.width == 0 || a.height == 0 || !(a.fx > 0.0f) || !(a.fy > 0.0f))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad camera", __func__);
+  if (!(a.voxel_size > 0.0f) || !(a.sdf_trunc > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad volume", __func__);
+  if (a.stride == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: stride must be >= 1", __func__);
+  if (!is_pow2(a.hash_capacity)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_capacity must be a power of two", __func__);
+  if (!finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
+  SS_REQUIRE_BUFFER(ctx, depth, (uint64_t)a.width * a.height * 4);
+  SS_REQUIRE_BUFFER(ctx, scratch, (uint64_t)a.hash_capacity * 8);
+  SS_REQUIRE_BUFFER(ctx, out, (uint64_t)a.max_out * 12);
+  SS_REQUIRE_BUFFER(ctx, counts, 8);
+  uint64_t* set = ss_dev<uint64_t>(scratch);
+  uint32_t* dropped_dev = ss_dev<uint32_t>(counts) + 1;
+  cudaMemsetAsync(set, 0, (size_t)a.hash_capacity * 8, ctx->stream);
+  cudaMemsetAsync(ss_dev<uint32_t>(counts), 0, 8, ctx->stream);
+  uint32_t gw = (a.width + a.stride - 1) / a.stride, gh = (a.height + a.stride - 1) / a.stride;
+  uint64_t n = (uint64_t)gw * gh;
+  k_touched<<<ss_grid(n), 256, 0, ctx->stream>>>(a, n, ss_dev<float>(depth), set, dropped_dev);
+  cudaMemcpyAsync(scratch->host, set, (size_t)a.hash_capacity * 8, cudaMemcpyDeviceToHost, ctx->stream);
+  uint32_t dropped = 0;
+  cudaMemcpyAsync(&dropped, dropped_dev, 4, cudaMemcpyDeviceToHost, ctx->stream);
+  ss_status s = ss_cuda_finish(ctx, __func__);
+  if (s != SS_OK) return s;
+  /* compaction in Morton order on the host, as the CPU backend does; results go to both copies */
+  const uint64_t* hs = ss_host<uint64_t>(scratch);
+  std::vector<std::pair<uint64_t, uint64_t>> keys;
+  for (uint32_t k = 0; k < a.hash_capacity; ++k)
+    if (hs[k]) keys.emplace_back(morton3(hs[k]), hs[k]);
+  std::sort(keys.begin(), keys.end());
+  int32_t* o = ss_host<int32_t>(out);
+  uint32_t cnt = 0, overflow = dropped;
+  for (const auto& mk : keys) {
+    if (cnt >= a.max_out) {
+      overflow++;
+      continue;
+    }
+    o[3 * cnt] = key_x(mk.second);
+    o[3 * cnt + 1] = key_y(mk.second);
+    o[3 * cnt + 2] = key_z(mk.second);
+    cnt++;
+  }
+  uint32_t* c = ss_host<uint32_t>(counts);
+  c[0] = cnt;
+  c[1] = overflow;
+  cudaMemcpyAsync(out->device, out->host, (size_t)cnt * 12, cudaMemcpyHostToDevice, ctx->stream);
+  cudaMemcpyAsync(counts->device, counts->host, 8, cudaMemcpyHostToDevice, ctx->stream);
+  return ss_cuda_finish(ctx, __func__);
+}
+
+SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args* args, ss_buffer* depth, ss_buffer* color,
+                                   ss_buffer* blocks, ss_buffer* pool) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_integrate_args a = *args;
+  if (a.width == 0 || a.height == 0 || !(a.fx > 0.0f) || !(a.fy > 0.0f))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad camera", __func__);
+  if (!(a.voxel_size > 0.0f) || !(a.sdf_trunc > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad volume", __func__);
+  if (!(a.max_weight >= 1.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_weight must be >= 1", __func__);
+  if (!finite_all(a.world_to_cam, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
+  if (a.block_count == 0) return SS_OK;
+  SS_REQUIRE_BUFFER(ctx, depth, (uint64_t)a.width * a.height * 4);
+  if (a.has_color) SS_REQUIRE_BUFFER(ctx, color, (uint64_t)a.width * a.height * 3);
+  SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
+  ss_status s = check_slots(ctx, __func__, blocks, a.block_count, pool);
+  if (s != SS_OK) return s;
+  k_integrate<<<a.block_count, 256, 0, ctx->stream>>>(a, ss_dev<int32_t>(blocks), ss_dev<float>(depth),
+                                                       a.has_color ? ss_dev<uint8_t>(color) : nullptr, ss_dev<float>(pool));
+  return ss_cuda_finish(ctx, __func__);
+}
+
+SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* args, ss_buffer* pool, ss_buffer* hash, ss_buffer* blocks,
+                                     ss_buffer* positions, ss_buffer* colors, ss_buffer* indices, ss_buffer* ranges, ss_buffer* totals) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_mesh_args a = *args;
+  if (!(a.voxel_size > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size must be > 0", __func__);
+  if (!is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", __func__);
+  SS_REQUIRE_BUFFER(ctx, pool, 1);
+  SS_REQUIRE_BUFFER(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16);
+  SS_REQUIRE_BUFFER(ctx, totals, 8);
+  uint32_t* tot = ss_host<uint32_t>(totals);
+  tot[0] = tot[1] = 0;
+  if (a.block_count == 0) {
+    cudaMemcpyAsync(totals->device, totals->host, 8, cudaMemcpyHostToDevice, ctx->stream);
+    return ss_cuda_finish(ctx, __func__);
+  }
+  SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
+  SS_REQUIRE_BUFFER(ctx, ranges, (uint64_t)a.block_count * 16);
+  SS_REQUIRE_BUFFER(ctx, positions, (uint64_t)a.vertex_capacity * 12);
+  SS_REQUIRE_BUFFER(ctx, colors, (uint64_t)a.vertex_capacity * 3);
+  SS_REQUIRE_BUFFER(ctx, indices, (uint64_t)a.index_capacity * 4);
+  ss_status s = check_slots(ctx, __func__, blocks, a.block_count, pool);
+  if (s != SS_OK) return s;
+  /* batches of blocks, each with a worst-case scratch region (≈ 64 KiB per block) */
+  const uint32_t batch = 2048;
+  float* spos = nullptr;
+  uint8_t* scol = nullptr;
+  uint32_t *sidx = nullptr, *scount = nullptr, *sranges = nullptr;
+  cudaMalloc(&spos, (size_t)batch * 3 * SS_MESH_MAX_BLOCK_VERTICES * 4);
+  cudaMalloc(&scol, (size_t)batch * 3 * SS_MESH_MAX_BLOCK_VERTICES);
+  cudaMalloc(&sidx, (size_t)batch * SS_MESH_MAX_BLOCK_INDICES * 4);
+  cudaMalloc(&scount, (size_t)batch * 8);
+  cudaMalloc(&sranges, (size_t)batch * 16);
+  uint32_t* rng = ss_host<uint32_t>(ranges);
+  std::vector<uint32_t> cnt(2 * batch);
+  uint64_t vtotal = 0, itotal = 0;
+  bool fits = true;
+  for (uint32_t first = 0; first < a.block_count && s == SS_OK; first += batch) {
+    uint32_t count = std::min(batch, a.block_count - first);
+    k_mesh<<<ss_grid(count, 64), 64, 0, ctx->stream>>>(a, first, count, ss_dev<float>(pool), ss_dev<int32_t>(hash), ss_dev<int32_t>(blocks),
+                                                        spos, scol, sidx, scount);
+    cudaMemcpyAsync(cnt.data(), scount, (size_t)count * 8, cudaMemcpyDeviceToHost, ctx->stream);
+    s = ss_cuda_finish(ctx, __func__);
+    if (s != SS_OK) break;
+    for (uint32_t k = 0; k < count; ++k) {
+      uint32_t* r = rng + 4 * (first + k);
+      r[0] = (uint32_t)vtotal;
+      r[1] = cnt[2 * k];
+      r[2] = (uint32_t)itotal;
+      r[3] = cnt[2 * k + 1];
+      vtotal += r[1];
+      itotal += r[3];
+    }
+    fits = fits && vtotal <= a.vertex_capacity && itotal <= a.index_capacity;
+    if (!fits) continue; /* keep counting so the caller learns the size it needs */
+    cudaMemcpyAsync(sranges, rng + 4 * first, (size_t)count * 16, cudaMemcpyHostToDevice, ctx->stream);
+    k_mesh_compact<<<count, 128, 0, ctx->stream>>>(count, sranges, spos, scol, sidx, ss_dev<float>(positions), ss_dev<uint8_t>(colors),
+                                                   ss_dev<uint32_t>(indices));
+    s = ss_cuda_finish(ctx, __func__);
+  }
+  cudaFree(spos);
+  cudaFree(scol);
+  cudaFree(sidx);
+  cudaFree(scount);
+  cudaFree(sranges);
+  if (s != SS_OK) return s;
+  tot[0] = (uint32_t)vtotal;
+  tot[1] = (uint32_t)itotal;
+  cudaMemcpyAsync(ranges->device, ranges->host, (size_t)a.block_count * 16, cudaMemcpyHostToDevice, ctx->stream);
+  cudaMemcpyAsync(totals->device, totals->host, 8, cudaMemcpyHostToDevice, ctx->stream);
+  s = ss_cuda_finish(ctx, __func__);
+  if (s != SS_OK) return s;
+  if (!fits)
+    return ss_fail(ctx, SS_ERR_CAPACITY, "%s: needs %u vertices and %u indices, capacity is %u and %u", __func__, tot[0], tot[1],
+                   a.vertex_capacity, a.index_capacity);
+  return SS_OK;
+}
+
+SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* args, ss_buffer* pool, ss_buffer* hash, ss_buffer* depth,
+                                 ss_buffer* normals, ss_buffer* color) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_raycast_args a = *args;
+  if (a.width == 0 || a.height == 0 || !(a.fx > 0.0f) || !(a.fy > 0.0f))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad camera", __func__);
+  if (!is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", __func__);
+  if (!(a.min_depth > 0.0f) || !(a.max_depth > a.min_depth))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: need 0 < min_depth < max_depth", __func__);
+  if (!finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
+  uint64_t n = (uint64_t)a.width * a.height;
+  SS_REQUIRE_BUFFER(ctx, pool, 1);
+  SS_REQUIRE_BUFFER(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16);
+  SS_REQUIRE_BUFFER(ctx, depth, n * 4);
+  SS_REQUIRE_BUFFER(ctx, normals, n * 12);
+  SS_REQUIRE_BUFFER(ctx, color, n * 3);
+  k_raycast<<<ss_grid(n, 128), 128, 0, ctx->stream>>>(a, n, ss_dev<float>(pool), ss_dev<int32_t>(hash), ss_dev<float>(depth),
+                                                       ss_dev<float>(normals), ss_dev<uint8_t>(color));
+  return ss_cuda_finish(ctx, __func__);
+}
+
+SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args* args, ss_buffer* blocks, ss_buffer* pool) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_clear_args a = *args;
+  if (a.block_count == 0) return SS_OK;
+  SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
+  ss_status s = check_slots(ctx, __func__, blocks, a.block_count, pool);
+  if (s != SS_OK) return s;
+  k_clear<<<a.block_count, 256, 0, ctx->stream>>>(ss_dev<int32_t>(blocks), ss_dev<float>(pool));
+  return ss_cuda_finish(ctx, __func__);
+}
+
+}  // extern "C"
