@@ -45,20 +45,7 @@ struct ss_context {
   std::string error;
 };
 
-ss_status ss_fail(ss_context* ctx, ss_status code, const char* fmt, ...);
-/* checks a buffer exists and holds at least bytes */
-bool ss_check_buffer(ss_context* ctx, const ss_buffer* buf, uint64_t bytes, const char* name);
-
-#define SS_REQUIRE_BUFFER(ctx, buf, bytes)                                                   \
-  do {                                                                                       \
-    if (!ss_check_buffer((ctx), (buf), (uint64_t)(bytes), #buf)) return SS_ERR_INVALID_ARGUMENT; \
-  } while (0)
-#define SS_REQUIRE_ARGS(ctx, args)                                                      \
-  do {                                                                                  \
-    if (!(ctx)) return SS_ERR_INVALID_ARGUMENT;                                         \
-    if (!(args)) return ss_fail((ctx), SS_ERR_INVALID_ARGUMENT, "%s: args is null", __func__); \
-    (ctx)->error.clear();                                                               \
-  } while (0)
+#include "../common/status.h"
 
 template <typename T>
 static inline T* ss_data(ss_buffer* b) {

@@ -69,29 +69,6 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   job_ = nullptr;
 }
 
-ss_status ss_fail(ss_context* ctx, ss_status code, const char* fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (ctx) ctx->error = msg;
-  return code;
-}
-
-bool ss_check_buffer(ss_context* ctx, const ss_buffer* buf, uint64_t bytes, const char* name) {
-  if (!buf) {
-    ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "buffer '%s' is null", name);
-    return false;
-  }
-  if (buf->bytes < bytes) {
-    ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "buffer '%s' holds %llu bytes, the call needs %llu", name,
-            (unsigned long long)buf->bytes, (unsigned long long)bytes);
-    return false;
-  }
-  return true;
-}
-
 extern "C" {
 
 SS_API uint32_t ss_abi_version(void) { return SS_ABI_VERSION; }
@@ -156,23 +133,14 @@ SS_API void ss_buffer_destroy(ss_context*, ss_buffer* buf) {
 SS_API uint64_t ss_buffer_size(const ss_buffer* buf) { return buf ? buf->bytes : 0; }
 SS_API void* ss_buffer_host_ptr(ss_buffer* buf) { return buf ? buf->data : nullptr; }
 
-static ss_status check_range(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes, const char* fn) {
-  if (!ctx) return SS_ERR_INVALID_ARGUMENT;
-  if (!buf) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: buffer is null", fn);
-  if (offset > buf->bytes || bytes > buf->bytes - offset)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: range [%llu, +%llu) is outside a %llu-byte buffer", fn,
-                   (unsigned long long)offset, (unsigned long long)bytes, (unsigned long long)buf->bytes);
-  return SS_OK;
-}
-
 SS_API ss_status ss_buffer_upload(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes) {
-  return check_range(ctx, buf, offset, bytes, "ss_buffer_upload");
+  return ss_check_range(ctx, buf, offset, bytes, "ss_buffer_upload");
 }
 SS_API ss_status ss_buffer_download(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes) {
-  return check_range(ctx, buf, offset, bytes, "ss_buffer_download");
+  return ss_check_range(ctx, buf, offset, bytes, "ss_buffer_download");
 }
 SS_API ss_status ss_buffer_fill(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes, uint32_t value) {
-  ss_status s = check_range(ctx, buf, offset, bytes, "ss_buffer_fill");
+  ss_status s = ss_check_range(ctx, buf, offset, bytes, "ss_buffer_fill");
   if (s != SS_OK) return s;
   memset(static_cast<uint8_t*>(buf->data) + offset, (int)(value & 0xff), bytes);
   return SS_OK;

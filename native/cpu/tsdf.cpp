@@ -1,5 +1,6 @@
 /* CPU launchers for the TSDF kernels */
 #include "backend.h"
+#include "../common/checks.h"
 #include "vec3.h"
 #include "tsdf_common.h"
 #include "tsdf_integrate.h"
@@ -45,58 +46,13 @@ static inline void prefetch_mesh_neighbours(const ss_tsdf_mesh_args& a, const in
   }
 }
 
-/* spreads the low 21 bits of v to every third bit */
-static inline uint64_t spread3(uint64_t v) {
-  v &= 0x1fffff;
-  v = (v | v << 32) & 0x1f00000000ffffULL;
-  v = (v | v << 16) & 0x1f0000ff0000ffULL;
-  v = (v | v << 8) & 0x100f00f00f00f00fULL;
-  v = (v | v << 4) & 0x10c30c30c30c30c3ULL;
-  v = (v | v << 2) & 0x1249249249249249ULL;
-  return v;
-}
-
-/* Morton (Z-order) code of a packed block key (21 bits per axis) */
-static inline uint64_t morton3(uint64_t key) {
-  return spread3(key >> 42) << 2 | spread3(key >> 21) << 1 | spread3(key);
-}
-
-static bool is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
-static ss_status check_camera(ss_context* ctx, const char* fn, uint32_t w, uint32_t h, float fx, float fy) {
-  if (w == 0 || h == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: image size %ux%u", fn, w, h);
-  if (!(fx > 0.0f) || !(fy > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: focal lengths must be > 0", fn);
-  return SS_OK;
-}
-
-static ss_status check_volume(ss_context* ctx, const char* fn, float voxel, float trunc) {
-  if (!(voxel > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size must be > 0", fn);
-  if (!(trunc > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: sdf_trunc must be > 0", fn);
-  return SS_OK;
-}
-
-static bool finite_all(const float* m, int n) {
-  for (int i = 0; i < n; ++i)
-    if (!std::isfinite(m[i])) return false;
-  return true;
-}
-
 extern "C" {
 
 SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_args* args, ss_buffer* depth,
                                         ss_buffer* scratch, ss_buffer* out, ss_buffer* counts) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_touched_args a = *args;
-  ss_status s = check_camera(ctx, __func__, a.width, a.height, a.fx, a.fy);
-  if (s == SS_OK) s = check_volume(ctx, __func__, a.voxel_size, a.sdf_trunc);
-  if (s != SS_OK) return s;
-  if (a.stride == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: stride must be >= 1", __func__);
-  if (!is_pow2(a.hash_capacity)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_capacity must be a power of two", __func__);
-  if (!finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
-  SS_REQUIRE_BUFFER(ctx, depth, (uint64_t)a.width * a.height * 4);
-  SS_REQUIRE_BUFFER(ctx, scratch, (uint64_t)a.hash_capacity * 8);
-  SS_REQUIRE_BUFFER(ctx, out, (uint64_t)a.max_out * 12);
-  SS_REQUIRE_BUFFER(ctx, counts, 8);
+  SS_TRY(ss_check_touched(ctx, a, depth, scratch, out, counts));
   uint64_t* set = ss_data<uint64_t>(scratch);
   memset(set, 0, (size_t)a.hash_capacity * 8);
   const float* d = ss_data<float>(depth);
@@ -107,31 +63,7 @@ SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_a
     for (int64_t i = b; i < e; ++i) local += tsdf_touched_pixel(a, (uint32_t)i, d, set);
     if (local) dropped.fetch_add(local);
   });
-  int32_t* o = ss_data<int32_t>(out);
-  uint32_t n = 0, overflow = dropped.load();
-  /* Morton order: blocks near in space come out together, so the integrate
-   * pass reads the depth and colour images (and, through slot order, the
-   * pool) with far fewer cache misses than hash order gives */
-  thread_local std::vector<std::pair<uint64_t, uint64_t>> keys;
-  keys.clear();
-  for (uint32_t k = 0; k < a.hash_capacity; ++k) {
-    uint64_t key = set[k];
-    if (key) keys.emplace_back(morton3(key), key);
-  }
-  std::sort(keys.begin(), keys.end());
-  for (const auto& mk : keys) {
-    if (n >= a.max_out) {
-      overflow++;
-      continue;
-    }
-    o[3 * n] = ss_block_key_x(mk.second);
-    o[3 * n + 1] = ss_block_key_y(mk.second);
-    o[3 * n + 2] = ss_block_key_z(mk.second);
-    n++;
-  }
-  uint32_t* c = ss_data<uint32_t>(counts);
-  c[0] = n;
-  c[1] = overflow;
+  ss_compact_touched(set, a.hash_capacity, a.max_out, dropped.load(), ss_data<int32_t>(out), ss_data<uint32_t>(counts));
   return SS_OK;
 }
 
@@ -139,22 +71,9 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
                                    ss_buffer* color, ss_buffer* blocks, ss_buffer* pool) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_integrate_args a = *args;
-  ss_status s = check_camera(ctx, __func__, a.width, a.height, a.fx, a.fy);
-  if (s == SS_OK) s = check_volume(ctx, __func__, a.voxel_size, a.sdf_trunc);
-  if (s != SS_OK) return s;
-  if (!(a.max_weight >= 1.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_weight must be >= 1", __func__);
-  if (!finite_all(a.world_to_cam, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
+  SS_TRY(ss_check_integrate(ctx, a, depth, color, blocks, blocks ? ss_data<int32_t>(blocks) : nullptr, pool));
   if (a.block_count == 0) return SS_OK;
-  SS_REQUIRE_BUFFER(ctx, depth, (uint64_t)a.width * a.height * 4);
-  if (a.has_color) SS_REQUIRE_BUFFER(ctx, color, (uint64_t)a.width * a.height * 3);
-  SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
   const int32_t* bl = ss_data<int32_t>(blocks);
-  uint64_t capacity = pool ? pool->bytes / SS_BLOCK_BYTES : 0;
-  for (uint32_t k = 0; k < a.block_count; ++k) {
-    if (bl[4 * k + 3] < 0 || (uint64_t)bl[4 * k + 3] >= capacity)
-      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool of %llu blocks", __func__, k,
-                     bl[4 * k + 3], (unsigned long long)capacity);
-  }
   const float* d = ss_data<float>(depth);
   const uint8_t* c = a.has_color ? ss_data<uint8_t>(color) : nullptr;
   float* p = ss_data<float>(pool);
@@ -185,25 +104,12 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
                                      ss_buffer* ranges, ss_buffer* totals) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_mesh_args a = *args;
-  if (!(a.voxel_size > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size must be > 0", __func__);
-  if (!is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", __func__);
-  SS_REQUIRE_BUFFER(ctx, pool, 1);
-  SS_REQUIRE_BUFFER(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16);
-  SS_REQUIRE_BUFFER(ctx, totals, 8);
+  SS_TRY(ss_check_mesh(ctx, a, pool, hash, totals));
   uint32_t* tot = ss_data<uint32_t>(totals);
   tot[0] = tot[1] = 0;
   if (a.block_count == 0) return SS_OK;
-  SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
-  SS_REQUIRE_BUFFER(ctx, ranges, (uint64_t)a.block_count * 16);
-  SS_REQUIRE_BUFFER(ctx, positions, (uint64_t)a.vertex_capacity * 12);
-  SS_REQUIRE_BUFFER(ctx, colors, (uint64_t)a.vertex_capacity * 3);
-  SS_REQUIRE_BUFFER(ctx, indices, (uint64_t)a.index_capacity * 4);
+  SS_TRY(ss_check_mesh_outputs(ctx, a, blocks, blocks ? ss_data<int32_t>(blocks) : nullptr, pool, positions, colors, indices, ranges));
   const int32_t* bl = ss_data<int32_t>(blocks);
-  uint64_t capacity = pool->bytes / SS_BLOCK_BYTES;
-  for (uint32_t k = 0; k < a.block_count; ++k) {
-    if (bl[4 * k + 3] < 0 || (uint64_t)bl[4 * k + 3] >= capacity)
-      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool", __func__, k, bl[4 * k + 3]);
-  }
   const float* p = ss_data<float>(pool);
   const int32_t* h = ss_data<int32_t>(hash);
   float* pos = ss_data<float>(positions);
@@ -245,19 +151,8 @@ SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* ar
                                  ss_buffer* depth, ss_buffer* normals, ss_buffer* color) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_raycast_args a = *args;
-  ss_status s = check_camera(ctx, __func__, a.width, a.height, a.fx, a.fy);
-  if (s == SS_OK) s = check_volume(ctx, __func__, a.voxel_size, a.sdf_trunc);
-  if (s != SS_OK) return s;
-  if (!is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", __func__);
-  if (!(a.min_depth > 0.0f) || !(a.max_depth > a.min_depth))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: need 0 < min_depth < max_depth", __func__);
-  if (!finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
+  SS_TRY(ss_check_raycast(ctx, a, pool, hash, depth, normals, color));
   uint64_t n = (uint64_t)a.width * a.height;
-  SS_REQUIRE_BUFFER(ctx, pool, 1);
-  SS_REQUIRE_BUFFER(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16);
-  SS_REQUIRE_BUFFER(ctx, depth, n * 4);
-  SS_REQUIRE_BUFFER(ctx, normals, n * 12);
-  SS_REQUIRE_BUFFER(ctx, color, n * 3);
   const float* p = ss_data<float>(pool);
   const int32_t* h = ss_data<int32_t>(hash);
   float* d = ss_data<float>(depth);
@@ -275,12 +170,10 @@ SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args*
   if (a.block_count == 0) return SS_OK;
   SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
   const int32_t* bl = ss_data<int32_t>(blocks);
-  uint64_t capacity = pool ? pool->bytes / SS_BLOCK_BYTES : 0;
+  SS_TRY(ss_check_slots(ctx, __func__, bl, a.block_count, pool));
   float* p = ss_data<float>(pool);
   for (uint32_t k = 0; k < a.block_count; ++k) {
     int32_t slot = bl[4 * k + 3];
-    if (slot < 0 || (uint64_t)slot >= capacity)
-      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool", __func__, k, slot);
     memset(p + (uint64_t)slot * SS_BLOCK_FLOATS, 0, SS_BLOCK_BYTES);
   }
   return SS_OK;

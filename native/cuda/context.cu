@@ -5,29 +5,6 @@
 #include <cstring>
 #include <new>
 
-ss_status ss_fail(ss_context* ctx, ss_status code, const char* fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (ctx) ctx->error = msg;
-  return code;
-}
-
-bool ss_check_buffer(ss_context* ctx, const ss_buffer* buf, uint64_t bytes, const char* name) {
-  if (!buf) {
-    ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "buffer '%s' is null", name);
-    return false;
-  }
-  if (buf->bytes < bytes) {
-    ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "buffer '%s' holds %llu bytes, the call needs %llu", name,
-            (unsigned long long)buf->bytes, (unsigned long long)bytes);
-    return false;
-  }
-  return true;
-}
-
 ss_status ss_cuda_finish(ss_context* ctx, const char* fn) {
   cudaError_t e = cudaGetLastError();
   if (e == cudaSuccess) e = cudaStreamSynchronize(ctx->stream);
@@ -101,17 +78,8 @@ SS_API void ss_buffer_destroy(ss_context*, ss_buffer* buf) {
 SS_API uint64_t ss_buffer_size(const ss_buffer* buf) { return buf ? buf->bytes : 0; }
 SS_API void* ss_buffer_host_ptr(ss_buffer* buf) { return buf ? buf->host : nullptr; }
 
-static ss_status check_range(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes, const char* fn) {
-  if (!ctx) return SS_ERR_INVALID_ARGUMENT;
-  if (!buf) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: buffer is null", fn);
-  if (offset > buf->bytes || bytes > buf->bytes - offset)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: range [%llu, +%llu) is outside a %llu-byte buffer", fn,
-                   (unsigned long long)offset, (unsigned long long)bytes, (unsigned long long)buf->bytes);
-  return SS_OK;
-}
-
 SS_API ss_status ss_buffer_upload(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes) {
-  ss_status s = check_range(ctx, buf, offset, bytes, "ss_buffer_upload");
+  ss_status s = ss_check_range(ctx, buf, offset, bytes, "ss_buffer_upload");
   if (s != SS_OK || bytes == 0) return s;
   cudaMemcpyAsync(static_cast<char*>(buf->device) + offset, static_cast<char*>(buf->host) + offset, bytes,
                   cudaMemcpyHostToDevice, ctx->stream);
@@ -119,7 +87,7 @@ SS_API ss_status ss_buffer_upload(ss_context* ctx, ss_buffer* buf, uint64_t offs
 }
 
 SS_API ss_status ss_buffer_download(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes) {
-  ss_status s = check_range(ctx, buf, offset, bytes, "ss_buffer_download");
+  ss_status s = ss_check_range(ctx, buf, offset, bytes, "ss_buffer_download");
   if (s != SS_OK || bytes == 0) return s;
   cudaMemcpyAsync(static_cast<char*>(buf->host) + offset, static_cast<char*>(buf->device) + offset, bytes,
                   cudaMemcpyDeviceToHost, ctx->stream);
@@ -127,7 +95,7 @@ SS_API ss_status ss_buffer_download(ss_context* ctx, ss_buffer* buf, uint64_t of
 }
 
 SS_API ss_status ss_buffer_fill(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes, uint32_t value) {
-  ss_status s = check_range(ctx, buf, offset, bytes, "ss_buffer_fill");
+  ss_status s = ss_check_range(ctx, buf, offset, bytes, "ss_buffer_fill");
   if (s != SS_OK || bytes == 0) return s;
   memset(static_cast<char*>(buf->host) + offset, (int)(value & 0xff), bytes);
   cudaMemsetAsync(static_cast<char*>(buf->device) + offset, (int)(value & 0xff), bytes, ctx->stream);

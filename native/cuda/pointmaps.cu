@@ -1,5 +1,6 @@
 /* CUDA launchers for the point-map kernels: the portable bodies, one thread per element */
 #include "backend.cuh"
+#include "../common/checks.h"
 #include "vec3.h"
 #include "depth_to_points.h"
 #include "geotrf.h"
@@ -32,13 +33,8 @@ extern "C" {
 SS_API ss_status ss_depth_to_points(ss_context* ctx, const ss_depth_to_points_args* args, ss_buffer* depth, ss_buffer* points) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_depth_to_points_args a = *args;
-  if (a.width == 0 || a.height == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_depth_to_points: empty image");
-  if (!(a.fx != 0.0f) || !(a.fy != 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_depth_to_points: focal length is 0");
-  if (a.depth_u16 && !(a.depth_scale > 0.0f))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_depth_to_points: depth_scale must be > 0 for uint16 depth");
-  uint64_t n = (uint64_t)a.width * a.height * (a.batch ? a.batch : 1);
-  SS_REQUIRE_BUFFER(ctx, depth, n * (a.depth_u16 ? 2 : 4));
-  SS_REQUIRE_BUFFER(ctx, points, n * 12);
+  uint64_t n = 0;
+  SS_TRY(ss_check_depth_to_points(ctx, a, depth, points, &n));
   k_depth_to_points<<<ss_grid(n), 256, 0, ctx->stream>>>(a, n, depth->device, ss_dev<float>(points));
   return ss_cuda_finish(ctx, __func__);
 }
@@ -46,10 +42,8 @@ SS_API ss_status ss_depth_to_points(ss_context* ctx, const ss_depth_to_points_ar
 SS_API ss_status ss_points_to_normals(ss_context* ctx, const ss_points_to_normals_args* args, ss_buffer* points, ss_buffer* normals) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_points_to_normals_args a = *args;
-  uint64_t n = (uint64_t)a.width * a.height;
-  if (n == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_points_to_normals: empty image");
-  SS_REQUIRE_BUFFER(ctx, points, n * 12);
-  SS_REQUIRE_BUFFER(ctx, normals, n * 12);
+  uint64_t n = 0;
+  SS_TRY(ss_check_points_to_normals(ctx, a, points, normals, &n));
   k_points_to_normals<<<ss_grid(n), 256, 0, ctx->stream>>>(a, n, ss_dev<float>(points), ss_dev<float>(normals));
   return ss_cuda_finish(ctx, __func__);
 }
@@ -57,11 +51,8 @@ SS_API ss_status ss_points_to_normals(ss_context* ctx, const ss_points_to_normal
 SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args, ss_buffer* src, ss_buffer* dst) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_pyramid_down_args a = *args;
-  if (a.src_width < 2 || a.src_height < 2)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_depth_pyramid_down: source %ux%u is smaller than 2x2", a.src_width, a.src_height);
-  uint64_t dn = (uint64_t)(a.src_width / 2) * (a.src_height / 2);
-  SS_REQUIRE_BUFFER(ctx, src, (uint64_t)a.src_width * a.src_height * 4);
-  SS_REQUIRE_BUFFER(ctx, dst, dn * 4);
+  uint64_t dn = 0;
+  SS_TRY(ss_check_pyramid(ctx, __func__, a, false, src, dst, &dn));
   k_depth_down<<<ss_grid(dn), 256, 0, ctx->stream>>>(a, dn, ss_dev<float>(src), ss_dev<float>(dst));
   return ss_cuda_finish(ctx, __func__);
 }
@@ -69,13 +60,8 @@ SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_pyramid_down_ar
 SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args, ss_buffer* src, ss_buffer* dst) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_pyramid_down_args a = *args;
-  if (a.src_width < 2 || a.src_height < 2)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_image_pyramid_down: source %ux%u is smaller than 2x2", a.src_width, a.src_height);
-  if (a.channels < 1 || a.channels > 4)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_image_pyramid_down: channels must be 1..4, got %u", a.channels);
-  uint64_t dn = (uint64_t)(a.src_width / 2) * (a.src_height / 2);
-  SS_REQUIRE_BUFFER(ctx, src, (uint64_t)a.src_width * a.src_height * a.channels);
-  SS_REQUIRE_BUFFER(ctx, dst, dn * a.channels);
+  uint64_t dn = 0;
+  SS_TRY(ss_check_pyramid(ctx, __func__, a, true, src, dst, &dn));
   k_image_down<<<ss_grid(dn), 256, 0, ctx->stream>>>(a, dn, ss_dev<uint8_t>(src), ss_dev<uint8_t>(dst));
   return ss_cuda_finish(ctx, __func__);
 }
@@ -83,10 +69,8 @@ SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_pyramid_down_ar
 SS_API ss_status ss_geotrf(ss_context* ctx, const ss_geotrf_args* args, ss_buffer* in, ss_buffer* out) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_geotrf_args a = *args;
-  if (a.dim != 2 && a.dim != 3) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_geotrf: dim must be 2 or 3, got %u", a.dim);
+  SS_TRY(ss_check_geotrf(ctx, a, in, out));
   if (a.count == 0) return SS_OK;
-  SS_REQUIRE_BUFFER(ctx, in, (uint64_t)a.count * a.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, out, (uint64_t)a.count * a.dim * 4);
   k_geotrf<<<ss_grid(a.count), 256, 0, ctx->stream>>>(a, ss_dev<float>(in), ss_dev<float>(out));
   return ss_cuda_finish(ctx, __func__);
 }

@@ -1,5 +1,6 @@
 /* CUDA launchers for the TSDF kernels (portable bodies from native/kernels) */
 #include "backend.cuh"
+#include "../common/checks.h"
 #include "vec3.h"
 #include "tsdf_common.h"
 #include "tsdf_integrate.h"
@@ -12,29 +13,6 @@
 #include <cstring>
 #include <utility>
 #include <vector>
-
-static bool is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
-static bool finite_all(const float* m, int n) {
-  for (int i = 0; i < n; ++i)
-    if (!std::isfinite(m[i])) return false;
-  return true;
-}
-
-/* the same Morton order as the CPU backend, so both allocate blocks alike */
-static inline uint64_t spread3(uint64_t v) {
-  v &= 0x1fffff;
-  v = (v | v << 32) & 0x1f00000000ffffULL;
-  v = (v | v << 16) & 0x1f0000ff0000ffULL;
-  v = (v | v << 8) & 0x100f00f00f00f00fULL;
-  v = (v | v << 4) & 0x10c30c30c30c30c3ULL;
-  v = (v | v << 2) & 0x1249249249249249ULL;
-  return v;
-}
-static inline uint64_t morton3(uint64_t key) { return spread3(key >> 42) << 2 | spread3(key >> 21) << 1 | spread3(key); }
-static inline int32_t key_x(uint64_t k) { return (int32_t)((k >> 42) & 0x1fffff) - (1 << 20); }
-static inline int32_t key_y(uint64_t k) { return (int32_t)((k >> 21) & 0x1fffff) - (1 << 20); }
-static inline int32_t key_z(uint64_t k) { return (int32_t)(k & 0x1fffff) - (1 << 20); }
 
 __global__ void k_touched(const ss_tsdf_touched_args a, uint64_t n, const float* depth, uint64_t* set, uint32_t* dropped) {
   uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -84,33 +62,13 @@ __global__ void k_clear(const int32_t* blocks, float* pool) {
   for (uint32_t i = threadIdx.x; i < SS_BLOCK_FLOATS; i += blockDim.x) base[i] = 0.0f;
 }
 
-static ss_status check_slots(ss_context* ctx, const char* fn, ss_buffer* blocks, uint32_t count, ss_buffer* pool) {
-  const int32_t* bl = ss_host<int32_t>(blocks);
-  uint64_t capacity = pool ? pool->bytes / SS_BLOCK_BYTES : 0;
-  for (uint32_t k = 0; k < count; ++k) {
-    if (bl[4 * k + 3] < 0 || (uint64_t)bl[4 * k + 3] >= capacity)
-      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool of %llu blocks", fn, k, bl[4 * k + 3],
-                     (unsigned long long)capacity);
-  }
-  return SS_OK;
-}
-
 extern "C" {
 
 SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_args* args, ss_buffer* depth, ss_buffer* scratch,
                                         ss_buffer* out, ss_buffer* counts) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_touched_args a = *args;
-  if (a.width == 0 || a.height == 0 || !(a.fx > 0.0f) || !(a.fy > 0.0f))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad camera", __func__);
-  if (!(a.voxel_size > 0.0f) || !(a.sdf_trunc > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad volume", __func__);
-  if (a.stride == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: stride must be >= 1", __func__);
-  if (!is_pow2(a.hash_capacity)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_capacity must be a power of two", __func__);
-  if (!finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
-  SS_REQUIRE_BUFFER(ctx, depth, (uint64_t)a.width * a.height * 4);
-  SS_REQUIRE_BUFFER(ctx, scratch, (uint64_t)a.hash_capacity * 8);
-  SS_REQUIRE_BUFFER(ctx, out, (uint64_t)a.max_out * 12);
-  SS_REQUIRE_BUFFER(ctx, counts, 8);
+  SS_TRY(ss_check_touched(ctx, a, depth, scratch, out, counts));
   uint64_t* set = ss_dev<uint64_t>(scratch);
   uint32_t* dropped_dev = ss_dev<uint32_t>(counts) + 1;
   cudaMemsetAsync(set, 0, (size_t)a.hash_capacity * 8, ctx->stream);
@@ -124,26 +82,8 @@ SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_a
   ss_status s = ss_cuda_finish(ctx, __func__);
   if (s != SS_OK) return s;
   /* compaction in Morton order on the host, as the CPU backend does; results go to both copies */
-  const uint64_t* hs = ss_host<uint64_t>(scratch);
-  std::vector<std::pair<uint64_t, uint64_t>> keys;
-  for (uint32_t k = 0; k < a.hash_capacity; ++k)
-    if (hs[k]) keys.emplace_back(morton3(hs[k]), hs[k]);
-  std::sort(keys.begin(), keys.end());
-  int32_t* o = ss_host<int32_t>(out);
-  uint32_t cnt = 0, overflow = dropped;
-  for (const auto& mk : keys) {
-    if (cnt >= a.max_out) {
-      overflow++;
-      continue;
-    }
-    o[3 * cnt] = key_x(mk.second);
-    o[3 * cnt + 1] = key_y(mk.second);
-    o[3 * cnt + 2] = key_z(mk.second);
-    cnt++;
-  }
-  uint32_t* c = ss_host<uint32_t>(counts);
-  c[0] = cnt;
-  c[1] = overflow;
+  ss_compact_touched(ss_host<uint64_t>(scratch), a.hash_capacity, a.max_out, dropped, ss_host<int32_t>(out), ss_host<uint32_t>(counts));
+  uint32_t cnt = ss_host<uint32_t>(counts)[0];
   cudaMemcpyAsync(out->device, out->host, (size_t)cnt * 12, cudaMemcpyHostToDevice, ctx->stream);
   cudaMemcpyAsync(counts->device, counts->host, 8, cudaMemcpyHostToDevice, ctx->stream);
   return ss_cuda_finish(ctx, __func__);
@@ -153,17 +93,8 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
                                    ss_buffer* blocks, ss_buffer* pool) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_integrate_args a = *args;
-  if (a.width == 0 || a.height == 0 || !(a.fx > 0.0f) || !(a.fy > 0.0f))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad camera", __func__);
-  if (!(a.voxel_size > 0.0f) || !(a.sdf_trunc > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad volume", __func__);
-  if (!(a.max_weight >= 1.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_weight must be >= 1", __func__);
-  if (!finite_all(a.world_to_cam, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
+  SS_TRY(ss_check_integrate(ctx, a, depth, color, blocks, blocks ? ss_host<int32_t>(blocks) : nullptr, pool));
   if (a.block_count == 0) return SS_OK;
-  SS_REQUIRE_BUFFER(ctx, depth, (uint64_t)a.width * a.height * 4);
-  if (a.has_color) SS_REQUIRE_BUFFER(ctx, color, (uint64_t)a.width * a.height * 3);
-  SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
-  ss_status s = check_slots(ctx, __func__, blocks, a.block_count, pool);
-  if (s != SS_OK) return s;
   k_integrate<<<a.block_count, 256, 0, ctx->stream>>>(a, ss_dev<int32_t>(blocks), ss_dev<float>(depth),
                                                        a.has_color ? ss_dev<uint8_t>(color) : nullptr, ss_dev<float>(pool));
   return ss_cuda_finish(ctx, __func__);
@@ -173,24 +104,15 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
                                      ss_buffer* positions, ss_buffer* colors, ss_buffer* indices, ss_buffer* ranges, ss_buffer* totals) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_mesh_args a = *args;
-  if (!(a.voxel_size > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size must be > 0", __func__);
-  if (!is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", __func__);
-  SS_REQUIRE_BUFFER(ctx, pool, 1);
-  SS_REQUIRE_BUFFER(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16);
-  SS_REQUIRE_BUFFER(ctx, totals, 8);
+  SS_TRY(ss_check_mesh(ctx, a, pool, hash, totals));
   uint32_t* tot = ss_host<uint32_t>(totals);
   tot[0] = tot[1] = 0;
   if (a.block_count == 0) {
     cudaMemcpyAsync(totals->device, totals->host, 8, cudaMemcpyHostToDevice, ctx->stream);
     return ss_cuda_finish(ctx, __func__);
   }
-  SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
-  SS_REQUIRE_BUFFER(ctx, ranges, (uint64_t)a.block_count * 16);
-  SS_REQUIRE_BUFFER(ctx, positions, (uint64_t)a.vertex_capacity * 12);
-  SS_REQUIRE_BUFFER(ctx, colors, (uint64_t)a.vertex_capacity * 3);
-  SS_REQUIRE_BUFFER(ctx, indices, (uint64_t)a.index_capacity * 4);
-  ss_status s = check_slots(ctx, __func__, blocks, a.block_count, pool);
-  if (s != SS_OK) return s;
+  SS_TRY(ss_check_mesh_outputs(ctx, a, blocks, blocks ? ss_host<int32_t>(blocks) : nullptr, pool, positions, colors, indices, ranges));
+  ss_status s = SS_OK;
   /* batches of blocks, each with a worst-case scratch region (≈ 64 KiB per block) */
   const uint32_t batch = 2048;
   float* spos = nullptr;
@@ -250,18 +172,8 @@ SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* ar
                                  ss_buffer* normals, ss_buffer* color) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_raycast_args a = *args;
-  if (a.width == 0 || a.height == 0 || !(a.fx > 0.0f) || !(a.fy > 0.0f))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: bad camera", __func__);
-  if (!is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", __func__);
-  if (!(a.min_depth > 0.0f) || !(a.max_depth > a.min_depth))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: need 0 < min_depth < max_depth", __func__);
-  if (!finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
+  SS_TRY(ss_check_raycast(ctx, a, pool, hash, depth, normals, color));
   uint64_t n = (uint64_t)a.width * a.height;
-  SS_REQUIRE_BUFFER(ctx, pool, 1);
-  SS_REQUIRE_BUFFER(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16);
-  SS_REQUIRE_BUFFER(ctx, depth, n * 4);
-  SS_REQUIRE_BUFFER(ctx, normals, n * 12);
-  SS_REQUIRE_BUFFER(ctx, color, n * 3);
   k_raycast<<<ss_grid(n, 128), 128, 0, ctx->stream>>>(a, n, ss_dev<float>(pool), ss_dev<int32_t>(hash), ss_dev<float>(depth),
                                                        ss_dev<float>(normals), ss_dev<uint8_t>(color));
   return ss_cuda_finish(ctx, __func__);
@@ -272,8 +184,7 @@ SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args*
   const ss_tsdf_clear_args a = *args;
   if (a.block_count == 0) return SS_OK;
   SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
-  ss_status s = check_slots(ctx, __func__, blocks, a.block_count, pool);
-  if (s != SS_OK) return s;
+  SS_TRY(ss_check_slots(ctx, __func__, ss_host<int32_t>(blocks), a.block_count, pool));
   k_clear<<<a.block_count, 256, 0, ctx->stream>>>(ss_dev<int32_t>(blocks), ss_dev<float>(pool));
   return ss_cuda_finish(ctx, __func__);
 }

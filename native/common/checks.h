@@ -1,0 +1,208 @@
+/* Argument checks of the point-map and TSDF calls, shared by every backend's launchers
+ * (host code): each backend validates exactly alike before it launches anything. */
+#ifndef SS_COMMON_CHECKS_H
+#define SS_COMMON_CHECKS_H
+
+#include "status.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#define SS_NEED(ctx, buf, bytes, name)                                                          \
+  do {                                                                                          \
+    if (!ss_check_buffer((ctx), (buf), (uint64_t)(bytes), (name))) return SS_ERR_INVALID_ARGUMENT; \
+  } while (0)
+
+inline bool ss_is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+inline bool ss_finite_all(const float* m, int n) {
+  for (int i = 0; i < n; ++i)
+    if (!std::isfinite(m[i])) return false;
+  return true;
+}
+
+/* ---- point maps ---------------------------------------------------------- */
+
+inline ss_status ss_check_depth_to_points(ss_context* ctx, const ss_depth_to_points_args& a, const ss_buffer* depth,
+                                          const ss_buffer* points, uint64_t* n) {
+  if (a.width == 0 || a.height == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_depth_to_points: empty image");
+  if (!(a.fx != 0.0f) || !(a.fy != 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_depth_to_points: focal length is 0");
+  if (a.depth_u16 && !(a.depth_scale > 0.0f))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_depth_to_points: depth_scale must be > 0 for uint16 depth");
+  *n = (uint64_t)a.width * a.height * (a.batch ? a.batch : 1);
+  SS_NEED(ctx, depth, *n * (a.depth_u16 ? 2 : 4), "depth");
+  SS_NEED(ctx, points, *n * 12, "points");
+  return SS_OK;
+}
+
+inline ss_status ss_check_points_to_normals(ss_context* ctx, const ss_points_to_normals_args& a, const ss_buffer* points,
+                                            const ss_buffer* normals, uint64_t* n) {
+  *n = (uint64_t)a.width * a.height;
+  if (*n == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_points_to_normals: empty image");
+  SS_NEED(ctx, points, *n * 12, "points");
+  SS_NEED(ctx, normals, *n * 12, "normals");
+  return SS_OK;
+}
+
+/* depth (float32, channels ignored) or image (uint8, 1..4 channels) 2× downsampling */
+inline ss_status ss_check_pyramid(ss_context* ctx, const char* fn, const ss_pyramid_down_args& a, bool image, const ss_buffer* src,
+                                  const ss_buffer* dst, uint64_t* dn) {
+  if (a.src_width < 2 || a.src_height < 2)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: source %ux%u is smaller than 2x2", fn, a.src_width, a.src_height);
+  if (image && (a.channels < 1 || a.channels > 4))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: channels must be 1..4, got %u", fn, a.channels);
+  uint64_t px = image ? a.channels : 4;
+  *dn = (uint64_t)(a.src_width / 2) * (a.src_height / 2);
+  SS_NEED(ctx, src, (uint64_t)a.src_width * a.src_height * px, "src");
+  SS_NEED(ctx, dst, *dn * px, "dst");
+  return SS_OK;
+}
+
+inline ss_status ss_check_geotrf(ss_context* ctx, const ss_geotrf_args& a, const ss_buffer* in, const ss_buffer* out) {
+  if (a.dim != 2 && a.dim != 3) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_geotrf: dim must be 2 or 3, got %u", a.dim);
+  if (a.count == 0) return SS_OK;
+  SS_NEED(ctx, in, (uint64_t)a.count * a.dim * 4, "in");
+  SS_NEED(ctx, out, (uint64_t)a.count * a.dim * 4, "out");
+  return SS_OK;
+}
+
+/* ---- TSDF ------------------------------------------------------------------ */
+
+inline ss_status ss_check_camera(ss_context* ctx, const char* fn, uint32_t w, uint32_t h, float fx, float fy) {
+  if (w == 0 || h == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: image size %ux%u", fn, w, h);
+  if (!(fx > 0.0f) || !(fy > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: focal lengths must be > 0", fn);
+  return SS_OK;
+}
+
+inline ss_status ss_check_volume(ss_context* ctx, const char* fn, float voxel, float trunc) {
+  if (!(voxel > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size must be > 0", fn);
+  if (!(trunc > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: sdf_trunc must be > 0", fn);
+  return SS_OK;
+}
+
+/* every listed block's slot lies inside the pool (blocks: the host copy of the list) */
+inline ss_status ss_check_slots(ss_context* ctx, const char* fn, const int32_t* blocks, uint32_t count, const ss_buffer* pool) {
+  uint64_t capacity = pool ? pool->bytes / SS_BLOCK_BYTES : 0;
+  for (uint32_t k = 0; k < count; ++k) {
+    if (blocks[4 * k + 3] < 0 || (uint64_t)blocks[4 * k + 3] >= capacity)
+      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: block %u has slot %d outside the pool of %llu blocks", fn, k, blocks[4 * k + 3],
+                     (unsigned long long)capacity);
+  }
+  return SS_OK;
+}
+
+inline ss_status ss_check_touched(ss_context* ctx, const ss_tsdf_touched_args& a, const ss_buffer* depth, const ss_buffer* scratch,
+                                  const ss_buffer* out, const ss_buffer* counts) {
+  const char* fn = "ss_tsdf_touched_blocks";
+  SS_TRY(ss_check_camera(ctx, fn, a.width, a.height, a.fx, a.fy));
+  SS_TRY(ss_check_volume(ctx, fn, a.voxel_size, a.sdf_trunc));
+  if (a.stride == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: stride must be >= 1", fn);
+  if (!ss_is_pow2(a.hash_capacity)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_capacity must be a power of two", fn);
+  if (!ss_finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", fn);
+  SS_NEED(ctx, depth, (uint64_t)a.width * a.height * 4, "depth");
+  SS_NEED(ctx, scratch, (uint64_t)a.hash_capacity * 8, "scratch");
+  SS_NEED(ctx, out, (uint64_t)a.max_out * 12, "out");
+  SS_NEED(ctx, counts, 8, "counts");
+  return SS_OK;
+}
+
+inline ss_status ss_check_integrate(ss_context* ctx, const ss_tsdf_integrate_args& a, const ss_buffer* depth, const ss_buffer* color,
+                                    const ss_buffer* blocks, const int32_t* host_blocks, const ss_buffer* pool) {
+  const char* fn = "ss_tsdf_integrate";
+  SS_TRY(ss_check_camera(ctx, fn, a.width, a.height, a.fx, a.fy));
+  SS_TRY(ss_check_volume(ctx, fn, a.voxel_size, a.sdf_trunc));
+  if (!(a.max_weight >= 1.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_weight must be >= 1", fn);
+  if (!ss_finite_all(a.world_to_cam, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", fn);
+  if (a.block_count == 0) return SS_OK;
+  SS_NEED(ctx, depth, (uint64_t)a.width * a.height * 4, "depth");
+  if (a.has_color) SS_NEED(ctx, color, (uint64_t)a.width * a.height * 3, "color");
+  SS_NEED(ctx, blocks, (uint64_t)a.block_count * 16, "blocks");
+  return ss_check_slots(ctx, fn, host_blocks, a.block_count, pool);
+}
+
+/* everything but the block list (an empty list is a valid call) */
+inline ss_status ss_check_mesh(ss_context* ctx, const ss_tsdf_mesh_args& a, const ss_buffer* pool, const ss_buffer* hash,
+                               const ss_buffer* totals) {
+  const char* fn = "ss_tsdf_mesh_blocks";
+  if (!(a.voxel_size > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size must be > 0", fn);
+  if (!ss_is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", fn);
+  SS_NEED(ctx, pool, 1, "pool");
+  SS_NEED(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16, "hash");
+  SS_NEED(ctx, totals, 8, "totals");
+  return SS_OK;
+}
+
+inline ss_status ss_check_mesh_outputs(ss_context* ctx, const ss_tsdf_mesh_args& a, const ss_buffer* blocks, const int32_t* host_blocks,
+                                       const ss_buffer* pool, const ss_buffer* positions, const ss_buffer* colors, const ss_buffer* indices,
+                                       const ss_buffer* ranges) {
+  SS_NEED(ctx, blocks, (uint64_t)a.block_count * 16, "blocks");
+  SS_NEED(ctx, ranges, (uint64_t)a.block_count * 16, "ranges");
+  SS_NEED(ctx, positions, (uint64_t)a.vertex_capacity * 12, "positions");
+  SS_NEED(ctx, colors, (uint64_t)a.vertex_capacity * 3, "colors");
+  SS_NEED(ctx, indices, (uint64_t)a.index_capacity * 4, "indices");
+  return ss_check_slots(ctx, "ss_tsdf_mesh_blocks", host_blocks, a.block_count, pool);
+}
+
+inline ss_status ss_check_raycast(ss_context* ctx, const ss_tsdf_raycast_args& a, const ss_buffer* pool, const ss_buffer* hash,
+                                  const ss_buffer* depth, const ss_buffer* normals, const ss_buffer* color) {
+  const char* fn = "ss_tsdf_raycast";
+  SS_TRY(ss_check_camera(ctx, fn, a.width, a.height, a.fx, a.fy));
+  SS_TRY(ss_check_volume(ctx, fn, a.voxel_size, a.sdf_trunc));
+  if (!ss_is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", fn);
+  if (!(a.min_depth > 0.0f) || !(a.max_depth > a.min_depth))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: need 0 < min_depth < max_depth", fn);
+  if (!ss_finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", fn);
+  uint64_t n = (uint64_t)a.width * a.height;
+  SS_NEED(ctx, pool, 1, "pool");
+  SS_NEED(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16, "hash");
+  SS_NEED(ctx, depth, n * 4, "depth");
+  SS_NEED(ctx, normals, n * 12, "normals");
+  SS_NEED(ctx, color, n * 3, "color");
+  return SS_OK;
+}
+
+/* ---- touched-block compaction (host) --------------------------------------- */
+
+/* spreads the low 21 bits of v to every third bit */
+inline uint64_t ss_spread3(uint64_t v) {
+  v &= 0x1fffff;
+  v = (v | v << 32) & 0x1f00000000ffffULL;
+  v = (v | v << 16) & 0x1f0000ff0000ffULL;
+  v = (v | v << 8) & 0x100f00f00f00f00fULL;
+  v = (v | v << 4) & 0x10c30c30c30c30c3ULL;
+  v = (v | v << 2) & 0x1249249249249249ULL;
+  return v;
+}
+
+/* Morton (Z-order) code of a packed block key (21 bits per axis) */
+inline uint64_t ss_morton3(uint64_t key) { return ss_spread3(key >> 42) << 2 | ss_spread3(key >> 21) << 1 | ss_spread3(key); }
+
+/* The touched-block set (0 = empty) as a list of {bx,by,bz} in Morton order: blocks near
+ * in space come out together, so integration reads the depth and colour images (and,
+ * through slot order, the pool) with far fewer cache misses than hash order gives.
+ * counts = {written, dropped + overflow}. */
+inline void ss_compact_touched(const uint64_t* set, uint32_t capacity, uint32_t max_out, uint32_t dropped, int32_t* out, uint32_t* counts) {
+  thread_local std::vector<std::pair<uint64_t, uint64_t>> keys;
+  keys.clear();
+  for (uint32_t k = 0; k < capacity; ++k)
+    if (set[k]) keys.emplace_back(ss_morton3(set[k]), set[k]);
+  std::sort(keys.begin(), keys.end());
+  uint32_t n = 0, overflow = dropped;
+  for (const auto& mk : keys) {
+    if (n >= max_out) {
+      overflow++;
+      continue;
+    }
+    uint64_t key = mk.second;
+    out[3 * n] = (int32_t)((key >> 42) & 0x1fffff) - (1 << 20);
+    out[3 * n + 1] = (int32_t)((key >> 21) & 0x1fffff) - (1 << 20);
+    out[3 * n + 2] = (int32_t)(key & 0x1fffff) - (1 << 20);
+    n++;
+  }
+  counts[0] = n;
+  counts[1] = overflow;
+}
+
+#endif
