@@ -1,7 +1,10 @@
 /* CPU launchers for MASt3R nearest neighbours: brute-force reciprocal NN
  * (an AVX-512 register-blocked scan with running top-2 per row and column,
  * exact float64 re-rank of the rare near-ties) and indexed queries for
- * fast_reciprocal_NNs. The portable bodies in mast3r_nn.h are the reference
+ * fast_reciprocal_NNs (AVX-512 VNNI: branch and bound over ball bounds of
+ * 32×32 and 8×8 pixel tiles with an int8 scan of the tiles kept, or a
+ * streamed int8 scan of everything where the bounds do not bite; float64
+ * re-rank either way). The portable bodies in mast3r_nn.h are the reference
  * and the fallback without AVX-512. */
 #include "backend.h"
 #include "mast3r_nn.h"
@@ -17,6 +20,7 @@
 #include <immintrin.h>
 /* GCC 12 flags the intrinsics' own undefined-passthrough operands */
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace {
@@ -409,6 +413,19 @@ struct I8Call {
   std::vector<double> e;
 };
 
+/* int8 score (raw accumulator) of query i against db pixel px */
+inline int32_t i8_pixel_acc(const I8Call& C, uint32_t i, uint32_t px) {
+  const int8_t* q = C.Q.p + (size_t)i * C.d4 * 4;
+  uint64_t slot = mast3r_i8_slot(*C.v, px);
+  uint64_t P = slot / 16, lane = slot % 16;
+  int32_t a = C.gint[(size_t)slot];
+  for (uint32_t k = 0; k < C.d4; ++k) {
+    const uint8_t* b = C.db8 + (P * C.d4 + k) * 64 + lane * 4;
+    for (int t = 0; t < 4; ++t) a += (int32_t)b[t] * (int32_t)q[k * 4 + t];
+  }
+  return a;
+}
+
 bool i8_setup(I8Call& C, const mast3r_index_view& v, const ss_mast3r_nn_query_args& A, const float* qm,
               const int32_t* qi, const float* idx, const int32_t* hints, ss_context* ctx) {
   C.v = &v;
@@ -470,16 +487,7 @@ bool i8_setup(I8Call& C, const mast3r_index_view& v, const ss_mast3r_nn_query_ar
     C.off[i] = 128 * sum;
     C.best0[i] = -(1 << 30);
     int32_t h = hints ? hints[i] : -1;
-    if (h >= 0 && (uint32_t)h < v.width * v.height) {
-      uint64_t slot = mast3r_i8_slot(v, (uint32_t)h);
-      uint64_t P = slot / 16, lane = slot % 16;
-      int32_t a = C.gint[(size_t)slot];
-      for (uint32_t k = 0; k < C.d4; ++k) {
-        const uint8_t* b = C.db8 + (P * C.d4 + k) * 64 + lane * 4;
-        for (int t = 0; t < 4; ++t) a += (int32_t)b[t] * (int32_t)q[k * 4 + t];
-      }
-      C.best0[i] = a;
-    }
+    if (h >= 0 && (uint32_t)h < v.width * v.height) C.best0[i] = i8_pixel_acc(C, i, (uint32_t)h);
   }
   return true;
 }
@@ -619,23 +627,405 @@ void i8_full(ss_context* ctx, const I8Call& C, const ss_mast3r_nn_query_args& A,
   });
 }
 
-/* Every pixel of the db map against every query, in int8, then float64 on the
- * survivors. Tile bounds (mast3r_nn_indexed) prune well only where a query's
- * best score stands far above its neighbourhood's: measured on smooth
- * synthetic maps they still visited 5–15 % of the tiles in scattered order,
- * which costs as much as this streamed scan of all of them. */
+/* mast3r_ball_ub on 16 lanes (h = +∞ lanes come out −∞ or NaN: never kept) */
+inline __m512 ball_ub16(bool dot, __m512 qc, __m512 h, __m512 r, float qn, float slack, float margin) {
+  if (dot) return _mm512_add_ps(_mm512_fmadd_ps(r, _mm512_set1_ps(qn), _mm512_sub_ps(qc, h)), _mm512_set1_ps(margin));
+  const __m512 half = _mm512_set1_ps(0.5f);
+  __m512 t2 = _mm512_add_ps(_mm512_set1_ps(qn * qn), _mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_sub_ps(h, qc)));
+  t2 = _mm512_add_ps(_mm512_max_ps(t2, _mm512_setzero_ps()), _mm512_set1_ps(slack));
+  __m512 t = _mm512_mul_ps(_mm512_sqrt_ps(t2), _mm512_set1_ps(1.0f + 4.0f * MAST3R_U32));
+  __m512 inside = _mm512_mul_ps(half, _mm512_mul_ps(t, t));
+  __m512 outside = _mm512_sub_ps(_mm512_mul_ps(r, t), _mm512_mul_ps(half, _mm512_mul_ps(r, r)));
+  __m512 f = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, r, _CMP_LE_OQ), outside, inside);
+  return _mm512_add_ps(_mm512_add_ps(_mm512_sub_ps(qc, h), f), _mm512_set1_ps(margin));
+}
+
+/* Lower bound, in real units, on the best exact score of a query whose
+ * running int8 best is st.best: a pixel scored st.best exists. Rounded down
+ * to float so that `ub < thr` proves a ball cannot hold the argmax. */
+inline float prune_threshold(const I8Call& C, uint32_t i, const I8State& st) {
+  double t = (double)(st.best - C.off[i]) * C.unit - C.e[i];
+  float f = (float)t;
+  return f - (std::fabs(f) * 1e-6f + 1e-30f);
+}
+
+/* int8 scan of tile t of super-tile s (its 4 panels) for R queries */
+template <int R>
+inline void scan_tile_r(const I8Call& C, bool dot, uint64_t p, const int32_t* const* qd, I8State* const* st) {
+  __m512i thr[R];
+  for (int r = 0; r < R; ++r) thr[r] = _mm512_set1_epi32(st[r]->best - st[r]->E);
+  if (C.d4 == 6 && dot)
+    i8_step<R, 4, 6, true>(*C.v, p, C.d4, C.db8, C.gint.p, qd, thr, st);
+  else if (C.d4 == 6)
+    i8_step<R, 4, 6, false>(*C.v, p, C.d4, C.db8, C.gint.p, qd, thr, st);
+  else
+    i8_step<R, 4, 0, false>(*C.v, p, C.d4, C.db8, C.gint.p, qd, thr, st);
+}
+
+/* the same for 1..4 queries */
+inline void scan_tile_i8(const I8Call& C, bool dot, uint32_t s, uint32_t t, int r, const int32_t* const* qd,
+                         I8State* const* st) {
+  uint64_t p = (uint64_t)s * 64 + 4u * t;
+  switch (r) {
+    case 1: scan_tile_r<1>(C, dot, p, qd, st); break;
+    case 2: scan_tile_r<2>(C, dot, p, qd, st); break;
+    case 3: scan_tile_r<3>(C, dot, p, qd, st); break;
+    default: scan_tile_r<4>(C, dot, p, qd, st); break;
+  }
+}
+
+/* Σ_k x[k]·rows[k·stride + lane] on 16 lanes, four independent chains (the
+ * bound holds for any summation order; one chain would wait on each FMA) */
+inline __m512 dot16(const float* x, uint32_t dim, const float* rows, uint64_t stride) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  uint32_t k = 0;
+  for (; k + 4 <= dim; k += 4) {
+    a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[k]), _mm512_loadu_ps(rows + k * stride), a0);
+    a1 = _mm512_fmadd_ps(_mm512_set1_ps(x[k + 1]), _mm512_loadu_ps(rows + (k + 1) * stride), a1);
+    a2 = _mm512_fmadd_ps(_mm512_set1_ps(x[k + 2]), _mm512_loadu_ps(rows + (k + 2) * stride), a2);
+    a3 = _mm512_fmadd_ps(_mm512_set1_ps(x[k + 3]), _mm512_loadu_ps(rows + (k + 3) * stride), a3);
+  }
+  for (; k < dim; ++k) a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[k]), _mm512_loadu_ps(rows + k * stride), a0);
+  return _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+}
+
+/* the 16 tile bounds of super-tile s */
+inline __m512 tile_ubs(const I8Call& C, bool dot, const float* x, uint32_t s, float qn, float slack, float margin) {
+  const uint32_t dim = C.dim;
+  const float* l2 = C.v->l2 + (uint64_t)s * (dim + 2) * 16;
+  return ball_ub16(dot, dot16(x, dim, l2, 16), _mm512_loadu_ps(l2 + dim * 16), _mm512_loadu_ps(l2 + (dim + 1) * 16), qn, slack, margin);
+}
+
+
+/* pixel holding a state's best int8 score, -1 if none was offered */
+inline int32_t best_pixel(const I8State& st) {
+  for (uint32_t c = 0; c < st.count; ++c)
+    if (st.acc[c] == st.best) return st.idx[c];
+  return -1;
+}
+
+/* db pixel px moved by the step from query pixel q0 to q1 (query map width w), -1 off the map */
+inline int32_t shifted_pixel(const mast3r_index_view& v, uint32_t w, int32_t px, int32_t q0, int32_t q1) {
+  int64_t x = px % (int32_t)v.width + (q1 % (int32_t)w - q0 % (int32_t)w);
+  int64_t y = px / (int32_t)v.width + (q1 / (int32_t)w - q0 / (int32_t)w);
+  if (x < 0 || y < 0 || x >= v.width || y >= v.height) return -1;
+  return (int32_t)(y * v.width + x);
+}
+
+/* One query of a group: its bound constants and running state. */
+struct PruneQuery {
+  uint32_t i, first, tfirst;
+  const float* x;
+  const int32_t* qd;
+  float qn, slack, margin, thr;
+  bool active;
+  I8State st;
+};
+
+const int kGroup = 8;
+
+/* The queries of a group by branch and bound over the index's balls:
+ * super-tiles (32×32 px), then their tiles (8×8), scanning in int8 only the
+ * tiles whose bound reaches the query's best score so far. Each query first
+ * scores its guesses and its highest-bound tile, so the bound bites from the
+ * start; then the group walks the map once, super-tile by super-tile, and a
+ * tile that several queries keep is scanned for each while it is in L1.
+ * A query whose bounds keep most super-tiles (descriptors without spatial
+ * coherence) leaves with pruned = 0, having only raised best0: the streamed
+ * scan of everything is cheaper for it. */
+void i8_group(I8Call& C, const ss_mast3r_nn_query_args& A, const float* qm, const int32_t* qi, const float* dm,
+              const uint32_t* ids, int n, const int32_t* guesses, int nguess, float* ub1, int32_t* cand, int32_t* out,
+              uint8_t* pruned) {
+  const mast3r_index_view& v = *C.v;
+  const uint32_t dim = C.dim;
+  const bool dot = A.dist == SS_MAST3R_DIST_DOT;
+  PruneQuery pq[kGroup];
+  alignas(64) float ub2[kGroup][16];
+  uint32_t live = 0;
+  for (int g = 0; g < n; ++g) {
+    PruneQuery& q = pq[g];
+    q.i = ids[g];
+    q.x = qm + (size_t)qi[q.i] * dim;
+    q.qd = reinterpret_cast<const int32_t*>(C.Q.p + (size_t)q.i * C.d4 * 4);
+    q.qn = mast3r_norm(q.x, dim);
+    float rsum = q.qn + v.bmax;
+    q.slack = 8.0f * mast3r_gamma(dim + 4) * rsum * rsum;
+    q.margin = dot ? 4.0f * mast3r_gamma(dim + 2) * q.qn * v.bmax + 1e-30f : 4.0f * mast3r_gamma(dim + 4) * rsum * rsum;
+    q.st = I8State{C.best0[q.i], C.E[q.i], 0, 0, cand + (size_t)g * 2 * kI8Cap, cand + (size_t)g * 2 * kI8Cap + kI8Cap};
+    for (int k = 0; k < nguess; ++k) {
+      int32_t a = i8_pixel_acc(C, q.i, (uint32_t)guesses[k]);
+      q.st.best = a > q.st.best ? a : q.st.best;
+    }
+    if (g > 0) {
+      /* the previous query's best pixel so far, as is and moved by the step between them */
+      int32_t b = best_pixel(pq[g - 1].st);
+      if (b >= 0) {
+        int32_t extra[2];
+        int ne = 0;
+        extra[ne++] = b;
+        int32_t d = shifted_pixel(v, A.width, b, qi[pq[g - 1].i], qi[q.i]);
+        if (d >= 0) extra[ne++] = d;
+        for (int k = 0; k < ne; ++k) {
+          int32_t a = i8_pixel_acc(C, q.i, (uint32_t)extra[k]);
+          if (a > q.st.best) q.st.best = a;
+        }
+      }
+    }
+    float* u = ub1 + (size_t)g * v.S16;
+    for (uint32_t s0 = 0; s0 < v.S16; s0 += 16) {
+      __m512 qc = dot16(q.x, dim, v.l1 + s0, v.S16);
+      _mm512_storeu_ps(u + s0, ball_ub16(dot, qc, _mm512_loadu_ps(v.l1 + (uint64_t)dim * v.S16 + s0),
+                                         _mm512_loadu_ps(v.l1 + (uint64_t)(dim + 1) * v.S16 + s0), q.qn, q.slack, q.margin));
+    }
+    q.first = 0;
+    for (uint32_t s = 1; s < v.S; ++s)
+      if (u[s] > u[q.first]) q.first = s;
+    _mm512_store_ps(ub2[g], tile_ubs(C, dot, q.x, q.first, q.qn, q.slack, q.margin));
+    q.tfirst = 0;
+    for (uint32_t t = 1; t < 16; ++t)
+      if (ub2[g][t] > ub2[g][q.tfirst]) q.tfirst = t;
+    I8State* sp = &q.st;
+    scan_tile_i8(C, dot, q.first, q.tfirst, 1, &q.qd, &sp);
+    q.thr = prune_threshold(C, q.i, q.st);
+    uint32_t kept = 0;
+    for (uint32_t s = 0; s < v.S; ++s) kept += u[s] >= q.thr;
+    q.active = kept * 10 <= v.S * 9;
+    if (q.active) {
+      live |= 1u << g;
+    } else if (q.st.best > C.best0[q.i]) {
+      C.best0[q.i] = q.st.best;
+    }
+  }
+  for (uint32_t s = 0; s < v.S && live; ++s) {
+    uint32_t tiles[16] = {0};
+    for (uint32_t m = live; m; m &= m - 1) {
+      int g = __builtin_ctz(m);
+      PruneQuery& q = pq[g];
+      if (!(ub1[(size_t)g * v.S16 + s] >= q.thr)) continue;
+      __m512 ub = tile_ubs(C, dot, q.x, s, q.qn, q.slack, q.margin);
+      _mm512_store_ps(ub2[g], ub);
+      uint32_t keep = _mm512_cmp_ps_mask(ub, _mm512_set1_ps(q.thr), _CMP_GE_OQ);
+      if (s == q.first) keep &= ~(1u << q.tfirst);
+      for (; keep; keep &= keep - 1) tiles[__builtin_ctz(keep)] |= 1u << g;
+    }
+    for (uint32_t t = 0; t < 16; ++t) {
+      int gs[kGroup], ng = 0;
+      for (uint32_t m = tiles[t]; m; m &= m - 1) {
+        int g = __builtin_ctz(m);
+        if (ub2[g][t] >= pq[g].thr) gs[ng++] = g;
+      }
+      /* up to four queries per pass over the tile, in registers */
+      for (int k = 0; k < ng; k += 4) {
+        int r = ng - k < 4 ? ng - k : 4;
+        const int32_t* qd[4];
+        I8State* sp[4];
+        for (int j = 0; j < r; ++j) {
+          qd[j] = pq[gs[k + j]].qd;
+          sp[j] = &pq[gs[k + j]].st;
+        }
+        scan_tile_i8(C, dot, s, t, r, qd, sp);
+        for (int j = 0; j < r; ++j) pq[gs[k + j]].thr = prune_threshold(C, pq[gs[k + j]].i, pq[gs[k + j]].st);
+      }
+    }
+  }
+  for (int g = 0; g < n; ++g) {
+    const PruneQuery& q = pq[g];
+    pruned[q.i] = q.active;
+    if (!q.active) continue;
+    out[q.i] = q.st.overflow ? mast3r_nn_exact(q.x, dm, v.width * v.height, dim, A.dist, v.bmax)
+                             : i8_finish(q.st, q.x, dm, dim, A.dist);
+  }
+}
+
+/* Queries in groups of consecutive ones (neighbouring pixels visit the same
+ * tiles) by branch and bound (i8_group); those whose bounds keep most of the
+ * map go to the streamed int8 scan of every pixel (i8_full); float64 on the
+ * survivors either way. */
 ss_status query_i8(ss_context* ctx, const ss_mast3r_nn_query_args& A, const mast3r_index_view& v, const float* qm,
                    const int32_t* qi, const float* dm, const float* idx, int32_t* out, bool hints) {
   I8Call C;
   if (!i8_setup(C, v, A, qm, qi, idx, hints ? out : nullptr, ctx))
     return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "ss_mast3r_nn_query: out of memory for the int8 scan");
-  std::vector<uint32_t> all(A.count);
-  for (uint32_t i = 0; i < A.count; ++i) all[i] = i;
-  i8_full(ctx, C, A, qm, qi, dm, out, all);
+  std::vector<uint8_t> pruned(A.count, 0);
+  bool oom = false;
+  int64_t groups = ((int64_t)A.count + kGroup - 1) / kGroup;
+  ctx->pool->parallel_for(groups, 4, [&](int64_t gb, int64_t ge) {
+    Aligned<float> ub1;
+    Aligned<int32_t> cand;
+    if (!ub1.alloc((size_t)kGroup * v.S16) || !cand.alloc((size_t)kGroup * 2 * kI8Cap)) {
+      oom = true;
+      return;
+    }
+    /* guesses for a group: the previous group's last answer, and that answer
+     * moved by the step between the two queries (smooth maps match smoothly) */
+    int64_t prev = -1;
+    for (int64_t grp = gb; grp < ge; ++grp) {
+      uint32_t ids[kGroup];
+      int n = 0;
+      for (int64_t i = grp * kGroup; i < (grp + 1) * kGroup && i < (int64_t)A.count; ++i) ids[n++] = (uint32_t)i;
+      int32_t guesses[2];
+      int nguess = 0;
+      if (prev >= 0 && pruned[(size_t)prev]) {
+        guesses[nguess++] = out[prev];
+        int32_t d = shifted_pixel(v, A.width, out[prev], qi[prev], qi[ids[0]]);
+        if (d >= 0) guesses[nguess++] = d;
+      }
+      i8_group(C, A, qm, qi, dm, ids, n, guesses, nguess, ub1.p, cand.p, out, pruned.data());
+      prev = ids[n - 1];
+    }
+  });
+  if (oom) return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "ss_mast3r_nn_query: out of memory for the pruned scan");
+  std::vector<uint32_t> rest;
+  for (uint32_t i = 0; i < A.count; ++i)
+    if (!pruned[i]) rest.push_back(i);
+  if (!rest.empty()) i8_full(ctx, C, A, qm, qi, dm, out, rest);
   return SS_OK;
 }
 
 #endif
+
+struct MapStats {
+  float bmax, amax, l1max;
+};
+
+#if defined(__AVX512BW__)
+
+/* map_stats in one pass, for dim ≤ 32 (two registers per pixel) */
+MapStats map_stats_avx512(ss_context* ctx, const float* m, uint64_t px, uint32_t dim) {
+  const __mmask16 lo = (__mmask16)(dim >= 16 ? 0xffffu : ((1u << dim) - 1u));
+  const __mmask16 hi = (__mmask16)(dim <= 16 ? 0u : (dim >= 32 ? 0xffffu : ((1u << (dim - 16)) - 1u)));
+  const int64_t grain = 8192, chunks = ((int64_t)px + grain - 1) / grain;
+  std::vector<MapStats> part((size_t)chunks);
+  ctx->pool->parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (int64_t c = cb; c < ce; ++c) {
+      __m512 nmax = _mm512_setzero_ps(), amax = _mm512_setzero_ps(), lmax = _mm512_setzero_ps();
+      int64_t e = (c + 1) * grain < (int64_t)px ? (c + 1) * grain : (int64_t)px;
+      /* 16 pixels at a time: per-pixel sums land in lane j by a reduce over the pixel's registers */
+      alignas(64) float nn[16], l1[16];
+      int64_t i = c * grain;
+      while (i < e) {
+        int n = e - i < 16 ? (int)(e - i) : 16;
+        for (int j = 0; j < n; ++j) {
+          const float* x = m + (uint64_t)(i + j) * dim;
+          __m512 x0 = _mm512_maskz_loadu_ps(lo, x), x1 = _mm512_maskz_loadu_ps(hi, x + 16);
+          __m512 a0 = _mm512_and_ps(x0, absmask), a1 = _mm512_and_ps(x1, absmask);
+          amax = _mm512_max_ps(amax, _mm512_max_ps(a0, a1));
+          nn[j] = _mm512_reduce_add_ps(_mm512_fmadd_ps(x1, x1, _mm512_mul_ps(x0, x0)));
+          l1[j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        }
+        for (int j = n; j < 16; ++j) nn[j] = l1[j] = 0.0f;
+        nmax = _mm512_max_ps(nmax, _mm512_load_ps(nn));
+        lmax = _mm512_max_ps(lmax, _mm512_load_ps(l1));
+        i += n;
+      }
+      part[(size_t)c] = MapStats{mast3r_norm_up(_mm512_reduce_max_ps(nmax), dim), _mm512_reduce_max_ps(amax),
+                                 _mm512_reduce_max_ps(lmax) * (1.0f + 32.0f * MAST3R_U32)};
+    }
+  });
+  MapStats out{0.0f, 0.0f, 0.0f};
+  for (const MapStats& p : part) {
+    out.bmax = p.bmax > out.bmax ? p.bmax : out.bmax;
+    out.amax = p.amax > out.amax ? p.amax : out.amax;
+    out.l1max = p.l1max > out.l1max ? p.l1max : out.l1max;
+  }
+  return out;
+}
+
+/* mast3r_index_build_super without tile records, for dim ≤ 32: float32
+ * centroids (a ball's centre may be any point: radii are measured from the
+ * stored one), squared distances in float32 (relative error ≤ (dim + 3)u,
+ * far inside mast3r_ball_finish's 1e-5). */
+void build_bounds_avx512(const mast3r_index_view& v, uint32_t s, const float* m, float* index) {
+  const uint32_t dim = v.dim;
+  const __mmask16 lo = (__mmask16)(dim >= 16 ? 0xffffu : ((1u << dim) - 1u));
+  const __mmask16 hi = (__mmask16)(dim <= 16 ? 0u : (dim >= 32 ? 0xffffu : ((1u << (dim - 16)) - 1u)));
+  float* l1 = index + MAST3R_INDEX_HEADER;
+  float* l2 = l1 + (uint64_t)(dim + 2) * v.S16 + (uint64_t)s * (dim + 2) * 16;
+  const uint32_t x0 = MAST3R_SUPER_PX * (s % v.sx), y0 = MAST3R_SUPER_PX * (s / v.sx);
+  __m512 ssum0 = _mm512_setzero_ps(), ssum1 = _mm512_setzero_ps();
+  uint32_t scount = 0;
+  alignas(64) float c[32];
+  /* pixels of tile t: rows y ∈ [ty, ty + 8) ∩ map, columns x ∈ [tx, tx + 8) ∩ map */
+  auto each_pixel = [&](uint32_t t, auto&& fn) {
+    uint32_t tx = x0 + MAST3R_TILE * (t % MAST3R_SUPER), ty = y0 + MAST3R_TILE * (t / MAST3R_SUPER);
+    for (uint32_t y = ty; y < ty + MAST3R_TILE && y < v.height; ++y)
+      for (uint32_t x = tx; x < tx + MAST3R_TILE && x < v.width; ++x) fn(m + ((uint64_t)y * v.width + x) * dim);
+  };
+  auto radius2 = [&](__m512 c0, __m512 c1, uint32_t t, __m512& r2) {
+    each_pixel(t, [&](const float* b) {
+      __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(lo, b), c0), d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(hi, b + 16), c1);
+      r2 = _mm512_max_ps(r2, _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_fmadd_ps(d1, d1, _mm512_mul_ps(d0, d0)))));
+    });
+  };
+  for (uint32_t t = 0; t < 16; ++t) {
+    __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
+    uint32_t count = 0;
+    each_pixel(t, [&](const float* b) {
+      sum0 = _mm512_add_ps(sum0, _mm512_maskz_loadu_ps(lo, b));
+      sum1 = _mm512_add_ps(sum1, _mm512_maskz_loadu_ps(hi, b + 16));
+      ++count;
+    });
+    ssum0 = _mm512_add_ps(ssum0, sum0);
+    ssum1 = _mm512_add_ps(ssum1, sum1);
+    scount += count;
+    __m512 inv = _mm512_set1_ps(count ? 1.0f / (float)count : 0.0f);
+    __m512 c0 = _mm512_mul_ps(sum0, inv), c1 = _mm512_mul_ps(sum1, inv);
+    __m512 r2 = _mm512_setzero_ps();
+    radius2(c0, c1, t, r2);
+    _mm512_store_ps(c, c0);
+    _mm512_store_ps(c + 16, c1);
+    float h, r;
+    mast3r_ball_finish(dim, v.dist, count, (double)_mm512_reduce_max_ps(r2), c, &h, &r);
+    for (uint32_t k = 0; k < dim; ++k) l2[k * 16 + t] = c[k];
+    l2[dim * 16 + t] = h;
+    l2[(dim + 1) * 16 + t] = r;
+  }
+  __m512 inv = _mm512_set1_ps(scount ? 1.0f / (float)scount : 0.0f);
+  __m512 c0 = _mm512_mul_ps(ssum0, inv), c1 = _mm512_mul_ps(ssum1, inv);
+  __m512 r2 = _mm512_setzero_ps();
+  for (uint32_t t = 0; t < 16; ++t) radius2(c0, c1, t, r2);
+  _mm512_store_ps(c, c0);
+  _mm512_store_ps(c + 16, c1);
+  float h, r;
+  mast3r_ball_finish(dim, v.dist, scount, (double)_mm512_reduce_max_ps(r2), c, &h, &r);
+  for (uint32_t k = 0; k < dim; ++k) l1[(uint64_t)k * v.S16 + s] = c[k];
+  l1[(uint64_t)dim * v.S16 + s] = h;
+  l1[(uint64_t)(dim + 1) * v.S16 + s] = r;
+}
+
+#endif
+
+/* max ‖b‖ (rounded up), max |b_k| and max ‖b‖₁ (rounded up) of a map */
+MapStats map_stats(ss_context* ctx, const float* m, uint64_t px, uint32_t dim) {
+#if defined(__AVX512BW__)
+  if (dim <= 32) return map_stats_avx512(ctx, m, px, dim);
+#endif
+  MapStats out{max_norm(ctx, m, (uint32_t)px, dim, nullptr), 0.0f, 0.0f};
+  int64_t grain = 8192, chunks = ((int64_t)px + grain - 1) / grain;
+  std::vector<float> pa((size_t)chunks), pl((size_t)chunks);
+  ctx->pool->parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) {
+      float mx = 0.0f, l1 = 0.0f;
+      int64_t e = (c + 1) * grain < (int64_t)px ? (c + 1) * grain : (int64_t)px;
+      for (int64_t i = c * grain; i < e; ++i) {
+        const float* x = m + (size_t)i * dim;
+        float s1 = 0.0f;
+        for (uint32_t k = 0; k < dim; ++k) s1 += std::fabs(x[k]);
+        for (uint32_t k = 0; k < dim; ++k) mx = std::fabs(x[k]) > mx ? std::fabs(x[k]) : mx;
+        l1 = s1 > l1 ? s1 : l1;
+      }
+      pa[(size_t)c] = mx;
+      pl[(size_t)c] = l1;
+    }
+  });
+  for (size_t c = 0; c < pa.size(); ++c) {
+    out.amax = pa[c] > out.amax ? pa[c] : out.amax;
+    out.l1max = pl[c] > out.l1max ? pl[c] : out.l1max;
+  }
+  out.l1max *= 1.0f + 32.0f * MAST3R_U32;
+  return out;
+}
 
 }  // namespace
 
@@ -695,7 +1085,8 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
   SS_REQUIRE_BUFFER(ctx, index, mast3r_index_floats(A.width, A.height, A.dim) * 4);
   const float* m = ss_data<float>(map);
   float* idx = ss_data<float>(index);
-  float bmax = max_norm(ctx, m, (uint32_t)px, A.dim, nullptr);
+  const MapStats st = map_stats(ctx, m, px, A.dim);
+  const float bmax = st.bmax;
   mast3r_index_view v = mast3r_index_make_view(idx, A.width, A.height, A.dim, A.dist, bmax);
   uint32_t* hdr = reinterpret_cast<uint32_t*>(idx);
   for (int i = 0; i < MAST3R_INDEX_HEADER; ++i) hdr[i] = 0;
@@ -712,41 +1103,29 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
     l1[(size_t)A.dim * v.S16 + s] = SS_INF;
     l1[(size_t)(A.dim + 1) * v.S16 + s] = 0.0f;
   }
-#if !(defined(__AVX512VNNI__) && defined(__AVX512BW__))
-  /* tile bounds and records for the pruned float32 scan; the VNNI build
-   * scans the int8 copy below and needs neither */
-  ctx->pool->parallel_for(v.S, 1, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) mast3r_index_build_super(v, (uint32_t)i, m, idx, true);
-  });
+  /* ball bounds (levels 1 and 2) for both scans; the float32 tile records
+   * only for the portable one: the VNNI build scans the int8 copy below */
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  const bool records = false;
+#else
+  const bool records = true;
 #endif
-  /* int8 section: one global step so a query's scores share one scale */
-  float amax = 0.0f, l1max = 0.0f;
-  {
-    int64_t grain = 8192, chunks = ((int64_t)px + grain - 1) / grain;
-    std::vector<float> pa((size_t)chunks), pl((size_t)chunks);
-    ctx->pool->parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
-      for (int64_t c = cb; c < ce; ++c) {
-        float mx = 0.0f, l1 = 0.0f;
-        int64_t e = (c + 1) * grain < (int64_t)px ? (c + 1) * grain : (int64_t)px;
-        for (int64_t i = c * grain; i < e; ++i) {
-          const float* x = m + (size_t)i * A.dim;
-          float s1 = 0.0f;
-          for (uint32_t k = 0; k < A.dim; ++k) s1 += std::fabs(x[k]);
-          for (uint32_t k = 0; k < A.dim; ++k) mx = std::fabs(x[k]) > mx ? std::fabs(x[k]) : mx;
-          l1 = s1 > l1 ? s1 : l1;
-        }
-        pa[(size_t)c] = mx;
-        pl[(size_t)c] = l1;
+  ctx->pool->parallel_for(v.S, 1, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+#if defined(__AVX512BW__)
+      if (!records && A.dim <= 32) {
+        build_bounds_avx512(v, (uint32_t)i, m, idx);
+        continue;
       }
-    });
-    for (size_t c = 0; c < pa.size(); ++c) {
-      amax = pa[c] > amax ? pa[c] : amax;
-      l1max = pl[c] > l1max ? pl[c] : l1max;
+#endif
+      mast3r_index_build_super(v, (uint32_t)i, m, idx, records);
     }
-  }
+  });
+  /* int8 section: one global step so a query's scores share one scale */
+  const float amax = st.amax;
   float sb = amax > 0.0f ? amax / 127.0f : 1.0f;
   idx[9] = sb;
-  idx[10] = l1max * (1.0f + 32.0f * MAST3R_U32);
+  idx[10] = st.l1max;
   idx[11] = v.gmax;
   uint64_t p8 = mast3r_index_panels(A.width, A.height);
 #if defined(__AVX512BW__)
@@ -774,9 +1153,13 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
             r1 = _mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(r1, c127), cm127), c128);
             _mm_store_si128((__m128i*)bytes, _mm512_cvtepi32_epi8(r0));
             _mm_store_si128((__m128i*)(bytes + 16), _mm512_cvtepi32_epi8(r1));
-            double bb = 0.0;
-            for (uint32_t k = 0; k < dim; ++k) bb += (double)x[k] * (double)x[k];
-            G[j] = l2 ? (float)(-0.5 * bb) : 0.0f;
+            if (l2) {
+              double bb = 0.0;
+              for (uint32_t k = 0; k < dim; ++k) bb += (double)x[k] * (double)x[k];
+              G[j] = (float)(-0.5 * bb);
+            } else {
+              G[j] = 0.0f;
+            }
           } else {
             for (int k = 0; k < 32; ++k) bytes[k] = 128;
             G[j] = -SS_INF;

@@ -331,8 +331,9 @@ SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_nn_arg
  * native/kernels/mast3r_nn.h; size in floats:
  *   16 + (dim+2)·ceil16(S) + S·16·(dim+2) + S·1024·(dim+1) + S·1024·(ceil(dim/4)+1),
  *   S = ceil(W/32)·ceil(H/32). Its content is backend-specific: build and
- *   query it with the same context (the AVX-512 VNNI build fills only the
- *   int8 section; the untouched float sections cost address space only).
+ *   query it with the same context (the AVX-512 VNNI build fills the ball
+ *   bounds and the int8 section, not the float32 tile records, whose pages
+ *   then cost address space only).
  * dist fixes the score the index serves. */
 typedef struct ss_mast3r_desc_index_args {
   uint32_t width, height, dim, dist;

@@ -61,10 +61,17 @@ ss_device_inline double mast3r_score_f64(ss_global const float* q, ss_global con
   return -s;
 }
 
+/* ‖v‖ rounded up: a float32 sum of dim squares is within γ_dim of the exact
+ * one, so its square root within γ_dim/2; + one rounding each for the root
+ * and the scaling */
+ss_device_inline float mast3r_norm_up(float sum_sq, uint32_t dim) {
+  return ss_sqrt(sum_sq) * (1.0f + (0.5f * (float)dim + 3.0f) * MAST3R_U32);
+}
+
 ss_device_inline float mast3r_norm(ss_global const float* v, uint32_t dim) {
   float s = 0.0f;
   for (uint32_t k = 0; k < dim; ++k) s += v[k] * v[k];
-  return ss_sqrt(s) * (1.0f + 4.0f * MAST3R_U32);
+  return mast3r_norm_up(s, dim);
 }
 
 /* e for mast3r_score_f32 of a query of norm qn against rows of norm ≤ bmax */

@@ -69,6 +69,43 @@ describe('fastReciprocalNN equals the spec reference (same matches)', () => {
     expectMatches(fastReciprocalNN(a, b, { pixelTol: 2, subsample: 4 }), ref, 48, 48);
   });
 
+  // The CPU's default query prunes by ball bounds and falls back to a full
+  // int8 scan where they keep most of the map; the portable query is the
+  // plain exact scan. Maps big enough (48 super-tiles) for the pruning to
+  // bite, descriptors from coherent to structureless, and exact ties.
+  describe('pruned search equals the plain exact scan (192×256 maps, S=8)', () => {
+    const h = 192, w = 256;
+    const tied = (): [Float32Array, Float32Array] => {
+      // map 2's right half repeats its left half: every match there has an
+      // exact twin, and the lower index (left half) must win
+      const [a, b] = syntheticDescriptorPair(h, w, D, 31, { noise: 0.1 });
+      const m2 = Float32Array.from(b.data);
+      for (let y = 0; y < h; y++) m2.copyWithin((y * w + w / 2) * D, y * w * D, (y * w + w / 2) * D);
+      return [a.data, m2];
+    };
+    const pairs: [string, () => [Float32Array, Float32Array]][] = [
+      ['smooth', () => { const [a, b] = syntheticDescriptorPair(h, w, D, 11); return [a.data, b.data]; }],
+      ['noisy (noise 0.6)', () => { const [a, b] = syntheticDescriptorPair(h, w, D, 12, { noise: 0.6 }); return [a.data, b.data]; }],
+      ['iid', () => [randomUnitRows(h * w, D, 13), randomUnitRows(h * w, D, 14)]],
+      ['exact ties', tied],
+    ];
+    for (const [name, make] of pairs) {
+      for (const dist of ['dot', 'l2'] as const) {
+        test(`${name}, ${dist}`, () => {
+          const [m1, m2] = make();
+          const a = { data: m1, shape: [h, w, D] }, b = { data: m2, shape: [h, w, D] };
+          const fast = fastReciprocalNN(a, b, { subsample: 8, dist });
+          const plain = fastReciprocalNN(a, b, { subsample: 8, dist, portable: true });
+          expect(fast.count).toBeGreaterThan(150);
+          expect(fast.queries).toEqual(plain.queries);
+          expect(Array.from(fast.idx1)).toEqual(Array.from(plain.idx1));
+          expect(Array.from(fast.idx2)).toEqual(Array.from(plain.idx2));
+          if (name === 'exact ties') for (const j of fast.idx2) expect(j % w).toBeLessThan(w / 2);
+        });
+      }
+    }
+  });
+
   test('identical maps: every seed is its own mutual nearest neighbour', () => {
     const m = randomUnitRows(24 * 32, D, 8);
     const r = fastReciprocalNN({ data: m, shape: [24, 32, D] }, { data: m, shape: [24, 32, D] }, { subsample: 8 });
