@@ -130,18 +130,15 @@ inline ss_status ss_check_mesh(ss_context* ctx, const ss_tsdf_mesh_args& a, cons
   if (!ss_is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", fn);
   SS_NEED(ctx, pool, 1, "pool");
   SS_NEED(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16, "hash");
-  SS_NEED(ctx, totals, 8, "totals");
+  SS_NEED(ctx, totals, 12, "totals");
   return SS_OK;
 }
 
 inline ss_status ss_check_mesh_outputs(ss_context* ctx, const ss_tsdf_mesh_args& a, const ss_buffer* blocks, const int32_t* host_blocks,
-                                       const ss_buffer* pool, const ss_buffer* positions, const ss_buffer* colors, const ss_buffer* indices,
-                                       const ss_buffer* ranges) {
+                                       const ss_buffer* pool, const ss_buffer* mesh, const ss_buffer* ranges) {
   SS_NEED(ctx, blocks, (uint64_t)a.block_count * 16, "blocks");
   SS_NEED(ctx, ranges, (uint64_t)a.block_count * 16, "ranges");
-  SS_NEED(ctx, positions, (uint64_t)a.vertex_capacity * 12, "positions");
-  SS_NEED(ctx, colors, (uint64_t)a.vertex_capacity * 3, "colors");
-  SS_NEED(ctx, indices, (uint64_t)a.index_capacity * 4, "indices");
+  SS_NEED(ctx, mesh, (uint64_t)a.capacity, "mesh");
   return ss_check_slots(ctx, "ss_tsdf_mesh_blocks", host_blocks, a.block_count, pool);
 }
 

@@ -11,6 +11,8 @@
 
 #define SS_BACKEND_CPU_COMPILE 1
 #define ss_device_inline static inline
+/* callable from host code too (layout helpers the launchers share) */
+#define ss_host_device_inline static inline
 #define ss_global
 #define ss_constant const
 #define ss_constant_table static const

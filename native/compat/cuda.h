@@ -6,6 +6,8 @@
 
 #define SS_BACKEND_CUDA_COMPILE 1
 #define ss_device_inline static __device__ __forceinline__
+/* callable from host code too (layout helpers the launchers share) */
+#define ss_host_device_inline static __host__ __device__ __forceinline__
 #define ss_global
 #define ss_constant const
 #define ss_constant_table static __device__ const

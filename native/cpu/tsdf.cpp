@@ -17,6 +17,22 @@ static inline void mesh_gather_row8_avx2(float min_weight, const float* t, const
   *nbits = (uint32_t)_mm256_movemask_ps(_mm256_and_ps(ok, _mm256_cmp_ps(tv, _mm256_setzero_ps(), _CMP_LT_OQ)));
 }
 #define SS_MESH_GATHER_ROW8 mesh_gather_row8_avx2
+/* a vertex's rgb from the two voxels' rgba words, four channels per instruction
+ * (same a + s·(b − a), fused as the scalar body compiles here, and the same
+ * round-to-nearest-even) */
+static inline void mesh_vertex_color_sse(const float* pool, int32_t ref0, int32_t ref1, float s, uint8_t* col) {
+  uint32_t w0, w1;
+  memcpy(&w0, reinterpret_cast<const uint8_t*>(pool + (uint64_t)(ref0 >> 9) * SS_BLOCK_FLOATS + 2 * SS_BLOCK_VOXELS) + 4 * (ref0 & 511), 4);
+  memcpy(&w1, reinterpret_cast<const uint8_t*>(pool + (uint64_t)(ref1 >> 9) * SS_BLOCK_FLOATS + 2 * SS_BLOCK_VOXELS) + 4 * (ref1 & 511), 4);
+  __m128 a = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)w0)));
+  __m128 b = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)w1)));
+  __m128i r = _mm_cvtps_epi32(_mm_fmadd_ps(_mm_set1_ps(s), _mm_sub_ps(b, a), a));
+  uint32_t rgba = (uint32_t)_mm_cvtsi128_si32(_mm_packus_epi16(_mm_packus_epi32(r, r), r));
+  col[0] = (uint8_t)rgba;
+  col[1] = (uint8_t)(rgba >> 8);
+  col[2] = (uint8_t)(rgba >> 16);
+}
+#define SS_MESH_VERTEX_COLOR mesh_vertex_color_sse
 #endif
 #include "tsdf_mesh.h"
 #include "tsdf_raycast.h"
@@ -100,22 +116,20 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
 }
 
 SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* args, ss_buffer* pool, ss_buffer* hash,
-                                     ss_buffer* blocks, ss_buffer* positions, ss_buffer* colors, ss_buffer* indices,
-                                     ss_buffer* ranges, ss_buffer* totals) {
+                                     ss_buffer* blocks, ss_buffer* mesh, ss_buffer* ranges, ss_buffer* totals) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_mesh_args a = *args;
   SS_TRY(ss_check_mesh(ctx, a, pool, hash, totals));
   uint32_t* tot = ss_data<uint32_t>(totals);
-  tot[0] = tot[1] = 0;
+  tot[0] = tot[1] = tot[2] = 0;
   if (a.block_count == 0) return SS_OK;
-  SS_TRY(ss_check_mesh_outputs(ctx, a, blocks, blocks ? ss_data<int32_t>(blocks) : nullptr, pool, positions, colors, indices, ranges));
+  SS_TRY(ss_check_mesh_outputs(ctx, a, blocks, blocks ? ss_data<int32_t>(blocks) : nullptr, pool, mesh, ranges));
   const int32_t* bl = ss_data<int32_t>(blocks);
   const float* p = ss_data<float>(pool);
   const int32_t* h = ss_data<int32_t>(hash);
-  float* pos = ss_data<float>(positions);
-  uint8_t* col = ss_data<uint8_t>(colors);
-  uint32_t* idx = ss_data<uint32_t>(indices);
+  uint8_t* out = ss_data<uint8_t>(mesh);
   uint32_t* rng = ss_data<uint32_t>(ranges);
+  std::atomic<uint64_t> byte_total{0};
   std::atomic<uint32_t> vert_total{0}, idx_total{0};
   ctx->pool->parallel_for(a.block_count, 4, [&](int64_t b, int64_t e) {
     thread_local std::vector<float> f(SS_MESH_LATTICE_POINTS), lpos(3 * SS_MESH_MAX_BLOCK_VERTICES);
@@ -126,24 +140,32 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
       if (k + 1 < e) prefetch_mesh_neighbours(a, bl + 4 * (k + 1), p, h);
       uint32_t nv = 0, ni = 0;
       tsdf_mesh_block(a, bl + 4 * k, p, h, f.data(), vidx.data(), lpos.data(), lcol.data(), lidx.data(), &nv, &ni);
-      uint32_t vo = vert_total.fetch_add(nv), io = idx_total.fetch_add(ni);
+      uint32_t bytes = nv ? ss_mesh_record_bytes(nv, ni) : 0u;
+      uint64_t off = byte_total.fetch_add(bytes);
+      vert_total.fetch_add(nv);
+      idx_total.fetch_add(ni);
       uint32_t* r = rng + 4 * k;
-      r[0] = vo;
+      r[0] = (uint32_t)off;
       r[1] = nv;
-      r[2] = io;
-      r[3] = ni;
+      r[2] = ni;
+      r[3] = bytes;
       /* past capacity: keep counting so the caller learns the size it needs */
-      if ((uint64_t)vo + nv > a.vertex_capacity || (uint64_t)io + ni > a.index_capacity) continue;
-      memcpy(pos + 3 * (uint64_t)vo, lpos.data(), (size_t)nv * 12);
-      memcpy(col + 3 * (uint64_t)vo, lcol.data(), (size_t)nv * 3);
-      memcpy(idx + io, lidx.data(), (size_t)ni * 4);
+      if (bytes == 0 || off + bytes > a.capacity) continue;
+      uint8_t* rec = out + off;
+      memcpy(rec, lpos.data(), (size_t)nv * 12);
+      uint32_t cb = (3u * nv + 3u) & ~3u;
+      memcpy(rec + 12u * nv, lcol.data(), (size_t)nv * 3);
+      memset(rec + 12u * nv + 3u * nv, 0, cb - 3u * nv);
+      memcpy(rec + 12u * nv + cb, lidx.data(), (size_t)ni * 4);
     }
   });
-  tot[0] = vert_total.load();
-  tot[1] = idx_total.load();
-  if (tot[0] > a.vertex_capacity || tot[1] > a.index_capacity)
-    return ss_fail(ctx, SS_ERR_CAPACITY, "%s: needs %u vertices and %u indices, capacity is %u and %u", __func__, tot[0],
-                   tot[1], a.vertex_capacity, a.index_capacity);
+  uint64_t bytes = byte_total.load();
+  tot[0] = bytes > 0xffffffffull ? 0xffffffffu : (uint32_t)bytes;
+  tot[1] = vert_total.load();
+  tot[2] = idx_total.load();
+  if (bytes > a.capacity)
+    return ss_fail(ctx, SS_ERR_CAPACITY, "%s: needs %llu bytes of mesh records, capacity is %u", __func__,
+                   (unsigned long long)bytes, a.capacity);
   return SS_OK;
 }
 

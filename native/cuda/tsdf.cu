@@ -40,15 +40,20 @@ __global__ void k_mesh(const ss_tsdf_mesh_args a, uint32_t first, uint32_t count
   counts[2 * k + 1] = ni;
 }
 
+/* one CUDA block per mesh block: its record (positions, colours zero-padded to 4 bytes, indices) at its byte offset */
 __global__ void k_mesh_compact(uint32_t count, const uint32_t* ranges_batch, const float* spos, const uint8_t* scol,
-                               const uint32_t* sidx, float* pos, uint8_t* col, uint32_t* idx) {
+                               const uint32_t* sidx, uint8_t* mesh) {
   uint32_t k = blockIdx.x;
   const uint32_t* r = ranges_batch + 4 * k;
-  for (uint32_t i = threadIdx.x; i < 3 * r[1]; i += blockDim.x) {
-    pos[3 * (uint64_t)r[0] + i] = spos[(uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES + i];
-    col[3 * (uint64_t)r[0] + i] = scol[(uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES + i];
-  }
-  for (uint32_t i = threadIdx.x; i < r[3]; i += blockDim.x) idx[(uint64_t)r[2] + i] = sidx[(uint64_t)k * SS_MESH_MAX_BLOCK_INDICES + i];
+  uint32_t nv = r[1], ni = r[2];
+  if (r[3] == 0) return;
+  float* pos = reinterpret_cast<float*>(mesh + r[0]);
+  uint8_t* col = mesh + r[0] + 12u * nv;
+  uint32_t cb = (3u * nv + 3u) & ~3u;
+  uint32_t* idx = reinterpret_cast<uint32_t*>(col + cb);
+  for (uint32_t i = threadIdx.x; i < 3 * nv; i += blockDim.x) pos[i] = spos[(uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES + i];
+  for (uint32_t i = threadIdx.x; i < cb; i += blockDim.x) col[i] = i < 3 * nv ? scol[(uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES + i] : 0;
+  for (uint32_t i = threadIdx.x; i < ni; i += blockDim.x) idx[i] = sidx[(uint64_t)k * SS_MESH_MAX_BLOCK_INDICES + i];
 }
 
 __global__ void k_raycast(const ss_tsdf_raycast_args a, uint64_t n, const float* pool, const int32_t* hash, float* depth,
@@ -101,17 +106,17 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
 }
 
 SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* args, ss_buffer* pool, ss_buffer* hash, ss_buffer* blocks,
-                                     ss_buffer* positions, ss_buffer* colors, ss_buffer* indices, ss_buffer* ranges, ss_buffer* totals) {
+                                     ss_buffer* mesh, ss_buffer* ranges, ss_buffer* totals) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_mesh_args a = *args;
   SS_TRY(ss_check_mesh(ctx, a, pool, hash, totals));
   uint32_t* tot = ss_host<uint32_t>(totals);
-  tot[0] = tot[1] = 0;
+  tot[0] = tot[1] = tot[2] = 0;
   if (a.block_count == 0) {
-    cudaMemcpyAsync(totals->device, totals->host, 8, cudaMemcpyHostToDevice, ctx->stream);
+    cudaMemcpyAsync(totals->device, totals->host, 12, cudaMemcpyHostToDevice, ctx->stream);
     return ss_cuda_finish(ctx, __func__);
   }
-  SS_TRY(ss_check_mesh_outputs(ctx, a, blocks, blocks ? ss_host<int32_t>(blocks) : nullptr, pool, positions, colors, indices, ranges));
+  SS_TRY(ss_check_mesh_outputs(ctx, a, blocks, blocks ? ss_host<int32_t>(blocks) : nullptr, pool, mesh, ranges));
   ss_status s = SS_OK;
   /* batches of blocks, each with a worst-case scratch region (≈ 64 KiB per block) */
   const uint32_t batch = 2048;
@@ -125,7 +130,7 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
   cudaMalloc(&sranges, (size_t)batch * 16);
   uint32_t* rng = ss_host<uint32_t>(ranges);
   std::vector<uint32_t> cnt(2 * batch);
-  uint64_t vtotal = 0, itotal = 0;
+  uint64_t btotal = 0, vtotal = 0, itotal = 0;
   bool fits = true;
   for (uint32_t first = 0; first < a.block_count && s == SS_OK; first += batch) {
     uint32_t count = std::min(batch, a.block_count - first);
@@ -136,18 +141,19 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
     if (s != SS_OK) break;
     for (uint32_t k = 0; k < count; ++k) {
       uint32_t* r = rng + 4 * (first + k);
-      r[0] = (uint32_t)vtotal;
-      r[1] = cnt[2 * k];
-      r[2] = (uint32_t)itotal;
-      r[3] = cnt[2 * k + 1];
-      vtotal += r[1];
-      itotal += r[3];
+      uint32_t nv = cnt[2 * k], ni = cnt[2 * k + 1];
+      r[0] = (uint32_t)btotal;
+      r[1] = nv;
+      r[2] = ni;
+      r[3] = nv ? ss_mesh_record_bytes(nv, ni) : 0u;
+      btotal += r[3];
+      vtotal += nv;
+      itotal += ni;
     }
-    fits = fits && vtotal <= a.vertex_capacity && itotal <= a.index_capacity;
+    fits = fits && btotal <= a.capacity;
     if (!fits) continue; /* keep counting so the caller learns the size it needs */
     cudaMemcpyAsync(sranges, rng + 4 * first, (size_t)count * 16, cudaMemcpyHostToDevice, ctx->stream);
-    k_mesh_compact<<<count, 128, 0, ctx->stream>>>(count, sranges, spos, scol, sidx, ss_dev<float>(positions), ss_dev<uint8_t>(colors),
-                                                   ss_dev<uint32_t>(indices));
+    k_mesh_compact<<<count, 128, 0, ctx->stream>>>(count, sranges, spos, scol, sidx, ss_dev<uint8_t>(mesh));
     s = ss_cuda_finish(ctx, __func__);
   }
   cudaFree(spos);
@@ -156,15 +162,16 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
   cudaFree(scount);
   cudaFree(sranges);
   if (s != SS_OK) return s;
-  tot[0] = (uint32_t)vtotal;
-  tot[1] = (uint32_t)itotal;
+  tot[0] = btotal > 0xffffffffull ? 0xffffffffu : (uint32_t)btotal;
+  tot[1] = (uint32_t)vtotal;
+  tot[2] = (uint32_t)itotal;
   cudaMemcpyAsync(ranges->device, ranges->host, (size_t)a.block_count * 16, cudaMemcpyHostToDevice, ctx->stream);
-  cudaMemcpyAsync(totals->device, totals->host, 8, cudaMemcpyHostToDevice, ctx->stream);
+  cudaMemcpyAsync(totals->device, totals->host, 12, cudaMemcpyHostToDevice, ctx->stream);
   s = ss_cuda_finish(ctx, __func__);
   if (s != SS_OK) return s;
   if (!fits)
-    return ss_fail(ctx, SS_ERR_CAPACITY, "%s: needs %u vertices and %u indices, capacity is %u and %u", __func__, tot[0], tot[1],
-                   a.vertex_capacity, a.index_capacity);
+    return ss_fail(ctx, SS_ERR_CAPACITY, "%s: needs %llu bytes of mesh records, capacity is %u", __func__, (unsigned long long)btotal,
+                   a.capacity);
   return SS_OK;
 }
 

@@ -27,7 +27,7 @@ extern "C" {
 #define SS_API __attribute__((visibility("default")))
 #endif
 
-#define SS_ABI_VERSION 1u
+#define SS_ABI_VERSION 2u
 
 typedef int32_t ss_status;
 enum {
@@ -157,18 +157,21 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
  * lowest corner is one of its voxels, reading its +x/+y/+z neighbours through
  * the hash, so block meshes meet without seams. Vertices are shared within a
  * block; indices are local to the block (0 = its first vertex).
- * positions float32 xyz, colors uint8 rgb, indices uint32;
- * ranges: uint32 {vertex_offset, vertex_count, index_offset, index_count} per block;
- * totals: uint32 {vertices, indices} needed. SS_ERR_CAPACITY when the outputs
- * are too small (totals say how much is needed; retry with larger buffers). */
+ * mesh (bytes): one record per block with a surface, at a byte offset that
+ * is a multiple of 4: positions float32 xyz [nv], colors uint8 rgb [nv]
+ * zero-padded to a multiple of 4 bytes, indices uint32 [ni] — the three
+ * sections of the MeshBlock wire message, in its order (ss_mesh_record_bytes).
+ * ranges: uint32 {byte_offset, vertex_count, index_count, record_bytes} per
+ * block (record_bytes 0: no surface); totals: uint32 {record bytes,
+ * vertices, indices} needed. SS_ERR_CAPACITY when `capacity` (bytes of mesh)
+ * is too small (totals say how much is needed; retry with a larger buffer). */
 typedef struct ss_tsdf_mesh_args {
-  uint32_t block_count, hash_mask, vertex_capacity, index_capacity;
+  uint32_t block_count, hash_mask, capacity, pad2;
   float voxel_size, min_weight, pad0, pad1;
 } ss_tsdf_mesh_args;
 SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* args,
                                      ss_buffer* pool, ss_buffer* hash, ss_buffer* blocks,
-                                     ss_buffer* positions, ss_buffer* colors, ss_buffer* indices,
-                                     ss_buffer* ranges, ss_buffer* totals);
+                                     ss_buffer* mesh, ss_buffer* ranges, ss_buffer* totals);
 
 /* ray-casts the zero level set from a camera: depth float32 (z, 0 = miss),
  * normals float32 xyz (world frame, NaN on miss), color uint8 rgb. */

@@ -10,6 +10,14 @@
 #define SS_MESH_MAX_BLOCK_VERTICES (3 * SS_MESH_LATTICE_POINTS)
 #define SS_MESH_MAX_BLOCK_INDICES (SS_BLOCK_VOXELS * SS_MC_MAX_TRI_ENTRIES)
 
+/* lattice coordinates as floats: a load instead of an int→float conversion per vertex axis */
+ss_constant_table float SS_MESH_LATTICE_F[SS_MESH_LATTICE + 1] = {0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f};
+
+/* bytes of a block's mesh record: positions, colours padded to 4, indices */
+ss_host_device_inline uint32_t ss_mesh_record_bytes(uint32_t nv, uint32_t ni) {
+  return 12u * nv + ((3u * nv + 3u) & ~3u) + 4u * ni;
+}
+
 ss_device_inline uint32_t mesh_lattice_index(uint32_t x, uint32_t y, uint32_t z) {
   return (z * SS_MESH_LATTICE + y) * SS_MESH_LATTICE + x;
 }
@@ -36,6 +44,42 @@ ss_device_inline void mesh_gather_row8(float min_weight, ss_global const float* 
 /* voxel reference of lattice point (lx,ly,lz) through the neighbour slots */
 ss_device_inline int32_t mesh_lattice_ref(ss_thread const int32_t* nb, uint32_t lx, uint32_t ly, uint32_t lz) {
   return nb[(lx >> 3) + 2 * (ly >> 3) + 4 * (lz >> 3)] * SS_BLOCK_VOXELS + (int32_t)((lx & 7) + 8 * (ly & 7) + 64 * (lz & 7));
+}
+
+/* colour of a vertex at fraction s from voxel ref0 to ref1 (rgb, rounded to
+ * nearest even). A backend may supply a SIMD version by defining
+ * SS_MESH_VERTEX_COLOR before including this header. */
+#ifndef SS_MESH_VERTEX_COLOR
+ss_device_inline void mesh_vertex_color(ss_global const float* pool, int32_t ref0, int32_t ref1, float s,
+                                        ss_thread uint8_t* col) {
+  for (uint32_t k = 0; k < 3; ++k) {
+    float a = (float)ss_vox_rgb(pool, ref0, k), b = (float)ss_vox_rgb(pool, ref1, k);
+    col[k] = (uint8_t)ss_round_to_int(a + s * (b - a));
+  }
+}
+#define SS_MESH_VERTEX_COLOR mesh_vertex_color
+#endif
+
+/* the vertex on the lattice edge from l0 = (px,py,pz) along axis: position
+ * by linear interpolation of the TSDF, colour by the same weights (read only
+ * for emitted vertices: most lattice points never need it) */
+ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_thread const float* f,
+                                       uint32_t l0, uint32_t px, uint32_t py, uint32_t pz, uint32_t axis, float origin_x,
+                                       float origin_y, float origin_z, ss_global const float* pool, ss_thread float* pos,
+                                       ss_thread uint8_t* col) {
+  uint32_t l1 = l0 + (axis == 0 ? 1u : axis == 1 ? (uint32_t)SS_MESH_LATTICE : (uint32_t)(SS_MESH_LATTICE * SS_MESH_LATTICE));
+  float f0 = f[l0], f1 = f[l1];
+  float s = f0 / (f0 - f1);
+  float fx = SS_MESH_LATTICE_F[px], fy = SS_MESH_LATTICE_F[py], fz = SS_MESH_LATTICE_F[pz];
+  if (axis == 0) fx += s;
+  else if (axis == 1) fy += s;
+  else fz += s;
+  pos[0] = (origin_x + fx) * args.voxel_size;
+  pos[1] = (origin_y + fy) * args.voxel_size;
+  pos[2] = (origin_z + fz) * args.voxel_size;
+  uint32_t qx = px + (axis == 0 ? 1u : 0u), qy = py + (axis == 1 ? 1u : 0u), qz = pz + (axis == 2 ? 1u : 0u);
+  int32_t ref0 = mesh_lattice_ref(nb, px, py, pz), ref1 = mesh_lattice_ref(nb, qx, qy, qz);
+  SS_MESH_VERTEX_COLOR(pool, ref0, ref1, s, col);
 }
 
 /* block: {bx,by,bz,slot}. Scratch: f[729], vidx[729*3].
@@ -108,36 +152,27 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
         /* corner c of the cube is inside when its lattice point is negative: bits x, x+1 of the 4 rows */
         uint32_t config = ((neg_row[r0] >> x) & 3u) | (((neg_row[r1] >> x) & 3u) << 2) | (((neg_row[r2] >> x) & 3u) << 4) |
                           (((neg_row[r3] >> x) & 3u) << 6);
-        uint32_t entries = 3u * SS_MC_TRI_COUNT[config];
-        for (uint32_t t = 0; t < entries; ++t) {
-          int32_t e = SS_MC_TRIS[config][t];
+        /* the cube's vertices (one per crossed edge, shared through vidx
+         * with the cubes that share the edge), then its triangles */
+        int32_t ev[12];
+        for (uint32_t em = SS_MC_EDGE_MASK[config]; em != 0; em &= em - 1) {
+          uint32_t e = ss_ctz(em);
           int32_t c0 = SS_MC_EDGE_CORNER[e][0];
-          int32_t axis = SS_MC_EDGE_AXIS[e];
+          uint32_t axis = (uint32_t)SS_MC_EDGE_AXIS[e];
           uint32_t px = x + (c0 & 1), py = y + ((c0 >> 1) & 1), pz = z + (c0 >> 2);
           uint32_t l0 = mesh_lattice_index(px, py, pz);
-          uint32_t key = 3 * l0 + (uint32_t)axis;
-          if (vidx[key] < 0) {
-            uint32_t l1 = l0 + (axis == 0 ? 1u : axis == 1 ? (uint32_t)SS_MESH_LATTICE : (uint32_t)(SS_MESH_LATTICE * SS_MESH_LATTICE));
-            float f0 = f[l0], f1 = f[l1];
-            float s = f0 / (f0 - f1);
-            float fx = (float)px, fy = (float)py, fz = (float)pz;
-            if (axis == 0) fx += s;
-            else if (axis == 1) fy += s;
-            else fz += s;
-            out_pos[3 * nv] = (origin_x + fx) * args.voxel_size;
-            out_pos[3 * nv + 1] = (origin_y + fy) * args.voxel_size;
-            out_pos[3 * nv + 2] = (origin_z + fz) * args.voxel_size;
-            /* colour read only for emitted vertices: most lattice points never need it */
-            uint32_t qx = px + (axis == 0 ? 1u : 0u), qy = py + (axis == 1 ? 1u : 0u), qz = pz + (axis == 2 ? 1u : 0u);
-            int32_t ref0 = mesh_lattice_ref(nb, px, py, pz), ref1 = mesh_lattice_ref(nb, qx, qy, qz);
-            for (uint32_t k = 0; k < 3; ++k) {
-              float a = (float)ss_vox_rgb(pool, ref0, k), b = (float)ss_vox_rgb(pool, ref1, k);
-              out_col[3 * nv + k] = (uint8_t)ss_round_to_int(a + s * (b - a));
-            }
-            vidx[key] = (int32_t)nv++;
+          uint32_t key = 3 * l0 + axis;
+          int32_t vi = vidx[key];
+          if (vi < 0) {
+            vi = (int32_t)nv++;
+            vidx[key] = vi;
+            mesh_emit_vertex(args, nb, f, l0, px, py, pz, axis, origin_x, origin_y, origin_z, pool, out_pos + 3 * vi,
+                             out_col + 3 * vi);
           }
-          out_idx[ni++] = (uint32_t)vidx[key];
+          ev[e] = vi;
         }
+        uint32_t entries = 3u * SS_MC_TRI_COUNT[config];
+        for (uint32_t t = 0; t < entries; ++t) out_idx[ni++] = (uint32_t)ev[SS_MC_TRIS[config][t]];
       }
     }
   *n_vert = nv;

@@ -22,6 +22,45 @@ export interface MeshBlock extends BlockCoord {
   indices: Uint32Array;
 }
 
+/** Bytes of a block's packed record: positions, colours padded to 4, indices (ss_tsdf_mesh_blocks). */
+export function packedMeshBytes(vertices: number, indices: number): number {
+  return 12 * vertices + ((3 * vertices + 3) & ~3) + 4 * indices;
+}
+
+/**
+ * A block mesh held as one packed record — positions (f32 xyz), colours (u8
+ * rgb, zero-padded to 4 bytes), indices (u32) — exactly the three sections
+ * of its MeshBlock wire message, so the server copies it in one go. The
+ * typed-array views are made on first use: a frame re-meshes thousands of
+ * blocks, and one allocation per block costs less than three.
+ */
+export class PackedMeshBlock implements MeshBlock {
+  private pos?: Float32Array;
+  private col?: Uint8Array;
+  private idx?: Uint32Array;
+  constructor(
+    readonly bx: number, readonly by: number, readonly bz: number, readonly version: number,
+    /** the packed record (byteOffset a multiple of 4) */
+    readonly packed: Uint8Array,
+    readonly vertexCount: number,
+    readonly indexCount: number,
+  ) {
+    if (packed.byteLength !== packedMeshBytes(vertexCount, indexCount) || packed.byteOffset % 4 !== 0) {
+      throw new RangeError(`packed mesh block: ${packed.byteLength} bytes at offset ${packed.byteOffset} do not hold ${vertexCount} vertices and ${indexCount} indices`);
+    }
+  }
+  get positions(): Float32Array {
+    return (this.pos ??= new Float32Array(this.packed.buffer, this.packed.byteOffset, 3 * this.vertexCount));
+  }
+  get colors(): Uint8Array {
+    return (this.col ??= this.packed.subarray(12 * this.vertexCount, 15 * this.vertexCount));
+  }
+  get indices(): Uint32Array {
+    const at = this.packed.byteOffset + 12 * this.vertexCount + ((3 * this.vertexCount + 3) & ~3);
+    return (this.idx ??= new Uint32Array(this.packed.buffer, at, this.indexCount));
+  }
+}
+
 /** Stable string key of a block, e.g. "3,-1,7". */
 export function blockKey(b: BlockCoord): string {
   return `${b.bx},${b.by},${b.bz}`;

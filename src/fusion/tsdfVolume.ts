@@ -7,7 +7,8 @@ import {
   BLOCK_VOXELS, tsdfClearArgs, tsdfIntegrateArgs, tsdfMeshArgs, tsdfRaycastArgs, tsdfTouchedArgs, VOXEL_BYTES,
 } from '../native/kernels/tsdf';
 import { BlockHash } from './blockHash';
-import type { MeshBlock } from './meshBlock';
+import { MeshArena } from './meshArena';
+import { PackedMeshBlock, type MeshBlock } from './meshBlock';
 
 export interface TsdfOptions {
   /** voxel edge in metres */
@@ -82,7 +83,9 @@ export class TsdfVolume {
   private readonly dirty: Uint8Array;
   private dirtyList: number[] = [];
   private readonly versions: Uint32Array;
-  private readonly meshes: (MeshBlock | undefined)[];
+  private readonly meshes: (PackedMeshBlock | undefined)[];
+  /** the arena each slot's current mesh is a view into (meshArena.ts) */
+  private readonly arenaOf: (MeshArena | undefined)[];
   private triangleCount = 0;
   private droppedTotal = 0;
   private destroyed = false;
@@ -97,7 +100,8 @@ export class TsdfVolume {
   private touchedMax: number;
   private readonly touchedLimit: number;
   private readonly blockList: NativeBuffer;
-  private meshOut: { positions: NativeBuffer; colors: NativeBuffer; indices: NativeBuffer; vertexCap: number; indexCap: number } | null = null;
+  /** native output of ss_tsdf_mesh_blocks: packed block records (PackedMeshBlock) */
+  private meshOut: { records: NativeBuffer; capacity: number } | null = null;
   private readonly meshTotals: NativeBuffer;
   private rayOut: { depth: NativeBuffer; normals: NativeBuffer; color: NativeBuffer; pixels: number } | null = null;
 
@@ -120,7 +124,8 @@ export class TsdfVolume {
     this.pool = ctx.buffer(this.maxBlocks * BLOCK_VOXELS * VOXEL_BYTES);
     this.dirty = new Uint8Array(this.maxBlocks);
     this.versions = new Uint32Array(this.maxBlocks);
-    this.meshes = new Array<MeshBlock | undefined>(this.maxBlocks);
+    this.meshes = new Array<PackedMeshBlock | undefined>(this.maxBlocks);
+    this.arenaOf = new Array<MeshArena | undefined>(this.maxBlocks);
     let limit = 1;
     while (limit < Math.min(this.maxBlocks, 1 << 18)) limit *= 2;
     this.touchedLimit = limit;
@@ -130,7 +135,7 @@ export class TsdfVolume {
     this.touchedOut = ctx.buffer(this.touchedMax * 12);
     this.touchedCounts = ctx.buffer(8);
     this.blockList = ctx.buffer(Math.max(this.maxBlocks, limit) * 16);
-    this.meshTotals = ctx.buffer(8);
+    this.meshTotals = ctx.buffer(12);
   }
 
   /** live voxel blocks */
@@ -282,18 +287,13 @@ export class TsdfVolume {
     return this.meshSlots(all);
   }
 
-  private ensureMeshOut(vertexCap: number, indexCap: number): NonNullable<TsdfVolume['meshOut']> {
+  private ensureMeshOut(bytes: number): NonNullable<TsdfVolume['meshOut']> {
     const cur = this.meshOut;
-    if (cur && cur.vertexCap >= vertexCap && cur.indexCap >= indexCap) return cur;
-    cur?.positions.destroy();
-    cur?.colors.destroy();
-    cur?.indices.destroy();
-    const v = Math.max(vertexCap, cur?.vertexCap ?? 0);
-    const i = Math.max(indexCap, cur?.indexCap ?? 0);
-    this.meshOut = {
-      positions: this.ctx.buffer(v * 12), colors: this.ctx.buffer(v * 3), indices: this.ctx.buffer(i * 4),
-      vertexCap: v, indexCap: i,
-    };
+    if (cur && cur.capacity >= bytes) return cur;
+    cur?.records.destroy();
+    // capacity is a uint32 of the ABI
+    const capacity = Math.min(Math.max(bytes, cur?.capacity ?? 0), 0xfffffffc);
+    this.meshOut = { records: this.ctx.buffer(capacity), capacity };
     return this.meshOut;
   }
 
@@ -311,51 +311,57 @@ export class TsdfVolume {
     this.blockList.upload(0, n * 16);
     const ranges = this.ctx.buffer(n * 16);
     try {
-      let out = this.ensureMeshOut(Math.max(1 << 16, n * 128), Math.max(1 << 17, n * 384));
+      let out = this.ensureMeshOut(Math.max(1 << 20, n * 4096));
       for (;;) {
         const status = this.ctx.call('ss_tsdf_mesh_blocks', tsdfMeshArgs, {
-          block_count: n, hash_mask: this.hash.mask, vertex_capacity: out.vertexCap, index_capacity: out.indexCap,
+          block_count: n, hash_mask: this.hash.mask, capacity: out.capacity,
           voxel_size: this.voxelSize, min_weight: this.minMeshWeight,
-        }, [this.pool, this.hash.table, this.blockList, out.positions, out.colors, out.indices, ranges, this.meshTotals],
-        [Status.CAPACITY]);
+        }, [this.pool, this.hash.table, this.blockList, out.records, ranges, this.meshTotals], [Status.CAPACITY]);
         if (status === Status.OK) break;
         this.meshTotals.download();
-        const need = this.meshTotals.u32(0, 2);
-        out = this.ensureMeshOut(Math.ceil((need[0] as number) * 1.5), Math.ceil((need[1] as number) * 1.5));
+        const need = this.meshTotals.u32(0, 1)[0] as number;
+        if (need >= 0xfffffffc) throw new RangeError(`meshing ${n} blocks needs over 4 GiB of mesh records: mesh fewer blocks per call`);
+        out = this.ensureMeshOut(Math.ceil(need * 1.5));
       }
       ranges.download();
       this.meshTotals.download();
-      const tot = this.meshTotals.u32(0, 2);
-      out.positions.download(0, (tot[0] as number) * 12);
-      out.colors.download(0, (tot[0] as number) * 3);
-      out.indices.download(0, (tot[1] as number) * 4);
+      const total = this.meshTotals.u32(0, 1)[0] as number;
+      out.records.download(0, total);
       const r = ranges.u32(0, n * 4);
-      const pos = out.positions.f32();
-      const col = out.colors.u8();
-      const idx = out.indices.u32();
+      // one copy per call out of native memory; each block a view into it
+      const arena = new MeshArena(out.records.u8().slice(0, total));
       const result: MeshBlock[] = [];
       for (let k = 0; k < n; k++) {
         const s = slots[k] as number;
-        const vo = r[4 * k] as number, nv = r[4 * k + 1] as number, io = r[4 * k + 2] as number, ni = r[4 * k + 3] as number;
+        const off = r[4 * k] as number, nv = r[4 * k + 1] as number, ni = r[4 * k + 2] as number, len = r[4 * k + 3] as number;
         const prev = this.meshes[s];
-        if (nv === 0 && (!prev || prev.indices.length === 0)) continue; // nothing before, nothing now
+        if (nv === 0 && (!prev || prev.indexCount === 0)) continue; // nothing before, nothing now
         const version = (this.versions[s] as number) + 1;
-        // three slices measure faster here than one shared allocation per block
-        const block: MeshBlock = {
-          bx: coords[3 * s] as number, by: coords[3 * s + 1] as number, bz: coords[3 * s + 2] as number,
-          version,
-          positions: pos.slice(3 * vo, 3 * (vo + nv)),
-          colors: col.slice(3 * vo, 3 * (vo + nv)),
-          indices: idx.slice(io, io + ni),
-        };
+        const block = new PackedMeshBlock(coords[3 * s] as number, coords[3 * s + 1] as number, coords[3 * s + 2] as number,
+          version, arena.take(s, off, len), nv, ni);
         this.versions[s] = version;
-        this.triangleCount += ni / 3 - (prev ? prev.indices.length / 3 : 0);
+        this.triangleCount += ni / 3 - (prev ? prev.indexCount / 3 : 0);
         this.meshes[s] = block;
+        this.moveToArena(s, len > 0 ? arena : undefined);
         result.push(block);
       }
       return result;
     } finally {
       ranges.destroy();
+    }
+  }
+
+  /** slot s's current mesh lives in `arena` now (undefined: in memory of its own) */
+  private moveToArena(s: number, arena: MeshArena | undefined): void {
+    const before = this.arenaOf[s];
+    this.arenaOf[s] = arena;
+    if (!before?.release()) return;
+    // mostly dead: its survivors move out so that it can be collected
+    for (const slot of before.slots) {
+      if (this.arenaOf[slot] !== before) continue;
+      const m = this.meshes[slot] as PackedMeshBlock;
+      this.meshes[slot] = new PackedMeshBlock(m.bx, m.by, m.bz, m.version, m.packed.slice(), m.vertexCount, m.indexCount);
+      this.arenaOf[slot] = undefined;
     }
   }
 
@@ -469,6 +475,7 @@ export class TsdfVolume {
     this.dirtyList = [];
     this.versions.fill(0);
     this.meshes.fill(undefined);
+    this.arenaOf.fill(undefined);
     this.triangleCount = 0;
     this.droppedTotal = 0;
   }
@@ -477,7 +484,7 @@ export class TsdfVolume {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const b of [this.pool, this.touchedScratch, this.touchedOut, this.touchedCounts, this.blockList, this.meshTotals,
-      this.depthBuf, this.colorBuf, this.meshOut?.positions, this.meshOut?.colors, this.meshOut?.indices,
+      this.depthBuf, this.colorBuf, this.meshOut?.records,
       this.rayOut?.depth, this.rayOut?.normals, this.rayOut?.color]) b?.destroy();
     this.hash.destroy();
   }

@@ -6,7 +6,7 @@ import { NativeLoadError } from './errors';
 import { symbols } from './symbols';
 
 /** ABI version this TypeScript expects (SS_ABI_VERSION in scanstream.h). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export type BackendName = 'cpu' | 'cuda' | 'metal';
 export type BackendChoice = BackendName | 'auto';

@@ -27,7 +27,7 @@ export const symbols = {
 
   ss_tsdf_touched_blocks: { args: [ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
   ss_tsdf_integrate: { args: [ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
-  ss_tsdf_mesh_blocks: { args: [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
+  ss_tsdf_mesh_blocks: { args: [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
   ss_tsdf_raycast: { args: [ptr, ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
   ss_tsdf_clear_blocks: { args: [ptr, ptr, ptr, ptr], returns: i32 },
 

@@ -261,9 +261,19 @@ export function encodeDataMessage(msg: DataMessageInput, seq: number): Uint8Arra
   }
 }
 
+/** A block mesh as packMeshBlocks takes it; `packed` (positions | colours padded to 4 | indices, see PackedMeshBlock) is copied whole. */
+type MeshSections = { positions: ArrayBufferView; colors: ArrayBufferView; indices: ArrayBufferView; packed?: Uint8Array; vertexCount?: number; indexCount?: number };
+
+/** byte lengths of the three sections, without making views of a packed block */
+function sectionBytes(b: MeshSections): [number, number, number] {
+  if (b.packed && b.vertexCount !== undefined && b.indexCount !== undefined) return [12 * b.vertexCount, 3 * b.vertexCount, 4 * b.indexCount];
+  return [b.positions.byteLength, b.colors.byteLength, b.indices.byteLength];
+}
+
 /** Bytes of the MeshBlock message for a block (header, meta and aligned sections). */
-export function meshBlockMessageBytes(b: { positions: ArrayBufferView; colors: ArrayBufferView; indices: ArrayBufferView }): number {
-  return HEADER_FIXED + 4 * 4 + align4(META_BYTES[DataType.MeshBlock]) + align4(b.positions.byteLength) + align4(b.colors.byteLength) + align4(b.indices.byteLength);
+export function meshBlockMessageBytes(b: MeshSections): number {
+  const [p, c, i] = sectionBytes(b);
+  return HEADER_FIXED + 4 * 4 + align4(META_BYTES[DataType.MeshBlock]) + align4(p) + align4(c) + align4(i);
 }
 
 export interface PackedMeshBlock {
@@ -284,7 +294,7 @@ export interface PackedMeshBlocks {
 }
 
 export function packMeshBlocks(
-  blocks: readonly { bx: number; by: number; bz: number; version: number; positions: Float32Array; colors: Uint8Array; indices: Uint32Array }[],
+  blocks: readonly (MeshSections & { bx: number; by: number; bz: number; version: number })[],
   frameIndex: number,
   firstSeq: number,
 ): PackedMeshBlocks {
@@ -296,14 +306,14 @@ export function packMeshBlocks(
   const metaBytes = META_BYTES[DataType.MeshBlock];
   let at = 0;
   blocks.forEach((b, i) => {
-    const sections = [b.positions, b.colors, b.indices];
+    const lengths = sectionBytes(b);
     dv.setUint8(at, DataType.MeshBlock);
     dv.setUint8(at + 1, PROTOCOL_VERSION);
     dv.setUint8(at + 2, 4);
     dv.setUint8(at + 3, 0);
     dv.setUint32(at + 4, (firstSeq + i) >>> 0, true);
     dv.setUint32(at + 8, metaBytes, true);
-    sections.forEach((s, k) => dv.setUint32(at + 12 + 4 * k, s.byteLength, true));
+    lengths.forEach((n, k) => dv.setUint32(at + 12 + 4 * k, n, true));
     let o = at + HEADER_FIXED + 16;
     dv.setInt32(o, b.bx, true);
     dv.setInt32(o + 4, b.by, true);
@@ -311,11 +321,17 @@ export function packMeshBlocks(
     dv.setUint32(o + 12, b.version >>> 0, true);
     dv.setUint32(o + 16, frameIndex >>> 0, true);
     o += align4(metaBytes);
-    for (const s of sections) {
-      out.set(bytesOf(s), o);
-      o += align4(s.byteLength);
+    if (b.packed && b.vertexCount !== undefined) {
+      // the record is the three sections already aligned: one copy
+      out.set(b.packed, o);
+      o += b.packed.byteLength;
+    } else {
+      for (const s of [b.positions, b.colors, b.indices]) {
+        out.set(bytesOf(s), o);
+        o += align4(s.byteLength);
+      }
     }
-    packed.push({ bx: b.bx, by: b.by, bz: b.bz, version: b.version, triangles: b.indices.length / 3, offset: at, length: o - at });
+    packed.push({ bx: b.bx, by: b.by, bz: b.bz, version: b.version, triangles: lengths[2] / 12, offset: at, length: o - at });
     at = o;
   });
   return { buffer: out.buffer, blocks: packed };

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { TsdfVolume, VolumeFullError } from '../../src/fusion/tsdfVolume';
-import { blockKey } from '../../src/fusion/meshBlock';
+import { blockKey, packedMeshBytes, PackedMeshBlock, type MeshBlock } from '../../src/fusion/meshBlock';
+import { packMeshBlocks } from '../../src/server/dataMessages';
 import { NativeContext } from '../../src/native';
 import { lookAt, orbitPoses, renderSphereScene, smallIntrinsics as K, type SphereScene } from '../helpers/analyticScene';
 
@@ -139,6 +140,63 @@ describe('incremental meshing', () => {
     expect(second.length).toBeGreaterThan(0);
     expect(second.every((m) => m.version === 2)).toBe(true);
     vol.destroy();
+  });
+});
+
+describe('packed block meshes and their arenas', () => {
+  test('a block\'s packed record holds exactly its positions, colours (zero-padded to 4 bytes) and indices', () => {
+    const vol = new TsdfVolume(ctx, { voxelSize: 0.01 });
+    fuseAll(vol, false);
+    const blocks = vol.meshBlocks() as PackedMeshBlock[];
+    expect(blocks.length).toBeGreaterThan(50);
+    for (const b of blocks.slice(0, 50)) {
+      const nv = b.positions.length / 3, ni = b.indices.length;
+      expect([b.vertexCount, b.indexCount, b.colors.length]).toEqual([nv, ni, 3 * nv]);
+      expect(b.packed.byteLength).toBe(packedMeshBytes(nv, ni));
+      const bytes = (a: ArrayBufferView): number[] => [...new Uint8Array(a.buffer, a.byteOffset, a.byteLength)];
+      const padded = [...bytes(b.colors), ...new Array(((3 * nv + 3) & ~3) - 3 * nv).fill(0)];
+      expect([...b.packed]).toEqual([...bytes(b.positions), ...padded, ...bytes(b.indices)]);
+      expect(Math.max(...b.indices)).toBeLessThan(nv);
+    }
+    vol.destroy();
+  });
+
+  test('arenas: panning along a wall, the memory behind the current meshes stays within 4× their size plus the last call\'s', () => {
+    // each frame re-meshes the part of the wall it sees; blocks left behind
+    // would pin every earlier call's arena if survivors did not move out
+    const wall: SphereScene = { center: [0, 0, 5], radius: 0.01, wallZ: 1.0 };
+    const vol = new TsdfVolume(ctx, { voxelSize: 0.01 });
+    let last: MeshBlock[] = [];
+    for (let i = 0; i < 40; i++) {
+      const x = 0.03 * i;
+      const pose = lookAt([x, 0, 0.4], [x, 0, 1.0]);
+      const f = renderSphereScene(wall, K, pose);
+      vol.integrate(f.depth, f.rgb, K, pose);
+      last = vol.meshDirty();
+    }
+    const current = vol.meshBlocks() as PackedMeshBlock[];
+    const live = current.reduce((n, b) => n + b.packed.byteLength, 0);
+    const held = new Set(current.map((b) => b.packed.buffer));
+    const heldBytes = [...held].reduce((n, buf) => n + buf.byteLength, 0);
+    const lastBytes = [...new Set((last as PackedMeshBlock[]).map((b) => b.packed.buffer))].reduce((n, buf) => n + buf.byteLength, 0);
+    expect(current.length).toBeGreaterThan(100);
+    expect(heldBytes).toBeLessThanOrEqual(4 * live + lastBytes);
+    vol.destroy();
+  });
+
+  test('the server packs a packed block into the same bytes as its three arrays', () => {
+    const vol = new TsdfVolume(ctx, { voxelSize: 0.01 });
+    fuseAll(vol, false);
+    const blocks = vol.meshBlocks().slice(0, 20) as PackedMeshBlock[];
+    const plain = blocks.map((b) => ({ bx: b.bx, by: b.by, bz: b.bz, version: b.version, positions: b.positions, colors: b.colors, indices: b.indices }));
+    const a = packMeshBlocks(blocks, 7, 100), p = packMeshBlocks(plain, 7, 100);
+    expect([...new Uint8Array(a.buffer)]).toEqual([...new Uint8Array(p.buffer)]);
+    expect(a.blocks).toEqual(p.blocks);
+    vol.destroy();
+  });
+
+  test('a packed block refuses a record of the wrong size', () => {
+    expect(() => new PackedMeshBlock(0, 0, 0, 1, new Uint8Array(16), 1, 3)).toThrow(/do not hold 1 vertices and 3 indices/);
   });
 });
 

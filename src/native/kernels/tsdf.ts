@@ -19,7 +19,7 @@ export const tsdfIntegrateArgs = defineArgs('tsdf_integrate', {
 });
 
 export const tsdfMeshArgs = defineArgs('tsdf_mesh', {
-  block_count: 'u32', hash_mask: 'u32', vertex_capacity: 'u32', index_capacity: 'u32',
+  block_count: 'u32', hash_mask: 'u32', capacity: 'u32', pad2: 'u32',
   voxel_size: 'f32', min_weight: 'f32', pad0: 'f32', pad1: 'f32',
 });
 
