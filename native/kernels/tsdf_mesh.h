@@ -82,6 +82,28 @@ ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_args args, ss_thread c
   SS_MESH_VERTEX_COLOR(pool, ref0, ref1, s, col);
 }
 
+/* the crossing cubes of lattice row r0 = z·9 + y, as bits x: a cube is
+ * meshable when its 8 corners are valid, and crosses the surface when they
+ * are neither all negative nor all positive (rows r0, r0+1, r0+9, r0+10 hold
+ * its corners) */
+ss_device_inline uint32_t mesh_row_cubes(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row, uint32_t r0) {
+  uint32_t r1 = r0 + 1, r2 = r0 + SS_MESH_LATTICE, r3 = r2 + 1;
+  uint32_t v4 = valid_row[r0] & valid_row[r1] & valid_row[r2] & valid_row[r3];
+  uint32_t n_and = neg_row[r0] & neg_row[r1] & neg_row[r2] & neg_row[r3];
+  uint32_t n_or = neg_row[r0] | neg_row[r1] | neg_row[r2] | neg_row[r3];
+  uint32_t cubes = v4 & (v4 >> 1) & 0xffu;
+  uint32_t all_neg = n_and & (n_and >> 1);
+  uint32_t any_neg = n_or | (n_or >> 1);
+  return cubes & any_neg & ~all_neg;
+}
+
+/* marching-cubes config of cube x of row r0: corner c is inside when its lattice point is negative */
+ss_device_inline uint32_t mesh_cube_config(ss_thread const uint32_t* neg_row, uint32_t r0, uint32_t x) {
+  uint32_t r1 = r0 + 1, r2 = r0 + SS_MESH_LATTICE, r3 = r2 + 1;
+  return ((neg_row[r0] >> x) & 3u) | (((neg_row[r1] >> x) & 3u) << 2) | (((neg_row[r2] >> x) & 3u) << 4) |
+         (((neg_row[r3] >> x) & 3u) << 6);
+}
+
 /* block: {bx,by,bz,slot}. Scratch: f[729], vidx[729*3].
  * Writes block-local vertices/indices and their counts. */
 ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global const int32_t* block,
@@ -132,47 +154,56 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
     }
   /* no zero crossing anywhere in the lattice: no surface (most blocks of the truncation band) */
   if (!any_pos || !any_neg) return;
-  for (uint32_t k = 0; k < 3 * SS_MESH_LATTICE_POINTS; ++k) vidx[k] = -1;
-  uint32_t nv = 0, ni = 0;
-  float origin_x = (float)(bx * SS_BLOCK_DIM), origin_y = (float)(by * SS_BLOCK_DIM), origin_z = (float)(bz * SS_BLOCK_DIM);
+  /* three passes over the crossing cubes, none with a data-dependent branch
+   * per edge: (1) mark the lattice edges they use, as bit rows per axis;
+   * (2) one vertex per marked edge, in lattice order (so vidx needs no reset:
+   * every entry read in (3) was written in (2)); (3) the triangles. */
+  uint32_t used[3][SS_MESH_LATTICE * SS_MESH_LATTICE];
+  for (uint32_t r = 0; r < SS_MESH_LATTICE * SS_MESH_LATTICE; ++r) used[0][r] = used[1][r] = used[2][r] = 0;
+  /* per cube edge e: key offset from the cube's lowest corner (3·lattice
+   * index + axis), and where its bit goes: row offset (dy + 9·dz) and dx */
+  uint32_t edge_key[12], edge_row[12], edge_dx[12];
+  for (uint32_t e = 0; e < 12; ++e) {
+    uint32_t c0 = (uint32_t)SS_MC_EDGE_CORNER[e][0];
+    edge_key[e] = 3u * mesh_lattice_index(c0 & 1u, (c0 >> 1) & 1u, c0 >> 2) + (uint32_t)SS_MC_EDGE_AXIS[e];
+    edge_row[e] = ((c0 >> 1) & 1u) + SS_MESH_LATTICE * (c0 >> 2);
+    edge_dx[e] = c0 & 1u;
+  }
   for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
     for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) {
-      /* the 8 cubes of this row at once: a cube is meshable when its 8 corners
-       * are valid, and crosses the surface when they are neither all negative nor all positive */
-      uint32_t r0 = z * SS_MESH_LATTICE + y, r1 = r0 + 1, r2 = r0 + SS_MESH_LATTICE, r3 = r2 + 1;
-      uint32_t v4 = valid_row[r0] & valid_row[r1] & valid_row[r2] & valid_row[r3];
-      uint32_t n_and = neg_row[r0] & neg_row[r1] & neg_row[r2] & neg_row[r3];
-      uint32_t n_or = neg_row[r0] | neg_row[r1] | neg_row[r2] | neg_row[r3];
-      uint32_t cubes = v4 & (v4 >> 1) & 0xffu;
-      uint32_t all_neg = n_and & (n_and >> 1);
-      uint32_t any_neg = n_or | (n_or >> 1);
-      cubes &= any_neg & ~all_neg;
+      uint32_t r0 = z * SS_MESH_LATTICE + y;
+      uint32_t cubes = mesh_row_cubes(valid_row, neg_row, r0);
+      if (!cubes) continue;
+      /* the row's bits per edge in registers, written once per row: ORs into
+       * memory per edge would wait on each other */
+      uint32_t acc[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
       for (; cubes != 0; cubes &= cubes - 1) {
         uint32_t x = ss_ctz(cubes);
-        /* corner c of the cube is inside when its lattice point is negative: bits x, x+1 of the 4 rows */
-        uint32_t config = ((neg_row[r0] >> x) & 3u) | (((neg_row[r1] >> x) & 3u) << 2) | (((neg_row[r2] >> x) & 3u) << 4) |
-                          (((neg_row[r3] >> x) & 3u) << 6);
-        /* the cube's vertices (one per crossed edge, shared through vidx
-         * with the cubes that share the edge), then its triangles */
-        int32_t ev[12];
-        for (uint32_t em = SS_MC_EDGE_MASK[config]; em != 0; em &= em - 1) {
-          uint32_t e = ss_ctz(em);
-          int32_t c0 = SS_MC_EDGE_CORNER[e][0];
-          uint32_t axis = (uint32_t)SS_MC_EDGE_AXIS[e];
-          uint32_t px = x + (c0 & 1), py = y + ((c0 >> 1) & 1), pz = z + (c0 >> 2);
-          uint32_t l0 = mesh_lattice_index(px, py, pz);
-          uint32_t key = 3 * l0 + axis;
-          int32_t vi = vidx[key];
-          if (vi < 0) {
-            vi = (int32_t)nv++;
-            vidx[key] = vi;
-            mesh_emit_vertex(args, nb, f, l0, px, py, pz, axis, origin_x, origin_y, origin_z, pool, out_pos + 3 * vi,
-                             out_col + 3 * vi);
-          }
-          ev[e] = vi;
-        }
+        uint32_t em = SS_MC_EDGE_MASK[mesh_cube_config(neg_row, r0, x)];
+        for (uint32_t e = 0; e < 12; ++e) acc[e] |= ((em >> e) & 1u) << (x + edge_dx[e]);
+      }
+      for (uint32_t e = 0; e < 12; ++e) used[SS_MC_EDGE_AXIS[e]][r0 + edge_row[e]] |= acc[e];
+    }
+  uint32_t nv = 0, ni = 0;
+  float origin_x = (float)(bx * SS_BLOCK_DIM), origin_y = (float)(by * SS_BLOCK_DIM), origin_z = (float)(bz * SS_BLOCK_DIM);
+  for (uint32_t axis = 0; axis < 3; ++axis)
+    for (uint32_t r = 0; r < SS_MESH_LATTICE * SS_MESH_LATTICE; ++r)
+      for (uint32_t m = used[axis][r]; m != 0; m &= m - 1) {
+        uint32_t px = ss_ctz(m), py = r % SS_MESH_LATTICE, pz = r / SS_MESH_LATTICE;
+        uint32_t l0 = mesh_lattice_index(px, py, pz);
+        vidx[3 * l0 + axis] = (int32_t)nv;
+        mesh_emit_vertex(args, nb, f, l0, px, py, pz, axis, origin_x, origin_y, origin_z, pool, out_pos + 3 * nv, out_col + 3 * nv);
+        ++nv;
+      }
+  for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
+    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) {
+      uint32_t r0 = z * SS_MESH_LATTICE + y;
+      for (uint32_t cubes = mesh_row_cubes(valid_row, neg_row, r0); cubes != 0; cubes &= cubes - 1) {
+        uint32_t x = ss_ctz(cubes);
+        uint32_t config = mesh_cube_config(neg_row, r0, x);
+        uint32_t base = 3u * mesh_lattice_index(x, y, z);
         uint32_t entries = 3u * SS_MC_TRI_COUNT[config];
-        for (uint32_t t = 0; t < entries; ++t) out_idx[ni++] = (uint32_t)ev[SS_MC_TRIS[config][t]];
+        for (uint32_t t = 0; t < entries; ++t) out_idx[ni++] = (uint32_t)vidx[base + edge_key[SS_MC_TRIS[config][t]]];
       }
     }
   *n_vert = nv;
