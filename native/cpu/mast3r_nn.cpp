@@ -890,10 +890,15 @@ struct MapStats {
 
 #if defined(__AVX512BW__)
 
+/* a pixel of dim ≤ 32 floats in two registers: lanes of the first and second 16 */
+inline __mmask16 dim_mask_lo(uint32_t dim) { return (__mmask16)(dim >= 16 ? 0xffffu : ((1u << dim) - 1u)); }
+inline __mmask16 dim_mask_hi(uint32_t dim) {
+  return (__mmask16)(dim <= 16 ? 0u : (dim >= 32 ? 0xffffu : ((1u << (dim - 16)) - 1u)));
+}
+
 /* map_stats in one pass, for dim ≤ 32 (two registers per pixel) */
 MapStats map_stats_avx512(ss_context* ctx, const float* m, uint64_t px, uint32_t dim) {
-  const __mmask16 lo = (__mmask16)(dim >= 16 ? 0xffffu : ((1u << dim) - 1u));
-  const __mmask16 hi = (__mmask16)(dim <= 16 ? 0u : (dim >= 32 ? 0xffffu : ((1u << (dim - 16)) - 1u)));
+  const __mmask16 lo = dim_mask_lo(dim), hi = dim_mask_hi(dim);
   const int64_t grain = 8192, chunks = ((int64_t)px + grain - 1) / grain;
   std::vector<MapStats> part((size_t)chunks);
   ctx->pool->parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
@@ -938,8 +943,7 @@ MapStats map_stats_avx512(ss_context* ctx, const float* m, uint64_t px, uint32_t
  * far inside mast3r_ball_finish's 1e-5). */
 void build_bounds_avx512(const mast3r_index_view& v, uint32_t s, const float* m, float* index) {
   const uint32_t dim = v.dim;
-  const __mmask16 lo = (__mmask16)(dim >= 16 ? 0xffffu : ((1u << dim) - 1u));
-  const __mmask16 hi = (__mmask16)(dim <= 16 ? 0u : (dim >= 32 ? 0xffffu : ((1u << (dim - 16)) - 1u)));
+  const __mmask16 lo = dim_mask_lo(dim), hi = dim_mask_hi(dim);
   float* l1 = index + MAST3R_INDEX_HEADER;
   float* l2 = l1 + (uint64_t)(dim + 2) * v.S16 + (uint64_t)s * (dim + 2) * 16;
   const uint32_t x0 = MAST3R_SUPER_PX * (s % v.sx), y0 = MAST3R_SUPER_PX * (s / v.sx);
@@ -1134,8 +1138,7 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
     const uint32_t dim = A.dim, d4 = (dim + 3) / 4;
     uint8_t* q8 = reinterpret_cast<uint8_t*>(idx + mast3r_index_f32_floats(A.width, A.height, dim));
     float* G = idx + mast3r_index_f32_floats(A.width, A.height, dim) + p8 * 16 * d4;
-    const __mmask16 lo = (__mmask16)(dim >= 16 ? 0xffffu : ((1u << dim) - 1u));
-    const __mmask16 hi = (__mmask16)(dim <= 16 ? 0u : (dim >= 32 ? 0xffffu : ((1u << (dim - 16)) - 1u)));
+    const __mmask16 lo = dim_mask_lo(dim), hi = dim_mask_hi(dim);
     const __m512 inv = _mm512_set1_ps(1.0f / sb);
     const __m512i c127 = _mm512_set1_epi32(127), cm127 = _mm512_set1_epi32(-127), c128 = _mm512_set1_epi32(128);
     const bool l2 = A.dist == SS_MAST3R_DIST_L2;

@@ -22,8 +22,8 @@ static inline void mesh_gather_row8_avx2(float min_weight, const float* t, const
  * round-to-nearest-even) */
 static inline void mesh_vertex_color_sse(const float* pool, int32_t ref0, int32_t ref1, float s, uint8_t* col) {
   uint32_t w0, w1;
-  memcpy(&w0, reinterpret_cast<const uint8_t*>(pool + (uint64_t)(ref0 >> 9) * SS_BLOCK_FLOATS + 2 * SS_BLOCK_VOXELS) + 4 * (ref0 & 511), 4);
-  memcpy(&w1, reinterpret_cast<const uint8_t*>(pool + (uint64_t)(ref1 >> 9) * SS_BLOCK_FLOATS + 2 * SS_BLOCK_VOXELS) + 4 * (ref1 & 511), 4);
+  memcpy(&w0, ss_vox_rgba(pool, ref0), 4);
+  memcpy(&w1, ss_vox_rgba(pool, ref1), 4);
   __m128 a = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)w0)));
   __m128 b = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)w1)));
   __m128i r = _mm_cvtps_epi32(_mm_fmadd_ps(_mm_set1_ps(s), _mm_sub_ps(b, a), a));

@@ -18,10 +18,12 @@ ss_device_inline float ss_vox_weight(ss_global const float* pool, int32_t ref) {
   return pool[(uint64_t)(ref >> 9) * SS_BLOCK_FLOATS + SS_BLOCK_VOXELS + (uint32_t)(ref & 511)];
 }
 /* channel k (0 r, 1 g, 2 b) of the voxel colour */
-ss_device_inline uint8_t ss_vox_rgb(ss_global const float* pool, int32_t ref, uint32_t k) {
-  ss_global const uint8_t* rgba = (ss_global const uint8_t*)(pool + (uint64_t)(ref >> 9) * SS_BLOCK_FLOATS + 2 * SS_BLOCK_VOXELS);
-  return rgba[4 * (uint32_t)(ref & 511) + k];
+/* the rgba bytes of voxel ref = slot·512 + voxel */
+ss_device_inline ss_global const uint8_t* ss_vox_rgba(ss_global const float* pool, int32_t ref) {
+  return (ss_global const uint8_t*)(pool + (uint64_t)(ref >> 9) * SS_BLOCK_FLOATS + 2 * SS_BLOCK_VOXELS) + 4 * (uint32_t)(ref & 511);
 }
+
+ss_device_inline uint8_t ss_vox_rgb(ss_global const float* pool, int32_t ref, uint32_t k) { return ss_vox_rgba(pool, ref)[k]; }
 
 /* Teschner et al. 2003 spatial hash; TypeScript computes the same with Math.imul */
 ss_device_inline uint32_t ss_block_hash(int32_t x, int32_t y, int32_t z) {
