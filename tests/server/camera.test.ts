@@ -117,9 +117,14 @@ describe.skipIf(!haveFfmpeg)('camera source (ffmpeg)', () => {
       const file = join(dir, 'clip.mp4');
       const enc = Bun.spawnSync(['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=20:duration=0.5', '-c:v', 'mpeg4', file]);
       expect(enc.exitCode).toBe(0);
-      // played at its own rate (like a camera), a consumer this fast gets every frame
-      const frames = await lastValueFrom(cameraSource(`video:${file}?size=80x60`).pipe(toArray()));
-      expect(frames.length).toBe(10);
+      // played at its own rate (like a camera): latest wins, so on a loaded
+      // machine ffmpeg's catch-up bursts can drop a frame, but every one of
+      // the 10 is either delivered or counted as dropped, never lost silently
+      let dropped = 0;
+      const frames = await lastValueFrom(cameraSource(`video:${file}?size=80x60`, { onDrop: (n) => (dropped = n) }).pipe(toArray()));
+      expect(frames.length + dropped).toBe(10);
+      expect(frames.length).toBeGreaterThanOrEqual(5);
+      expect(frames.map((f) => f.index)).toEqual(frames.map((_, i) => i));
       expect(frames[0]!.rgb.length).toBe(80 * 60 * 3);
     } finally {
       rmSync(dir, { recursive: true, force: true });
