@@ -33,6 +33,11 @@ export function packedMeshBytes(vertices: number, indices: number): number {
  * of its MeshBlock wire message, so the server copies it in one go. The
  * typed-array views are made on first use: a frame re-meshes thousands of
  * blocks, and one allocation per block costs less than three.
+ *
+ * The volume owns the memory: a block from meshDirty() stays readable until
+ * the volume re-meshes that block (and, lazily, retires the memory) or is
+ * reset or destroyed. Keep one longer with copy(); reading a retired one
+ * throws instead of showing another frame's mesh.
  */
 export class PackedMeshBlock implements MeshBlock {
   private pos?: Float32Array;
@@ -41,24 +46,42 @@ export class PackedMeshBlock implements MeshBlock {
   constructor(
     readonly bx: number, readonly by: number, readonly bz: number, readonly version: number,
     /** the packed record (byteOffset a multiple of 4) */
-    readonly packed: Uint8Array,
+    private readonly record: Uint8Array,
     readonly vertexCount: number,
     readonly indexCount: number,
   ) {
-    if (packed.byteLength !== packedMeshBytes(vertexCount, indexCount) || packed.byteOffset % 4 !== 0) {
-      throw new RangeError(`packed mesh block: ${packed.byteLength} bytes at offset ${packed.byteOffset} do not hold ${vertexCount} vertices and ${indexCount} indices`);
+    if (record.byteLength !== packedMeshBytes(vertexCount, indexCount) || record.byteOffset % 4 !== 0) {
+      throw new RangeError(`packed mesh block: ${record.byteLength} bytes at offset ${record.byteOffset} do not hold ${vertexCount} vertices and ${indexCount} indices`);
     }
   }
+  /** the packed record; throws once the volume has retired it */
+  get packed(): Uint8Array {
+    if (this.record.byteLength === 0 && this.vertexCount > 0) {
+      throw new MeshBlockRetiredError(`mesh block ${this.bx},${this.by},${this.bz} version ${this.version} was re-meshed and its memory reused: copy() blocks you keep`);
+    }
+    return this.record;
+  }
   get positions(): Float32Array {
-    return (this.pos ??= new Float32Array(this.packed.buffer, this.packed.byteOffset, 3 * this.vertexCount));
+    const rec = this.packed;
+    return (this.pos ??= new Float32Array(rec.buffer, rec.byteOffset, 3 * this.vertexCount));
   }
   get colors(): Uint8Array {
-    return (this.col ??= this.packed.subarray(12 * this.vertexCount, 15 * this.vertexCount));
+    const rec = this.packed;
+    return (this.col ??= rec.subarray(12 * this.vertexCount, 15 * this.vertexCount));
   }
   get indices(): Uint32Array {
-    const at = this.packed.byteOffset + 12 * this.vertexCount + ((3 * this.vertexCount + 3) & ~3);
-    return (this.idx ??= new Uint32Array(this.packed.buffer, at, this.indexCount));
+    const rec = this.packed;
+    return (this.idx ??= new Uint32Array(rec.buffer, rec.byteOffset + 12 * this.vertexCount + ((3 * this.vertexCount + 3) & ~3), this.indexCount));
   }
+  /** a copy in memory of its own, readable for as long as it is referenced */
+  copy(): PackedMeshBlock {
+    return new PackedMeshBlock(this.bx, this.by, this.bz, this.version, this.packed.slice(), this.vertexCount, this.indexCount);
+  }
+}
+
+/** A PackedMeshBlock read after the volume re-meshed its block and reused the memory. */
+export class MeshBlockRetiredError extends Error {
+  override name = 'MeshBlockRetiredError';
 }
 
 /** Stable string key of a block, e.g. "3,-1,7". */

@@ -7,7 +7,7 @@ import {
   BLOCK_VOXELS, tsdfClearArgs, tsdfIntegrateArgs, tsdfMeshArgs, tsdfRaycastArgs, tsdfTouchedArgs, VOXEL_BYTES,
 } from '../native/kernels/tsdf';
 import { BlockHash } from './blockHash';
-import { MeshArena } from './meshArena';
+import { ArenaPool, type MeshArena } from './meshArena';
 import { PackedMeshBlock, type MeshBlock } from './meshBlock';
 
 export interface TsdfOptions {
@@ -86,6 +86,9 @@ export class TsdfVolume {
   private readonly meshes: (PackedMeshBlock | undefined)[];
   /** the arena each slot's current mesh is a view into (meshArena.ts) */
   private readonly arenaOf: (MeshArena | undefined)[];
+  /** arenas some current mesh is a view into, and where they go back to */
+  private readonly arenas = new Set<MeshArena>();
+  private readonly arenaPool = new ArenaPool();
   private triangleCount = 0;
   private droppedTotal = 0;
   private destroyed = false;
@@ -328,8 +331,10 @@ export class TsdfVolume {
       const total = this.meshTotals.u32(0, 1)[0] as number;
       out.records.download(0, total);
       const r = ranges.u32(0, n * 4);
-      // one copy per call out of native memory; each block a view into it
-      const arena = new MeshArena(out.records.u8().slice(0, total));
+      // one copy per call out of native memory (into reused memory); each block a view into it
+      const arena = this.arenaPool.take(total);
+      arena.bytes.set(out.records.u8(0, total));
+      this.arenas.add(arena);
       const result: MeshBlock[] = [];
       for (let k = 0; k < n; k++) {
         const s = slots[k] as number;
@@ -360,9 +365,21 @@ export class TsdfVolume {
     for (const slot of before.slots) {
       if (this.arenaOf[slot] !== before) continue;
       const m = this.meshes[slot] as PackedMeshBlock;
-      this.meshes[slot] = new PackedMeshBlock(m.bx, m.by, m.bz, m.version, m.packed.slice(), m.vertexCount, m.indexCount);
+      this.meshes[slot] = m.copy();
       this.arenaOf[slot] = undefined;
     }
+    this.arenas.delete(before);
+    this.arenaPool.give(before);
+  }
+
+  /** every arena detached (the meshes of earlier calls read as empty); their memory kept if `keep` */
+  private dropArenas(keep: boolean): void {
+    for (const a of this.arenas) {
+      if (keep) this.arenaPool.give(a);
+      else a.buffer.transfer();
+    }
+    this.arenas.clear();
+    this.arenaOf.fill(undefined);
   }
 
   /** every block's current mesh (blocks without a surface left out) */
@@ -475,7 +492,7 @@ export class TsdfVolume {
     this.dirtyList = [];
     this.versions.fill(0);
     this.meshes.fill(undefined);
-    this.arenaOf.fill(undefined);
+    this.dropArenas(true);
     this.triangleCount = 0;
     this.droppedTotal = 0;
   }
@@ -487,5 +504,7 @@ export class TsdfVolume {
       this.depthBuf, this.colorBuf, this.meshOut?.records,
       this.rayOut?.depth, this.rayOut?.normals, this.rayOut?.color]) b?.destroy();
     this.hash.destroy();
+    this.dropArenas(false);
+    this.arenaPool.clear();
   }
 }

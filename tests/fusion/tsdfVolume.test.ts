@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { TsdfVolume, VolumeFullError } from '../../src/fusion/tsdfVolume';
-import { blockKey, packedMeshBytes, PackedMeshBlock, type MeshBlock } from '../../src/fusion/meshBlock';
+import { blockKey, MeshBlockRetiredError, packedMeshBytes, PackedMeshBlock, type MeshBlock } from '../../src/fusion/meshBlock';
 import { packMeshBlocks } from '../../src/server/dataMessages';
 import { NativeContext } from '../../src/native';
 import { lookAt, orbitPoses, renderSphereScene, smallIntrinsics as K, type SphereScene } from '../helpers/analyticScene';
@@ -181,6 +181,37 @@ describe('packed block meshes and their arenas', () => {
     const lastBytes = [...new Set((last as PackedMeshBlock[]).map((b) => b.packed.buffer))].reduce((n, buf) => n + buf.byteLength, 0);
     expect(current.length).toBeGreaterThan(100);
     expect(heldBytes).toBeLessThanOrEqual(4 * live + lastBytes);
+    vol.destroy();
+  });
+
+  test('a block kept past its re-meshing reads as it was or throws MeshBlockRetiredError, never as a later mesh; copy() keeps it', () => {
+    const vol = new TsdfVolume(ctx, { voxelSize: 0.01 });
+    const f = frames[0]!;
+    vol.integrate(f.depth, f.rgb, K, f.pose);
+    const kept = vol.meshDirty() as PackedMeshBlock[];
+    const snapshot = kept.map((b) => [...b.packed]);
+    const copies = kept.map((b) => b.copy());
+    // the same view, the surface 2 mm further each time: every block re-meshed with new values, so the first
+    // call's memory is retired and reused
+    for (let i = 1; i <= 4; i++) {
+      vol.integrate(f.depth.map((d) => d + 0.002 * i), f.rgb, K, f.pose);
+      vol.meshDirty();
+    }
+    let retired = 0;
+    kept.forEach((b, k) => {
+      let bytes: number[] | null = null;
+      try {
+        bytes = [...b.packed];
+      } catch (e) {
+        expect(e).toBeInstanceOf(MeshBlockRetiredError);
+        expect(() => b.positions).toThrow(/was re-meshed and its memory reused/);
+        retired++;
+      }
+      if (bytes) expect(bytes).toEqual(snapshot[k]!);
+      expect([...copies[k]!.packed]).toEqual(snapshot[k]!);
+    });
+    expect(kept.length).toBeGreaterThan(20);
+    expect(retired).toBeGreaterThan(kept.length / 2);
     vol.destroy();
   });
 
