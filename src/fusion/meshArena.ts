@@ -1,28 +1,29 @@
+import type { NativeBuffer } from '../native/buffer';
+import type { NativeContext } from '../native/context';
+
 /**
- * The mesh records of one meshDirty() call, copied out of native memory in
- * one piece: thousands of block-sized allocations per frame cost more than
- * the copy itself. Each block's record is a view into it, so the arena lives
- * while any of its blocks is current; once fewer than a quarter are current,
- * the volume moves the survivors into copies of their own and gives the
- * arena back to its pool. Memory held ≤ 4× the current mesh (plus the
- * pool's rounding, ≤ 1/8).
+ * The mesh records of one meshDirty() call, where the kernel wrote them: a
+ * native buffer, read through a leased ArrayBuffer. Each block's record is a
+ * range of it, so the arena lives while any of its blocks is current; once
+ * fewer than a quarter are current, the volume moves the survivors into
+ * copies of their own and gives the buffer back to its pool, which detaches
+ * the lease. Memory held ≤ 4× the current mesh (plus the pool's rounding).
  */
 export class MeshArena {
   /** slots whose records this arena holds */
   readonly slots: number[] = [];
+  /** the call's records, bytes [0, total) of `records` */
   readonly bytes: Uint8Array;
   private live = 0;
 
-  constructor(readonly buffer: ArrayBuffer, byteLength: number) {
-    this.bytes = new Uint8Array(buffer, 0, byteLength);
+  constructor(readonly records: NativeBuffer, total: number) {
+    this.bytes = new Uint8Array(records.lease(total));
   }
 
-  /** slot's record, bytes [offset, offset + length) of the call's output */
-  take(slot: number, offset: number, length: number): Uint8Array {
-    if (length === 0) return EMPTY;
+  /** slot's current mesh is a record in this arena */
+  hold(slot: number): void {
     this.slots.push(slot);
     this.live++;
-    return this.bytes.subarray(offset, offset + length);
   }
 
   /** one of its blocks was replaced; true when the survivors should move out (once) */
@@ -34,38 +35,52 @@ export class MeshArena {
   }
 }
 
-const EMPTY = new Uint8Array(0);
-
 /**
- * Memory for arenas, reused: a fresh 6 MB buffer per frame costs ~2.5 ms of
- * page faults on first touch, a reused one nothing. An arena given back is
- * detached (ArrayBuffer.transfer, no copy), so a superseded block a consumer
- * still holds reads as empty, never as another frame's mesh.
+ * Native buffers for mesh records, reused: a fresh 6 MB buffer costs ~2.5 ms
+ * of page faults on first touch, a reused one nothing. A buffer given back
+ * has its leases revoked, so a superseded block a consumer still holds reads
+ * as empty, never as another call's mesh.
  */
 export class ArenaPool {
-  private readonly free: ArrayBuffer[] = [];
+  private readonly free: NativeBuffer[] = [];
+  private held = 0;
 
-  constructor(private readonly keep = 3) {}
+  constructor(private readonly ctx: NativeContext, private readonly keep = 3) {}
 
-  /** an arena for `bytes` of records: the smallest free buffer that holds them, else a new one with room for ¼ more (frames grow) */
-  take(bytes: number): MeshArena {
+  /** a buffer of at least `bytes`: the smallest free one that holds them, else a new one (rounded up) */
+  take(bytes: number): NativeBuffer {
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
-      const len = (this.free[i] as ArrayBuffer).byteLength;
-      if (len >= bytes && (best < 0 || len < (this.free[best] as ArrayBuffer).byteLength)) best = i;
+      const len = (this.free[i] as NativeBuffer).bytes;
+      if (len >= bytes && (best < 0 || len < (this.free[best] as NativeBuffer).bytes)) best = i;
     }
-    const buffer = best >= 0 ? (this.free.splice(best, 1)[0] as ArrayBuffer) : new ArrayBuffer(roundUp(bytes * 1.25));
-    return new MeshArena(buffer, bytes);
+    if (best >= 0) return this.free.splice(best, 1)[0] as NativeBuffer;
+    const buf = this.ctx.buffer(roundUp(bytes));
+    this.held += buf.bytes;
+    return buf;
   }
 
-  /** arena's views are detached; its memory is kept for the next take() (the newest `keep` buffers) */
-  give(arena: MeshArena): void {
-    this.free.push(arena.buffer.transfer());
-    if (this.free.length > this.keep) this.free.shift();
+  /** buf's leases are revoked and it waits for the next take() (the newest `keep` are kept) */
+  give(buf: NativeBuffer): void {
+    buf.revokeLeases();
+    this.free.push(buf);
+    if (this.free.length > this.keep) this.drop(this.free.shift() as NativeBuffer);
   }
 
-  /** drops the free buffers */
+  /** native bytes of every buffer this pool made and has not destroyed (in arenas and free) */
+  get bytes(): number {
+    return this.held;
+  }
+
+  /** destroys buf (its leases detached first) */
+  drop(buf: NativeBuffer): void {
+    this.held -= buf.bytes;
+    buf.destroy();
+  }
+
+  /** destroys the free buffers */
   clear(): void {
+    for (const buf of this.free) this.drop(buf);
     this.free.length = 0;
   }
 }
@@ -76,5 +91,5 @@ const MIN_BYTES = 64 * 1024;
 function roundUp(bytes: number): number {
   if (bytes <= MIN_BYTES) return MIN_BYTES;
   const step = 2 ** (Math.floor(Math.log2(bytes)) - 3);
-  return Math.ceil(bytes / step) * step;
+  return Math.min(Math.ceil(bytes / step) * step, 0xfffffffc);
 }

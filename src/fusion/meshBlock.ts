@@ -30,9 +30,9 @@ export function packedMeshBytes(vertices: number, indices: number): number {
 /**
  * A block mesh held as one packed record — positions (f32 xyz), colours (u8
  * rgb, zero-padded to 4 bytes), indices (u32) — exactly the three sections
- * of its MeshBlock wire message, so the server copies it in one go. The
- * typed-array views are made on first use: a frame re-meshes thousands of
- * blocks, and one allocation per block costs less than three.
+ * of its MeshBlock wire message, so the server copies it in one go. Every
+ * view, the record's included, is made on first use: a frame re-meshes
+ * thousands of blocks, and most consumers read only some of their arrays.
  *
  * The volume owns the memory: a block from meshDirty() stays readable until
  * the volume re-meshes that block (and, lazily, retires the memory) or is
@@ -40,26 +40,35 @@ export function packedMeshBytes(vertices: number, indices: number): number {
  * throws instead of showing another frame's mesh.
  */
 export class PackedMeshBlock implements MeshBlock {
+  private rec?: Uint8Array;
   private pos?: Float32Array;
   private col?: Uint8Array;
   private idx?: Uint32Array;
+  private readonly offset: number;
+  /**
+   * The record is `source` itself, or with `offset` given, the record's bytes
+   * starting there (a range of a mesh arena: the view is made on first use).
+   */
   constructor(
     readonly bx: number, readonly by: number, readonly bz: number, readonly version: number,
-    /** the packed record (byteOffset a multiple of 4) */
-    private readonly record: Uint8Array,
+    private readonly source: Uint8Array,
     readonly vertexCount: number,
     readonly indexCount: number,
+    offset?: number,
   ) {
-    if (record.byteLength !== packedMeshBytes(vertexCount, indexCount) || record.byteOffset % 4 !== 0) {
-      throw new RangeError(`packed mesh block: ${record.byteLength} bytes at offset ${record.byteOffset} do not hold ${vertexCount} vertices and ${indexCount} indices`);
+    const bytes = packedMeshBytes(vertexCount, indexCount);
+    this.offset = offset ?? 0;
+    const fits = offset === undefined ? source.byteLength === bytes : this.offset + bytes <= source.byteLength;
+    if (!fits || (source.byteOffset + this.offset) % 4 !== 0) {
+      throw new RangeError(`packed mesh block: ${source.byteLength - this.offset} bytes at offset ${source.byteOffset + this.offset} do not hold ${vertexCount} vertices and ${indexCount} indices`);
     }
   }
   /** the packed record; throws once the volume has retired it */
   get packed(): Uint8Array {
-    if (this.record.byteLength === 0 && this.vertexCount > 0) {
+    if (this.source.byteLength === 0 && this.vertexCount > 0) {
       throw new MeshBlockRetiredError(`mesh block ${this.bx},${this.by},${this.bz} version ${this.version} was re-meshed and its memory reused: copy() blocks you keep`);
     }
-    return this.record;
+    return (this.rec ??= this.source.subarray(this.offset, this.offset + packedMeshBytes(this.vertexCount, this.indexCount)));
   }
   get positions(): Float32Array {
     const rec = this.packed;

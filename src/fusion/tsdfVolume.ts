@@ -7,8 +7,10 @@ import {
   BLOCK_VOXELS, tsdfClearArgs, tsdfIntegrateArgs, tsdfMeshArgs, tsdfRaycastArgs, tsdfTouchedArgs, VOXEL_BYTES,
 } from '../native/kernels/tsdf';
 import { BlockHash } from './blockHash';
-import { ArenaPool, type MeshArena } from './meshArena';
+import { ArenaPool, MeshArena } from './meshArena';
 import { PackedMeshBlock, type MeshBlock } from './meshBlock';
+
+const EMPTY = new Uint8Array(0);
 
 export interface TsdfOptions {
   /** voxel edge in metres */
@@ -88,7 +90,9 @@ export class TsdfVolume {
   private readonly arenaOf: (MeshArena | undefined)[];
   /** arenas some current mesh is a view into, and where they go back to */
   private readonly arenas = new Set<MeshArena>();
-  private readonly arenaPool = new ArenaPool();
+  private readonly arenaPool: ArenaPool;
+  /** record bytes per meshed block in the last call: sizes the next call's output */
+  private recordBytesPerBlock = 4096;
   private triangleCount = 0;
   private droppedTotal = 0;
   private destroyed = false;
@@ -103,8 +107,8 @@ export class TsdfVolume {
   private touchedMax: number;
   private readonly touchedLimit: number;
   private readonly blockList: NativeBuffer;
-  /** native output of ss_tsdf_mesh_blocks: packed block records (PackedMeshBlock) */
-  private meshOut: { records: NativeBuffer; capacity: number } | null = null;
+  /** ss_tsdf_mesh_blocks' per-block ranges (grown on demand) and totals */
+  private meshRanges: NativeBuffer | null = null;
   private readonly meshTotals: NativeBuffer;
   private rayOut: { depth: NativeBuffer; normals: NativeBuffer; color: NativeBuffer; pixels: number } | null = null;
 
@@ -139,6 +143,7 @@ export class TsdfVolume {
     this.touchedCounts = ctx.buffer(8);
     this.blockList = ctx.buffer(Math.max(this.maxBlocks, limit) * 16);
     this.meshTotals = ctx.buffer(12);
+    this.arenaPool = new ArenaPool(ctx);
   }
 
   /** live voxel blocks */
@@ -164,9 +169,14 @@ export class TsdfVolume {
     return { pool: this.pool, hash: this.hash.table, hashMask: this.hash.mask };
   }
 
-  /** bytes held in native memory by this volume */
+  /** bytes held in native memory by this volume's voxels and hash */
   get nativeBytes(): number {
     return this.pool.bytes + this.hash.table.bytes;
+  }
+
+  /** native bytes of mesh records (current meshes' arenas and the arena pool's spare buffers) */
+  get meshNativeBytes(): number {
+    return this.arenaPool.bytes;
   }
 
   private check(): void {
@@ -290,14 +300,12 @@ export class TsdfVolume {
     return this.meshSlots(all);
   }
 
-  private ensureMeshOut(bytes: number): NonNullable<TsdfVolume['meshOut']> {
-    const cur = this.meshOut;
-    if (cur && cur.capacity >= bytes) return cur;
-    cur?.records.destroy();
-    // capacity is a uint32 of the ABI
-    const capacity = Math.min(Math.max(bytes, cur?.capacity ?? 0), 0xfffffffc);
-    this.meshOut = { records: this.ctx.buffer(capacity), capacity };
-    return this.meshOut;
+  private rangesFor(blocks: number): NativeBuffer {
+    if (!this.meshRanges || this.meshRanges.bytes < blocks * 16) {
+      this.meshRanges?.destroy();
+      this.meshRanges = this.ctx.buffer(Math.max(blocks, 1024) * 16);
+    }
+    return this.meshRanges;
   }
 
   private meshSlots(slots: number[]): MeshBlock[] {
@@ -312,48 +320,56 @@ export class TsdfVolume {
       list[4 * k + 3] = s;
     }
     this.blockList.upload(0, n * 16);
-    const ranges = this.ctx.buffer(n * 16);
-    try {
-      let out = this.ensureMeshOut(Math.max(1 << 20, n * 4096));
-      for (;;) {
-        const status = this.ctx.call('ss_tsdf_mesh_blocks', tsdfMeshArgs, {
-          block_count: n, hash_mask: this.hash.mask, capacity: out.capacity,
-          voxel_size: this.voxelSize, min_weight: this.minMeshWeight,
-        }, [this.pool, this.hash.table, this.blockList, out.records, ranges, this.meshTotals], [Status.CAPACITY]);
-        if (status === Status.OK) break;
-        this.meshTotals.download();
-        const need = this.meshTotals.u32(0, 1)[0] as number;
-        if (need >= 0xfffffffc) throw new RangeError(`meshing ${n} blocks needs over 4 GiB of mesh records: mesh fewer blocks per call`);
-        out = this.ensureMeshOut(Math.ceil(need * 1.5));
-      }
-      ranges.download();
+    const ranges = this.rangesFor(n);
+    // the kernel writes the records straight into arena memory; a guess too small costs one more call
+    let records = this.arenaPool.take(Math.ceil(n * this.recordBytesPerBlock * 1.25));
+    for (;;) {
+      const status = this.ctx.call('ss_tsdf_mesh_blocks', tsdfMeshArgs, {
+        block_count: n, hash_mask: this.hash.mask, capacity: Math.min(records.bytes, 0xfffffffc),
+        voxel_size: this.voxelSize, min_weight: this.minMeshWeight,
+      }, [this.pool, this.hash.table, this.blockList, records, ranges, this.meshTotals], [Status.CAPACITY]);
+      if (status === Status.OK) break;
       this.meshTotals.download();
-      const total = this.meshTotals.u32(0, 1)[0] as number;
-      out.records.download(0, total);
-      const r = ranges.u32(0, n * 4);
-      // one copy per call out of native memory (into reused memory); each block a view into it
-      const arena = this.arenaPool.take(total);
-      arena.bytes.set(out.records.u8(0, total));
-      this.arenas.add(arena);
-      const result: MeshBlock[] = [];
-      for (let k = 0; k < n; k++) {
-        const s = slots[k] as number;
-        const off = r[4 * k] as number, nv = r[4 * k + 1] as number, ni = r[4 * k + 2] as number, len = r[4 * k + 3] as number;
-        const prev = this.meshes[s];
-        if (nv === 0 && (!prev || prev.indexCount === 0)) continue; // nothing before, nothing now
-        const version = (this.versions[s] as number) + 1;
-        const block = new PackedMeshBlock(coords[3 * s] as number, coords[3 * s + 1] as number, coords[3 * s + 2] as number,
-          version, arena.take(s, off, len), nv, ni);
-        this.versions[s] = version;
-        this.triangleCount += ni / 3 - (prev ? prev.indexCount / 3 : 0);
-        this.meshes[s] = block;
-        this.moveToArena(s, len > 0 ? arena : undefined);
-        result.push(block);
+      const need = this.meshTotals.u32(0, 1)[0] as number;
+      if (need >= 0xfffffffc) {
+        this.arenaPool.give(records);
+        throw new RangeError(`meshing ${n} blocks needs over 4 GiB of mesh records: mesh fewer blocks per call`);
       }
-      return result;
-    } finally {
-      ranges.destroy();
+      this.arenaPool.give(records);
+      records = this.arenaPool.take(Math.ceil(need * 1.25));
     }
+    ranges.download(0, n * 16);
+    this.meshTotals.download();
+    const total = this.meshTotals.u32(0, 1)[0] as number;
+    this.recordBytesPerBlock = Math.max(256, total / n);
+    let arena: MeshArena | undefined;
+    if (total > 0) {
+      records.download(0, total);
+      arena = new MeshArena(records, total);
+      this.arenas.add(arena);
+    } else {
+      this.arenaPool.give(records);
+    }
+    const r = ranges.u32(0, n * 4);
+    const result: MeshBlock[] = [];
+    for (let k = 0; k < n; k++) {
+      const s = slots[k] as number;
+      const off = r[4 * k] as number, nv = r[4 * k + 1] as number, ni = r[4 * k + 2] as number, len = r[4 * k + 3] as number;
+      const prev = this.meshes[s];
+      if (nv === 0 && (!prev || prev.indexCount === 0)) continue; // nothing before, nothing now
+      const version = (this.versions[s] as number) + 1;
+      const block = len > 0
+        ? new PackedMeshBlock(coords[3 * s] as number, coords[3 * s + 1] as number, coords[3 * s + 2] as number, version,
+          (arena as MeshArena).bytes, nv, ni, off)
+        : new PackedMeshBlock(coords[3 * s] as number, coords[3 * s + 1] as number, coords[3 * s + 2] as number, version, EMPTY, 0, 0);
+      this.versions[s] = version;
+      this.triangleCount += ni / 3 - (prev ? prev.indexCount / 3 : 0);
+      this.meshes[s] = block;
+      if (len > 0) (arena as MeshArena).hold(s);
+      this.moveToArena(s, len > 0 ? arena : undefined);
+      result.push(block);
+    }
+    return result;
   }
 
   /** slot s's current mesh lives in `arena` now (undefined: in memory of its own) */
@@ -369,14 +385,14 @@ export class TsdfVolume {
       this.arenaOf[slot] = undefined;
     }
     this.arenas.delete(before);
-    this.arenaPool.give(before);
+    this.arenaPool.give(before.records);
   }
 
-  /** every arena detached (the meshes of earlier calls read as empty); their memory kept if `keep` */
+  /** every arena detached (the meshes of earlier calls read as empty); their memory kept for reuse if `keep` */
   private dropArenas(keep: boolean): void {
     for (const a of this.arenas) {
-      if (keep) this.arenaPool.give(a);
-      else a.buffer.transfer();
+      if (keep) this.arenaPool.give(a.records);
+      else this.arenaPool.drop(a.records);
     }
     this.arenas.clear();
     this.arenaOf.fill(undefined);
@@ -501,7 +517,7 @@ export class TsdfVolume {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const b of [this.pool, this.touchedScratch, this.touchedOut, this.touchedCounts, this.blockList, this.meshTotals,
-      this.depthBuf, this.colorBuf, this.meshOut?.records,
+      this.depthBuf, this.colorBuf, this.meshRanges,
       this.rayOut?.depth, this.rayOut?.normals, this.rayOut?.color]) b?.destroy();
     this.hash.destroy();
     this.dropArenas(false);

@@ -6,8 +6,8 @@ import type { NativeLibrary } from './library';
  * Memory owned by the backend (page-aligned, zero-filled). JS reads and writes
  * it through typed-array views over the host mirror; `upload()`/`download()`
  * move ranges to and from the device (no-ops on the CPU and Metal backends).
- * One owner, explicit destroy(); views taken before destroy() must not be used
- * after it.
+ * One owner, explicit destroy(); views taken before destroy() read as empty
+ * after it (their ArrayBuffer is detached), never as freed memory.
  */
 export class NativeBuffer {
   readonly bytes: number;
@@ -17,6 +17,8 @@ export class NativeBuffer {
   private readonly ctxPtr: Pointer;
   private readonly onDestroy: (b: NativeBuffer) => void;
   private arrayBuffer: ArrayBuffer | null;
+  /** ArrayBuffers handed out by lease(), detached by revokeLeases() and destroy() */
+  private readonly leases: ArrayBuffer[] = [];
 
   /** @internal use NativeContext.buffer() */
   constructor(lib: NativeLibrary, ctxPtr: Pointer, handle: Pointer, bytes: number, onDestroy: (b: NativeBuffer) => void) {
@@ -74,6 +76,27 @@ export class NativeBuffer {
     return new BigInt64Array(this.buf(), offset, length ?? Math.floor((this.bytes - offset) / 8));
   }
 
+  /**
+   * An ArrayBuffer over bytes [0, length) that this buffer can take back:
+   * after revokeLeases() or destroy() it is detached, so every view of it
+   * reads as empty instead of as reused or freed memory. For views that
+   * outlive one use of the memory (mesh arenas).
+   */
+  lease(length: number): ArrayBuffer {
+    if (!Number.isInteger(length) || length <= 0 || length > this.bytes) {
+      throw new RangeError(`NativeBuffer.lease: length must be 1..${this.bytes} bytes, got ${length}`);
+    }
+    const leased = toArrayBuffer(this.pointer, 0, length);
+    this.leases.push(leased);
+    return leased;
+  }
+
+  /** Detaches every leased ArrayBuffer (ArrayBuffer.transfer(0): no copy); the memory is the caller's to reuse. */
+  revokeLeases(): void {
+    for (const leased of this.leases) leased.transfer(0);
+    this.leases.length = 0;
+  }
+
   /** Copies a typed array into the buffer at a byte offset, then uploads that range. */
   write(data: ArrayBufferView, byteOffset = 0): this {
     if (byteOffset + data.byteLength > this.bytes) {
@@ -104,6 +127,9 @@ export class NativeBuffer {
 
   destroy(): void {
     if (this.handlePtr === null) return;
+    // views still held anywhere read as empty from here on, never as freed memory
+    this.revokeLeases();
+    this.arrayBuffer?.transfer(0);
     this.lib.symbols.ss_buffer_destroy(this.ctxPtr, this.handlePtr);
     this.handlePtr = null;
     this.arrayBuffer = null;

@@ -226,6 +226,22 @@ describe('packed block meshes and their arenas', () => {
     vol.destroy();
   });
 
+  test('when the records outgrow the guessed output size, meshing runs again and gives the same meshes', () => {
+    const guessed = new TsdfVolume(ctx, { voxelSize: 0.01 });
+    const tight = new TsdfVolume(ctx, { voxelSize: 0.01 });
+    // the first output buffer is sized from this guess: 1 byte per block cannot hold any record
+    (tight as unknown as { recordBytesPerBlock: number }).recordBytesPerBlock = 1;
+    const f = frames[0]!;
+    for (const v of [guessed, tight]) v.integrate(f.depth, f.rgb, K, f.pose);
+    const a = guessed.meshDirty() as PackedMeshBlock[], b = tight.meshDirty() as PackedMeshBlock[];
+    expect(b.length).toBe(a.length);
+    // more than the smallest output buffer (64 KiB), so the first call must have run out of room
+    expect(a.reduce((n, blk) => n + blk.packed.byteLength, 0)).toBeGreaterThan(64 * 1024);
+    b.forEach((blk, k) => expect([...blk.packed]).toEqual([...a[k]!.packed]));
+    guessed.destroy();
+    tight.destroy();
+  });
+
   test('a packed block refuses a record of the wrong size', () => {
     expect(() => new PackedMeshBlock(0, 0, 0, 1, new Uint8Array(16), 1, 3)).toThrow(/do not hold 1 vertices and 3 indices/);
   });
@@ -281,19 +297,25 @@ describe('memory over a long replay', () => {
     const vol = new TsdfVolume(ctx, { voxelSize: 0.01 });
     fuseAll(vol, true);
     const blocks = vol.blockCount;
-    const native = ctx.stats();
+    // mesh records live in native arenas that come and go; everything else is allocated once
+    const fixedBytes = (): number => ctx.stats().bytes - vol.meshNativeBytes;
+    const fixed = fixedBytes();
     Bun.gc(true);
     const rss0 = process.memoryUsage().rss;
+    const meshBytes: number[] = [];
     for (let pass = 0; pass < 40; pass++) {
       const g = frames[pass % frames.length]!;
       vol.integrate(g.depth, g.rgb, K, g.pose);
       vol.meshDirty();
+      meshBytes.push(vol.meshNativeBytes);
     }
     Bun.gc(true);
     const grown = (process.memoryUsage().rss - rss0) / 2 ** 20;
-    console.log(`RSS change over 40 more frames: ${grown.toFixed(1)} MiB`);
+    const live = (vol.meshBlocks() as PackedMeshBlock[]).reduce((n, b) => n + b.packed.byteLength, 0);
+    console.log(`RSS change over 40 more frames: ${grown.toFixed(1)} MiB; mesh arenas ${meshBytes.map((b) => (b / 2 ** 20).toFixed(1)).join(' ')} MiB for ${(live / 2 ** 20).toFixed(1)} MiB of current meshes`);
     expect(vol.blockCount).toBe(blocks);
-    expect(ctx.stats()).toEqual(native);
+    expect(fixedBytes()).toBe(fixed);
+    expect(Math.max(...meshBytes.slice(20))).toBeLessThanOrEqual(Math.max(...meshBytes.slice(0, 20)));
     expect(grown).toBeLessThan(64);
     vol.reset();
     expect(vol.blockCount).toBe(0);

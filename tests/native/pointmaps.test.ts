@@ -157,6 +157,33 @@ describe('NativeBuffer and NativeContext', () => {
     expect(() => b.handle).toThrow(UseAfterDestroyError);
   });
 
+  test('views taken before destroy() read as empty after it, never as freed memory', () => {
+    const b = ctx.buffer(64);
+    const view = b.f32(0, 16);
+    view[3] = 2.5;
+    b.destroy();
+    expect(view.length).toBe(0);
+    expect(view[3]).toBeUndefined();
+  });
+
+  test('a leased ArrayBuffer shares the memory until revokeLeases() detaches it; the buffer itself stays usable', () => {
+    const b = ctx.buffer(64);
+    const leased = new Uint8Array(b.lease(32));
+    expect(leased.length).toBe(32);
+    b.u8()[5] = 9;
+    expect(leased[5]).toBe(9);
+    b.revokeLeases();
+    expect(leased.length).toBe(0);
+    expect(b.u8()[5]).toBe(9);
+    const again = new Uint8Array(b.lease(8));
+    b.destroy();
+    expect(again.length).toBe(0);
+    expect(() => b.lease(8)).toThrow(UseAfterDestroyError);
+    const small = ctx.buffer(16);
+    expect(() => small.lease(17)).toThrow(/lease: length must be 1\.\.16 bytes, got 17/);
+    small.destroy();
+  });
+
   test('buffers start zero-filled and write() copies at a byte offset', () => {
     const b = ctx.buffer(16);
     expect(Array.from(b.u8())).toEqual(new Array(16).fill(0));
