@@ -2,17 +2,18 @@ import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 
 /**
- * The mesh records of one meshDirty() call, where the kernel wrote them: a
- * native buffer, read through a leased ArrayBuffer. Each block's record is a
- * range of it, so the arena lives while any of its blocks is current; once
- * fewer than a quarter are current, the volume moves the survivors into
- * copies of their own and gives the buffer back to its pool, which detaches
- * the lease. Memory held ≤ 4× the current mesh (plus the pool's rounding).
+ * Mesh records that blocks are ranges of, in a native buffer read through a
+ * leased ArrayBuffer: one meshDirty() call's output where the kernel wrote
+ * it, or the survivors of a retired arena, moved together. The arena lives
+ * while any of its blocks is current; once fewer than a quarter are current,
+ * the volume moves the survivors out and gives the buffer back to its pool,
+ * which detaches the lease. Memory held ≤ 4× the current mesh (plus the
+ * pool's rounding and spare buffers).
  */
 export class MeshArena {
   /** slots whose records this arena holds */
   readonly slots: number[] = [];
-  /** the call's records, bytes [0, total) of `records` */
+  /** bytes [0, total) of `records` */
   readonly bytes: Uint8Array;
   private live = 0;
 
@@ -45,7 +46,7 @@ export class ArenaPool {
   private readonly free: NativeBuffer[] = [];
   private held = 0;
 
-  constructor(private readonly ctx: NativeContext, private readonly keep = 3) {}
+  constructor(private readonly ctx: NativeContext, private readonly keep = 4) {}
 
   /** a buffer of at least `bytes`: the smallest free one that holds them, else a new one (rounded up) */
   take(bytes: number): NativeBuffer {

@@ -85,6 +85,8 @@ export class TsdfVolume {
   private readonly dirty: Uint8Array;
   private dirtyList: number[] = [];
   private readonly versions: Uint32Array;
+  /** slot + 1 of each block's −x/−y/−z neighbours (7 per slot), 0 = not found yet: a slot never moves until reset() */
+  private readonly lowerNeighbours: Int32Array;
   private readonly meshes: (PackedMeshBlock | undefined)[];
   /** the arena each slot's current mesh is a view into (meshArena.ts) */
   private readonly arenaOf: (MeshArena | undefined)[];
@@ -131,6 +133,7 @@ export class TsdfVolume {
     this.pool = ctx.buffer(this.maxBlocks * BLOCK_VOXELS * VOXEL_BYTES);
     this.dirty = new Uint8Array(this.maxBlocks);
     this.versions = new Uint32Array(this.maxBlocks);
+    this.lowerNeighbours = new Int32Array(this.maxBlocks * 7);
     this.meshes = new Array<PackedMeshBlock | undefined>(this.maxBlocks);
     this.arenaOf = new Array<MeshArena | undefined>(this.maxBlocks);
     let limit = 1;
@@ -284,10 +287,16 @@ export class TsdfVolume {
     const coords = this.hash.coords;
     // dirty[slot]: 1 = integrated, 2 = neighbour added here
     const extra: number[] = [];
+    const known = this.lowerNeighbours;
     for (const slot of targets) {
       const x = coords[3 * slot] as number, y = coords[3 * slot + 1] as number, z = coords[3 * slot + 2] as number;
       for (let n = 1; n < 8; n++) {
-        const s = this.hash.find(x - (n & 1), y - ((n >> 1) & 1), z - (n >> 2));
+        const at = 7 * slot + n - 1;
+        let s = (known[at] as number) - 1;
+        if (s < 0) {
+          s = this.hash.find(x - (n & 1), y - ((n >> 1) & 1), z - (n >> 2));
+          if (s >= 0) known[at] = s + 1;
+        }
         if (s >= 0 && !mark[s]) {
           mark[s] = 2;
           extra.push(s);
@@ -372,17 +381,29 @@ export class TsdfVolume {
     return result;
   }
 
-  /** slot s's current mesh lives in `arena` now (undefined: in memory of its own) */
+  /** slot s's current mesh lives in `arena` now (undefined: no record) */
   private moveToArena(s: number, arena: MeshArena | undefined): void {
     const before = this.arenaOf[s];
     this.arenaOf[s] = arena;
     if (!before?.release()) return;
-    // mostly dead: its survivors move out so that it can be collected
-    for (const slot of before.slots) {
-      if (this.arenaOf[slot] !== before) continue;
-      const m = this.meshes[slot] as PackedMeshBlock;
-      this.meshes[slot] = m.copy();
-      this.arenaOf[slot] = undefined;
+    // mostly dead: its survivors move together into another pooled buffer (one copy each, no fresh memory),
+    // so that its buffer can hold a later call's records
+    const survivors = before.slots.filter((slot) => this.arenaOf[slot] === before);
+    if (survivors.length > 0) {
+      let total = 0;
+      for (const slot of survivors) total += (this.meshes[slot] as PackedMeshBlock).packed.byteLength;
+      const moved = new MeshArena(this.arenaPool.take(total), total);
+      let at = 0;
+      for (const slot of survivors) {
+        const m = this.meshes[slot] as PackedMeshBlock;
+        const rec = m.packed;
+        moved.bytes.set(rec, at);
+        this.meshes[slot] = new PackedMeshBlock(m.bx, m.by, m.bz, m.version, moved.bytes, m.vertexCount, m.indexCount, at);
+        this.arenaOf[slot] = moved;
+        moved.hold(slot);
+        at += rec.byteLength;
+      }
+      this.arenas.add(moved);
     }
     this.arenas.delete(before);
     this.arenaPool.give(before.records);
@@ -507,6 +528,7 @@ export class TsdfVolume {
     this.dirty.fill(0);
     this.dirtyList = [];
     this.versions.fill(0);
+    this.lowerNeighbours.fill(0);
     this.meshes.fill(undefined);
     this.dropArenas(true);
     this.triangleCount = 0;
