@@ -137,7 +137,7 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
     thread_local std::vector<int32_t> vidx(3 * SS_MESH_LATTICE_POINTS);
     thread_local std::vector<uint32_t> lidx(SS_MESH_MAX_BLOCK_INDICES);
     for (int64_t k = b; k < e; ++k) {
-      if (k + 1 < e) prefetch_mesh_neighbours(a, bl + 4 * (k + 1), p, h);
+      if (k + 1 < (int64_t)a.block_count) prefetch_mesh_neighbours(a, bl + 4 * (k + 1), p, h);
       uint32_t nv = 0, ni = 0;
       tsdf_mesh_block(a, bl + 4 * k, p, h, f.data(), vidx.data(), lpos.data(), lcol.data(), lidx.data(), &nv, &ni);
       uint32_t bytes = nv ? ss_mesh_record_bytes(nv, ni) : 0u;

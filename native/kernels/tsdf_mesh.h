@@ -82,6 +82,30 @@ ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_args args, ss_thread c
   SS_MESH_VERTEX_COLOR(pool, ref0, ref1, s, col);
 }
 
+/* pass 2: one vertex per marked lattice edge, in lattice order (axis, row,
+ * x); vidx[3·l + axis] = its number. Returns the count. A backend may supply
+ * a SIMD version by defining SS_MESH_EMIT_VERTICES before including this
+ * header (it must give bit-identical vertices). */
+#ifndef SS_MESH_EMIT_VERTICES
+ss_device_inline uint32_t mesh_emit_vertices(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_thread const float* f,
+                                             ss_thread const uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE], float origin_x,
+                                             float origin_y, float origin_z, ss_global const float* pool, ss_thread int32_t* vidx,
+                                             ss_thread float* out_pos, ss_thread uint8_t* out_col) {
+  uint32_t nv = 0;
+  for (uint32_t axis = 0; axis < 3; ++axis)
+    for (uint32_t r = 0; r < SS_MESH_LATTICE * SS_MESH_LATTICE; ++r)
+      for (uint32_t m = used[axis][r]; m != 0; m &= m - 1) {
+        uint32_t px = ss_ctz(m), py = r % SS_MESH_LATTICE, pz = r / SS_MESH_LATTICE;
+        uint32_t l0 = mesh_lattice_index(px, py, pz);
+        vidx[3 * l0 + axis] = (int32_t)nv;
+        mesh_emit_vertex(args, nb, f, l0, px, py, pz, axis, origin_x, origin_y, origin_z, pool, out_pos + 3 * nv, out_col + 3 * nv);
+        ++nv;
+      }
+  return nv;
+}
+#define SS_MESH_EMIT_VERTICES mesh_emit_vertices
+#endif
+
 /* the crossing cubes of lattice row r0 = z·9 + y, as bits x: a cube is
  * meshable when its 8 corners are valid, and crosses the surface when they
  * are neither all negative nor all positive (rows r0, r0+1, r0+9, r0+10 hold
@@ -102,6 +126,38 @@ ss_device_inline uint32_t mesh_cube_config(ss_thread const uint32_t* neg_row, ui
   uint32_t r1 = r0 + 1, r2 = r0 + SS_MESH_LATTICE, r3 = r2 + 1;
   return ((neg_row[r0] >> x) & 3u) | (((neg_row[r1] >> x) & 3u) << 2) | (((neg_row[r2] >> x) & 3u) << 4) |
          (((neg_row[r3] >> x) & 3u) << 6);
+}
+
+/* the lattice edges that crossing cubes use, as bit rows per axis: used[a][r]
+ * bit x is the edge from lattice point (x, r) along axis a. A cube's
+ * marching-cubes edges are exactly its edges whose corners differ in sign
+ * (SS_MC_EDGE_MASK), so an edge is used when its corners differ and a
+ * meshable cube (8 valid corners) contains it: whole rows at a time, with no
+ * per-cube loop. */
+ss_device_inline void mesh_used_edges(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row,
+                                      ss_thread uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE]) {
+  /* meshable cubes of cube row (y, z) at cubes[z + 1][y + 1], zero around them */
+  uint32_t cubes[SS_BLOCK_DIM + 2][SS_BLOCK_DIM + 2];
+  for (uint32_t z = 0; z < SS_BLOCK_DIM + 2; ++z)
+    for (uint32_t y = 0; y < SS_BLOCK_DIM + 2; ++y) cubes[z][y] = 0;
+  for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
+    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) {
+      uint32_t r0 = z * SS_MESH_LATTICE + y;
+      uint32_t v4 = valid_row[r0] & valid_row[r0 + 1] & valid_row[r0 + SS_MESH_LATTICE] & valid_row[r0 + SS_MESH_LATTICE + 1];
+      cubes[z + 1][y + 1] = v4 & (v4 >> 1) & 0xffu;
+    }
+  for (uint32_t lz = 0; lz < SS_MESH_LATTICE; ++lz)
+    for (uint32_t ly = 0; ly < SS_MESH_LATTICE; ++ly) {
+      uint32_t r = lz * SS_MESH_LATTICE + ly;
+      /* cubes whose corner rows include this one: (ly, lz), (ly−1, lz), (ly, lz−1), (ly−1, lz−1) */
+      uint32_t c00 = cubes[lz + 1][ly + 1], c10 = cubes[lz + 1][ly], c01 = cubes[lz][ly + 1], c11 = cubes[lz][ly];
+      uint32_t n = neg_row[r];
+      uint32_t cy = c00 | c01, cz = c00 | c10;
+      used[0][r] = (n ^ (n >> 1)) & (cz | c01 | c11);
+      /* rows are r = lz·9 + ly: +y is the next row, +z nine on */
+      used[1][r] = ly < SS_BLOCK_DIM ? (n ^ neg_row[r + 1]) & (cy | (cy << 1)) : 0u;
+      used[2][r] = lz < SS_BLOCK_DIM ? (n ^ neg_row[r + SS_MESH_LATTICE]) & (cz | (cz << 1)) : 0u;
+    }
 }
 
 /* block: {bx,by,bz,slot}. Scratch: f[729], vidx[729*3].
@@ -139,13 +195,13 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
       int32_t xslot = nb[row + 1];
       f[li + 8] = SS_NAN;
       if (xslot >= 0) {
+        /* no branch on the values: whether a seam point is observed is as good as random */
         ss_global const float* t = pool + (uint64_t)xslot * SS_BLOCK_FLOATS + v0;
-        float w = t[SS_BLOCK_VOXELS];
-        if (w >= args.min_weight && w > 0.0f) {
-          f[li + 8] = t[0];
-          vbits |= 1u << 8;
-          nbits |= (t[0] < 0.0f ? 1u : 0u) << 8;
-        }
+        float w = t[SS_BLOCK_VOXELS], v = t[0];
+        uint32_t ok = (w >= args.min_weight && w > 0.0f) ? 1u : 0u;
+        f[li + 8] = ok ? v : SS_NAN;
+        vbits |= ok << 8;
+        nbits |= (ok & (v < 0.0f ? 1u : 0u)) << 8;
       }
       valid_row[lz * SS_MESH_LATTICE + ly] = vbits;
       neg_row[lz * SS_MESH_LATTICE + ly] = nbits;
@@ -154,47 +210,21 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
     }
   /* no zero crossing anywhere in the lattice: no surface (most blocks of the truncation band) */
   if (!any_pos || !any_neg) return;
-  /* three passes over the crossing cubes, none with a data-dependent branch
-   * per edge: (1) mark the lattice edges they use, as bit rows per axis;
-   * (2) one vertex per marked edge, in lattice order (so vidx needs no reset:
-   * every entry read in (3) was written in (2)); (3) the triangles. */
+  /* three passes, none with a data-dependent branch per edge: (1) the lattice
+   * edges the crossing cubes use, as bit rows per axis; (2) one vertex per
+   * used edge, in lattice order (so vidx needs no reset: every entry read in
+   * (3) was written in (2)); (3) the triangles. */
   uint32_t used[3][SS_MESH_LATTICE * SS_MESH_LATTICE];
-  for (uint32_t r = 0; r < SS_MESH_LATTICE * SS_MESH_LATTICE; ++r) used[0][r] = used[1][r] = used[2][r] = 0;
-  /* per cube edge e: key offset from the cube's lowest corner (3·lattice
-   * index + axis), and where its bit goes: row offset (dy + 9·dz) and dx */
-  uint32_t edge_key[12], edge_row[12], edge_dx[12];
+  mesh_used_edges(valid_row, neg_row, used);
+  float origin_x = (float)(bx * SS_BLOCK_DIM), origin_y = (float)(by * SS_BLOCK_DIM), origin_z = (float)(bz * SS_BLOCK_DIM);
+  uint32_t nv = SS_MESH_EMIT_VERTICES(args, nb, f, used, origin_x, origin_y, origin_z, pool, vidx, out_pos, out_col);
+  /* per cube edge e: key offset from the cube's lowest corner (3·lattice index + axis) */
+  uint32_t edge_key[12];
   for (uint32_t e = 0; e < 12; ++e) {
     uint32_t c0 = (uint32_t)SS_MC_EDGE_CORNER[e][0];
     edge_key[e] = 3u * mesh_lattice_index(c0 & 1u, (c0 >> 1) & 1u, c0 >> 2) + (uint32_t)SS_MC_EDGE_AXIS[e];
-    edge_row[e] = ((c0 >> 1) & 1u) + SS_MESH_LATTICE * (c0 >> 2);
-    edge_dx[e] = c0 & 1u;
   }
-  for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
-    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) {
-      uint32_t r0 = z * SS_MESH_LATTICE + y;
-      uint32_t cubes = mesh_row_cubes(valid_row, neg_row, r0);
-      if (!cubes) continue;
-      /* the row's bits per edge in registers, written once per row: ORs into
-       * memory per edge would wait on each other */
-      uint32_t acc[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-      for (; cubes != 0; cubes &= cubes - 1) {
-        uint32_t x = ss_ctz(cubes);
-        uint32_t em = SS_MC_EDGE_MASK[mesh_cube_config(neg_row, r0, x)];
-        for (uint32_t e = 0; e < 12; ++e) acc[e] |= ((em >> e) & 1u) << (x + edge_dx[e]);
-      }
-      for (uint32_t e = 0; e < 12; ++e) used[SS_MC_EDGE_AXIS[e]][r0 + edge_row[e]] |= acc[e];
-    }
-  uint32_t nv = 0, ni = 0;
-  float origin_x = (float)(bx * SS_BLOCK_DIM), origin_y = (float)(by * SS_BLOCK_DIM), origin_z = (float)(bz * SS_BLOCK_DIM);
-  for (uint32_t axis = 0; axis < 3; ++axis)
-    for (uint32_t r = 0; r < SS_MESH_LATTICE * SS_MESH_LATTICE; ++r)
-      for (uint32_t m = used[axis][r]; m != 0; m &= m - 1) {
-        uint32_t px = ss_ctz(m), py = r % SS_MESH_LATTICE, pz = r / SS_MESH_LATTICE;
-        uint32_t l0 = mesh_lattice_index(px, py, pz);
-        vidx[3 * l0 + axis] = (int32_t)nv;
-        mesh_emit_vertex(args, nb, f, l0, px, py, pz, axis, origin_x, origin_y, origin_z, pool, out_pos + 3 * nv, out_col + 3 * nv);
-        ++nv;
-      }
+  uint32_t ni = 0;
   for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
     for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) {
       uint32_t r0 = z * SS_MESH_LATTICE + y;
