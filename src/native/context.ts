@@ -37,9 +37,20 @@ export class NativeContext {
       throw new TypeError(`SCANSTREAM_BACKEND must be cpu, cuda, metal or auto; got '${choice}'`);
     }
     const backend = resolveBackend(choice);
+    try {
+      return NativeContext.open(backend, options.threads ?? 0);
+    } catch (e) {
+      // 'auto' found a GPU library, but this machine cannot run it (no device, no driver): the CPU always can
+      if (choice !== 'auto' || backend === 'cpu' || process.env.SCANSTREAM_LIB) throw e;
+      process.stderr.write(`scanstream: the ${backend} backend is built but cannot start here (${(e as Error).message}); using the CPU backend\n`);
+      return NativeContext.open('cpu', options.threads ?? 0);
+    }
+  }
+
+  private static open(backend: BackendName, threads: number): NativeContext {
     const lib = loadLibrary(backend);
     const out = new BigUint64Array(1);
-    const status = lib.symbols.ss_context_create(backendCodes[backend], options.threads ?? 0, ptr(out));
+    const status = lib.symbols.ss_context_create(backendCodes[backend], threads, ptr(out));
     if (status !== 0 || out[0] === 0n) {
       throw new NativeError('ss_context_create', status, `cannot create a ${backend} context`);
     }

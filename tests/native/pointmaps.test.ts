@@ -1,4 +1,10 @@
 import { afterAll, describe, expect, test } from 'bun:test';
+import { suffix } from 'bun:ffi';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { libraryPath } from '../../src/native/library';
 import { NativeContext, NativeError, UseAfterDestroyError } from '../../src/native';
 import { depthPyramidDown, depthToPoints, geotrf, imagePyramidDown, pointsToNormals } from '../../src/native/kernels/pointmaps';
 import { maxRelativeError, seededRandom } from '../helpers/random';
@@ -209,5 +215,29 @@ describe('NativeBuffer and NativeContext', () => {
 
   test('an unknown backend name is refused', () => {
     expect(() => NativeContext.create({ backend: 'opencl' as 'cpu' })).toThrow(/cpu, cuda, metal or auto/);
+  });
+
+  test('auto falls back to the CPU, saying why, when a built GPU library cannot start; an explicit cuda choice still fails', () => {
+    // a checkout whose "CUDA library" cannot create a CUDA context (here: the CPU library under that name, as on a
+    // machine where the CUDA backend was built but no GPU or driver is present)
+    const root = mkdtempSync(join(tmpdir(), 'scanstream-fallback-'));
+    try {
+      for (const b of ['cpu', 'cuda'] as const) {
+        mkdirSync(join(root, 'build', b), { recursive: true });
+        copyFileSync(libraryPath('cpu'), join(root, 'build', b, `libscanstream_${b}.${suffix}`));
+      }
+      const probe = (backend: string) => spawnSync(process.execPath, ['-e',
+        `import { NativeContext } from ${JSON.stringify(join(import.meta.dir, '..', '..', 'src', 'native'))};
+         const c = NativeContext.create({ backend: ${JSON.stringify(backend)} }); console.log(c.backend); c.destroy();`],
+      { encoding: 'utf8', env: { ...process.env, SCANSTREAM_ROOT: root, SCANSTREAM_BACKEND: '', SCANSTREAM_LIB: '' } });
+      const auto = probe('auto');
+      expect(auto.stdout.trim()).toBe('cpu');
+      expect(auto.stderr).toContain('the cuda backend is built but cannot start here');
+      const cuda = probe('cuda');
+      expect(cuda.status).not.toBe(0);
+      expect(cuda.stderr).toContain('cannot create a cuda context');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
