@@ -85,7 +85,7 @@ export class TsdfVolume {
   private readonly dirty: Uint8Array;
   private dirtyList: number[] = [];
   private readonly versions: Uint32Array;
-  /** slot + 1 of each block's −x/−y/−z neighbours (7 per slot), 0 = not found yet: a slot never moves until reset() */
+  /** slot + 1 of each block's −x/−y/−z neighbours (7 per slot), 0 = absent; kept by linkNewBlock() */
   private readonly lowerNeighbours: Int32Array;
   private readonly meshes: (PackedMeshBlock | undefined)[];
   /** the arena each slot's current mesh is a view into (meshArena.ts) */
@@ -247,7 +247,10 @@ export class TsdfVolume {
         dropped++;
         continue;
       }
-      if (found.isNew) fresh++;
+      if (found.isNew) {
+        fresh++;
+        this.linkNewBlock(x, y, z, slot);
+      }
       list[4 * count] = x;
       list[4 * count + 1] = y;
       list[4 * count + 2] = z;
@@ -269,6 +272,22 @@ export class TsdfVolume {
     return { blocks: count, newBlocks: fresh, dropped };
   }
 
+  /**
+   * Links a new block into lowerNeighbours: its own −x/−y/−z neighbours, and
+   * itself as that neighbour of the blocks above it (a slot never moves until
+   * reset(), so meshDirty() needs no hash look-up).
+   */
+  private linkNewBlock(x: number, y: number, z: number, slot: number): void {
+    const known = this.lowerNeighbours;
+    for (let n = 1; n < 8; n++) {
+      const dx = n & 1, dy = (n >> 1) & 1, dz = n >> 2;
+      const below = this.hash.find(x - dx, y - dy, z - dz);
+      known[7 * slot + n - 1] = below + 1;
+      const above = this.hash.find(x + dx, y + dy, z + dz);
+      if (above >= 0) known[7 * above + n - 1] = slot + 1;
+    }
+  }
+
   /** blocks changed since the last meshDirty() */
   get dirtyCount(): number {
     return this.dirtyList.length;
@@ -284,19 +303,12 @@ export class TsdfVolume {
     if (this.dirtyList.length === 0) return [];
     const targets = this.dirtyList;
     const mark = this.dirty;
-    const coords = this.hash.coords;
     // dirty[slot]: 1 = integrated, 2 = neighbour added here
     const extra: number[] = [];
     const known = this.lowerNeighbours;
     for (const slot of targets) {
-      const x = coords[3 * slot] as number, y = coords[3 * slot + 1] as number, z = coords[3 * slot + 2] as number;
       for (let n = 1; n < 8; n++) {
-        const at = 7 * slot + n - 1;
-        let s = (known[at] as number) - 1;
-        if (s < 0) {
-          s = this.hash.find(x - (n & 1), y - ((n >> 1) & 1), z - (n >> 2));
-          if (s >= 0) known[at] = s + 1;
-        }
+        const s = (known[7 * slot + n - 1] as number) - 1;
         if (s >= 0 && !mark[s]) {
           mark[s] = 2;
           extra.push(s);
