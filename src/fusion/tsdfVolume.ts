@@ -352,11 +352,8 @@ export class TsdfVolume {
       if (status === Status.OK) break;
       this.meshTotals.download();
       const need = this.meshTotals.u32(0, 1)[0] as number;
-      if (need >= 0xfffffffc) {
-        this.arenaPool.give(records);
-        throw new RangeError(`meshing ${n} blocks needs over 4 GiB of mesh records: mesh fewer blocks per call`);
-      }
       this.arenaPool.give(records);
+      if (need >= 0xfffffffc) throw new RangeError(`meshing ${n} blocks needs over 4 GiB of mesh records: mesh fewer blocks per call`);
       records = this.arenaPool.take(Math.ceil(need * 1.25));
     }
     ranges.download(0, n * 16);
