@@ -42,6 +42,22 @@ static inline TsdfRowConsts tsdf_row_consts(const ss_tsdf_integrate_args& a) {
   return c;
 }
 
+/* rows[p] and rows[p + 1] for 8 lanes' pixel indices p, as two 8-byte gathers
+ * of 4 lanes each; masked-off lanes read 0 */
+static inline void tsdf_gather_pairs(const float* rows, __m256i p, __m256 mask, __m256* first, __m256* second) {
+  const double* base = reinterpret_cast<const double*>(rows);
+  __m256i m = _mm256_castps_si256(mask);
+  __m256d lo = _mm256_mask_i32gather_pd(_mm256_setzero_pd(), base, _mm256_castsi256_si128(p),
+                                        _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(m))), 4);
+  __m256d hi = _mm256_mask_i32gather_pd(_mm256_setzero_pd(), base, _mm256_extracti128_si256(p, 1),
+                                        _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(m, 1))), 4);
+  /* lo = a0 b0 a1 b1 | a2 b2 a3 b3, hi likewise for lanes 4..7: split the pairs, then restore lane order */
+  __m256 even = _mm256_shuffle_ps(_mm256_castpd_ps(lo), _mm256_castpd_ps(hi), 0x88);
+  __m256 odd = _mm256_shuffle_ps(_mm256_castpd_ps(lo), _mm256_castpd_ps(hi), 0xdd);
+  *first = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xd8));
+  *second = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(odd), 0xd8));
+}
+
 /* one x-row of a block: voxels v0 .. v0+7 with global coords (gx0 + lane, gy, gz) */
 static inline void tsdf_integrate_row_avx2(const ss_tsdf_integrate_args& a, const TsdfRowConsts& c, int32_t gx0,
                                            int32_t gy, int32_t gz, uint32_t v0, const float* depth, const uint8_t* color,
@@ -66,27 +82,45 @@ static inline void tsdf_integrate_row_avx2(const ss_tsdf_integrate_args& a, cons
   valid = _mm256_and_ps(valid, _mm256_cmp_ps(un, c.width, _CMP_LT_OQ));
   valid = _mm256_and_ps(valid, _mm256_cmp_ps(vn, c.height, _CMP_LT_OQ));
   if (_mm256_movemask_ps(valid) == 0) return;
-  /* masked-off lanes use pixel 0 so every conversion and gather stays in range */
-  __m256i pix = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvttps_epi32(_mm256_and_ps(vn, valid)), c.width_i),
-                                 _mm256_cvttps_epi32(_mm256_and_ps(un, valid)));
-  __m256 dn = _mm256_mask_i32gather_ps(c.zero, depth, pix, valid, 4);
-  valid = _mm256_and_ps(valid, _mm256_cmp_ps(dn, c.zero, _CMP_GT_OQ));
-  valid = _mm256_and_ps(valid, _mm256_cmp_ps(dn, c.min_depth, _CMP_GE_OQ));
-  valid = _mm256_and_ps(valid, _mm256_cmp_ps(dn, c.max_depth, _CMP_LE_OQ));
-  if (_mm256_movemask_ps(valid) == 0) return;
   /* bilinear where the 2×2 neighbourhood is inside, valid and agrees */
   __m256 inner = _mm256_and_ps(valid, _mm256_cmp_ps(u0, c.zero, _CMP_GE_OQ));
   inner = _mm256_and_ps(inner, _mm256_cmp_ps(v0f, c.zero, _CMP_GE_OQ));
   inner = _mm256_and_ps(inner, _mm256_cmp_ps(u0, c.w_minus1, _CMP_LT_OQ));
   inner = _mm256_and_ps(inner, _mm256_cmp_ps(v0f, c.h_minus1, _CMP_LT_OQ));
-  __m256 d = dn;
-  if (_mm256_movemask_ps(inner) != 0) {
+  /* masked-off lanes use pixel 0 so every conversion and gather stays in range */
+  __m256i pix = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvttps_epi32(_mm256_and_ps(vn, valid)), c.width_i),
+                                 _mm256_cvttps_epi32(_mm256_and_ps(un, valid)));
+  __m256 dn, d00, d10, d01, d11;
+  bool corners = _mm256_movemask_ps(inner) != 0;
+  if (_mm256_movemask_ps(inner) == _mm256_movemask_ps(valid)) {
+    /* every lane's 2×2 neighbourhood is inside (the usual case): two 8-byte
+     * gathers per lane (d00 d10, then d01 d11) instead of five 4-byte ones;
+     * the nearest pixel is one of the four */
     __m256i p00 = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvttps_epi32(_mm256_and_ps(v0f, inner)), c.width_i),
                                    _mm256_cvttps_epi32(_mm256_and_ps(u0, inner)));
-    __m256 d00 = _mm256_mask_i32gather_ps(c.zero, depth, p00, inner, 4);
-    __m256 d10 = _mm256_mask_i32gather_ps(c.zero, depth + 1, p00, inner, 4);
-    __m256 d01 = _mm256_mask_i32gather_ps(c.zero, depth + a.width, p00, inner, 4);
-    __m256 d11 = _mm256_mask_i32gather_ps(c.zero, depth + a.width + 1, p00, inner, 4);
+    tsdf_gather_pairs(depth, p00, inner, &d00, &d10);
+    tsdf_gather_pairs(depth + a.width, p00, inner, &d01, &d11);
+    __m256 right = _mm256_cmp_ps(un, u0, _CMP_NEQ_OQ), down = _mm256_cmp_ps(vn, v0f, _CMP_NEQ_OQ);
+    dn = _mm256_blendv_ps(_mm256_blendv_ps(d00, d10, right), _mm256_blendv_ps(d01, d11, right), down);
+  } else {
+    dn = _mm256_mask_i32gather_ps(c.zero, depth, pix, valid, 4);
+    d00 = d10 = d01 = d11 = c.zero;
+    if (corners) {
+      __m256i p00 = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvttps_epi32(_mm256_and_ps(v0f, inner)), c.width_i),
+                                     _mm256_cvttps_epi32(_mm256_and_ps(u0, inner)));
+      d00 = _mm256_mask_i32gather_ps(c.zero, depth, p00, inner, 4);
+      d10 = _mm256_mask_i32gather_ps(c.zero, depth + 1, p00, inner, 4);
+      d01 = _mm256_mask_i32gather_ps(c.zero, depth + a.width, p00, inner, 4);
+      d11 = _mm256_mask_i32gather_ps(c.zero, depth + a.width + 1, p00, inner, 4);
+    }
+  }
+  valid = _mm256_and_ps(valid, _mm256_cmp_ps(dn, c.zero, _CMP_GT_OQ));
+  valid = _mm256_and_ps(valid, _mm256_cmp_ps(dn, c.min_depth, _CMP_GE_OQ));
+  valid = _mm256_and_ps(valid, _mm256_cmp_ps(dn, c.max_depth, _CMP_LE_OQ));
+  if (_mm256_movemask_ps(valid) == 0) return;
+  inner = _mm256_and_ps(inner, valid);
+  __m256 d = dn;
+  if (corners && _mm256_movemask_ps(inner) != 0) {
     __m256 all = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(d00, c.zero, _CMP_GT_OQ), _mm256_cmp_ps(d10, c.zero, _CMP_GT_OQ)),
                                _mm256_and_ps(_mm256_cmp_ps(d01, c.zero, _CMP_GT_OQ), _mm256_cmp_ps(d11, c.zero, _CMP_GT_OQ)));
     __m256 lo = _mm256_min_ps(_mm256_min_ps(d00, d10), _mm256_min_ps(d01, d11));
