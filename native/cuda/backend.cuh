@@ -18,6 +18,10 @@ struct ss_context {
   cudaStream_t stream;
   int device;
   std::string error;
+  /* marching cubes' worst-case per-block scratch, kept between calls: a
+   * cudaMalloc/cudaFree of ~130 MB per call costs more than the meshing */
+  void* mesh_scratch = nullptr;
+  uint64_t mesh_scratch_bytes = 0;
 };
 
 #include "../common/status.h"

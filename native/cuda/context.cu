@@ -35,6 +35,7 @@ SS_API ss_status ss_context_create(int32_t backend, int32_t threads, ss_context*
 
 SS_API void ss_context_destroy(ss_context* ctx) {
   if (!ctx) return;
+  if (ctx->mesh_scratch) cudaFree(ctx->mesh_scratch);
   cudaStreamDestroy(ctx->stream);
   delete ctx;
 }

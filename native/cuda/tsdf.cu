@@ -118,16 +118,26 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
   }
   SS_TRY(ss_check_mesh_outputs(ctx, a, blocks, blocks ? ss_host<int32_t>(blocks) : nullptr, pool, mesh, ranges));
   ss_status s = SS_OK;
-  /* batches of blocks, each with a worst-case scratch region (≈ 64 KiB per block) */
+  /* batches of blocks, each with a worst-case scratch region (≈ 64 KiB per block), in the context's scratch */
   const uint32_t batch = 2048;
-  float* spos = nullptr;
-  uint8_t* scol = nullptr;
-  uint32_t *sidx = nullptr, *scount = nullptr, *sranges = nullptr;
-  cudaMalloc(&spos, (size_t)batch * 3 * SS_MESH_MAX_BLOCK_VERTICES * 4);
-  cudaMalloc(&scol, (size_t)batch * 3 * SS_MESH_MAX_BLOCK_VERTICES);
-  cudaMalloc(&sidx, (size_t)batch * SS_MESH_MAX_BLOCK_INDICES * 4);
-  cudaMalloc(&scount, (size_t)batch * 8);
-  cudaMalloc(&sranges, (size_t)batch * 16);
+  const uint64_t pos_bytes = (uint64_t)batch * 3 * SS_MESH_MAX_BLOCK_VERTICES * 4, col_bytes = (uint64_t)batch * 3 * SS_MESH_MAX_BLOCK_VERTICES,
+                 idx_bytes = (uint64_t)batch * SS_MESH_MAX_BLOCK_INDICES * 4;
+  const uint64_t scratch_bytes = pos_bytes + col_bytes + idx_bytes + (uint64_t)batch * 8 + (uint64_t)batch * 16;
+  if (!ctx->mesh_scratch) {
+    if (cudaMalloc(&ctx->mesh_scratch, scratch_bytes) != cudaSuccess) {
+      ctx->mesh_scratch = nullptr;
+      cudaGetLastError();
+      return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "%s: cannot allocate %llu bytes of meshing scratch", __func__,
+                     (unsigned long long)scratch_bytes);
+    }
+    ctx->mesh_scratch_bytes = scratch_bytes;
+  }
+  uint8_t* scratch = static_cast<uint8_t*>(ctx->mesh_scratch);
+  float* spos = reinterpret_cast<float*>(scratch);
+  uint8_t* scol = scratch + pos_bytes;
+  uint32_t* sidx = reinterpret_cast<uint32_t*>(scratch + pos_bytes + col_bytes);
+  uint32_t* scount = reinterpret_cast<uint32_t*>(scratch + pos_bytes + col_bytes + idx_bytes);
+  uint32_t* sranges = scount + 2 * batch;
   uint32_t* rng = ss_host<uint32_t>(ranges);
   std::vector<uint32_t> cnt(2 * batch);
   uint64_t btotal = 0, vtotal = 0, itotal = 0;
@@ -156,11 +166,6 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
     k_mesh_compact<<<count, 128, 0, ctx->stream>>>(count, sranges, spos, scol, sidx, ss_dev<uint8_t>(mesh));
     s = ss_cuda_finish(ctx, __func__);
   }
-  cudaFree(spos);
-  cudaFree(scol);
-  cudaFree(sidx);
-  cudaFree(scount);
-  cudaFree(sranges);
   if (s != SS_OK) return s;
   tot[0] = btotal > 0xffffffffull ? 0xffffffffu : (uint32_t)btotal;
   tot[1] = (uint32_t)vtotal;
