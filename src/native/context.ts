@@ -7,6 +7,9 @@ import type { KernelSymbol } from './symbols';
 
 const backendCodes: Record<BackendName, number> = { cpu: 1, cuda: 2, metal: 3 };
 
+/** backends that 'auto' found built but could not start in this process: said once, then skipped */
+const cannotStart = new Set<BackendName>();
+
 export interface ContextOptions {
   /** cpu | cuda | metal | auto (default: SCANSTREAM_BACKEND, else auto) */
   backend?: BackendChoice;
@@ -37,11 +40,13 @@ export class NativeContext {
       throw new TypeError(`SCANSTREAM_BACKEND must be cpu, cuda, metal or auto; got '${choice}'`);
     }
     const backend = resolveBackend(choice);
+    if (choice === 'auto' && cannotStart.has(backend)) return NativeContext.open('cpu', options.threads ?? 0);
     try {
       return NativeContext.open(backend, options.threads ?? 0);
     } catch (e) {
       // 'auto' found a GPU library, but this machine cannot run it (no device, no driver): the CPU always can
       if (choice !== 'auto' || backend === 'cpu' || process.env.SCANSTREAM_LIB) throw e;
+      cannotStart.add(backend);
       process.stderr.write(`scanstream: the ${backend} backend is built but cannot start here (${(e as Error).message}); using the CPU backend\n`);
       return NativeContext.open('cpu', options.threads ?? 0);
     }
