@@ -4,35 +4,34 @@ import type { NativeContext } from '../native/context';
 /**
  * Mesh records that blocks are ranges of, in a native buffer read through a
  * leased ArrayBuffer: one meshDirty() call's output where the kernel wrote
- * it, or the survivors of a retired arena, moved together. The arena lives
- * while any of its blocks is current; once fewer than a quarter are current,
- * the volume moves the survivors out and gives the buffer back to its pool,
- * which detaches the lease. Memory held ≤ 4× the current mesh (plus the
- * pool's rounding and spare buffers).
+ * it, or the survivors of emptied arenas, moved together. The arena lives
+ * while any of its records is a block's current mesh; the volume compacts the
+ * emptiest arenas when all of them hold over 4× the current meshes (plus the
+ * newest call's), and gives a buffer back to its pool once nothing current is
+ * in it, which detaches the lease.
  */
 export class MeshArena {
-  /** slots whose records this arena holds */
+  /** slots whose records this arena holds (current or since replaced) */
   readonly slots: number[] = [];
   /** bytes [0, total) of `records` */
   readonly bytes: Uint8Array;
-  private live = 0;
+  /** bytes of its records that are still some block's current mesh */
+  liveBytes = 0;
 
   constructor(readonly records: NativeBuffer, total: number) {
     this.bytes = new Uint8Array(records.lease(total));
   }
 
-  /** slot's current mesh is a record in this arena */
-  hold(slot: number): void {
+  /** slot's current mesh is a record of `bytes` in this arena */
+  hold(slot: number, bytes: number): void {
     this.slots.push(slot);
-    this.live++;
+    this.liveBytes += bytes;
   }
 
-  /** one of its blocks was replaced; true when the survivors should move out (once) */
-  release(): boolean {
-    this.live--;
-    if (this.live * 4 >= this.slots.length || this.live < 0) return false;
-    this.live = -1;
-    return true;
+  /** a record of `bytes` here is no longer current; true when none is left */
+  release(bytes: number): boolean {
+    this.liveBytes -= bytes;
+    return this.liveBytes === 0;
   }
 }
 
@@ -48,12 +47,17 @@ export class ArenaPool {
 
   constructor(private readonly ctx: NativeContext, private readonly keep = 4) {}
 
-  /** a buffer of at least `bytes`: the smallest free one that holds them, else a new one (rounded up) */
+  /**
+   * A buffer of at least `bytes`: the smallest free one that holds them
+   * without being over twice their size (a big buffer spent on a few
+   * survivors would pin memory the volume does not count as live), else a new
+   * one (rounded up).
+   */
   take(bytes: number): NativeBuffer {
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const len = (this.free[i] as NativeBuffer).bytes;
-      if (len >= bytes && (best < 0 || len < (this.free[best] as NativeBuffer).bytes)) best = i;
+      if (len >= bytes && len <= 2 * Math.max(bytes, MIN_BYTES) && (best < 0 || len < (this.free[best] as NativeBuffer).bytes)) best = i;
     }
     if (best >= 0) return this.free.splice(best, 1)[0] as NativeBuffer;
     const buf = this.ctx.buffer(roundUp(bytes));

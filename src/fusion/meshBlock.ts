@@ -34,24 +34,26 @@ export function packedMeshBytes(vertices: number, indices: number): number {
  * view, the record's included, is made on first use: a frame re-meshes
  * thousands of blocks, and most consumers read only some of their arrays.
  *
- * The volume owns the memory: a block from meshDirty() stays readable until
- * the volume re-meshes that block (and, lazily, retires the memory) or is
- * reset or destroyed. Keep one longer with copy(); reading a retired one
- * throws instead of showing another frame's mesh.
+ * The volume owns the memory: a block from meshDirty() stays readable while
+ * it is the block's current mesh (the volume relocates it when it compacts
+ * its arenas), and after the volume re-meshes that block until it reuses the
+ * memory, or is reset or destroyed. Keep a superseded one longer with
+ * copy(); reading a retired one throws instead of showing another frame's
+ * mesh.
  */
 export class PackedMeshBlock implements MeshBlock {
   private rec?: Uint8Array;
   private pos?: Float32Array;
   private col?: Uint8Array;
   private idx?: Uint32Array;
-  private readonly offset: number;
+  private offset: number;
   /**
    * The record is `source` itself, or with `offset` given, the record's bytes
    * starting there (a range of a mesh arena: the view is made on first use).
    */
   constructor(
     readonly bx: number, readonly by: number, readonly bz: number, readonly version: number,
-    private readonly source: Uint8Array,
+    private source: Uint8Array,
     readonly vertexCount: number,
     readonly indexCount: number,
     offset?: number,
@@ -82,6 +84,21 @@ export class PackedMeshBlock implements MeshBlock {
     const rec = this.packed;
     return (this.idx ??= new Uint32Array(rec.buffer, rec.byteOffset + 12 * this.vertexCount + ((3 * this.vertexCount + 3) & ~3), this.indexCount));
   }
+  /** where the record starts in its arena's bytes (0 when it has memory of its own) */
+  get recordOffset(): number {
+    return this.offset;
+  }
+
+  /**
+   * The volume moved the (unchanged) record to `offset` in `source`, so the
+   * block, and anyone holding it, stays readable after its old arena is reused.
+   */
+  relocate(source: Uint8Array, offset: number): void {
+    this.source = source;
+    this.offset = offset;
+    this.rec = this.pos = this.col = this.idx = undefined;
+  }
+
   /** a copy in memory of its own, readable for as long as it is referenced */
   copy(): PackedMeshBlock {
     return new PackedMeshBlock(this.bx, this.by, this.bz, this.version, this.packed.slice(), this.vertexCount, this.indexCount);

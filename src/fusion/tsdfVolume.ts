@@ -8,7 +8,7 @@ import {
 } from '../native/kernels/tsdf';
 import { BlockHash } from './blockHash';
 import { ArenaPool, MeshArena } from './meshArena';
-import { PackedMeshBlock, type MeshBlock } from './meshBlock';
+import { packedMeshBytes, PackedMeshBlock, type MeshBlock } from './meshBlock';
 
 const EMPTY = new Uint8Array(0);
 
@@ -383,39 +383,74 @@ export class TsdfVolume {
       this.versions[s] = version;
       this.triangleCount += ni / 3 - (prev ? prev.indexCount / 3 : 0);
       this.meshes[s] = block;
-      if (len > 0) (arena as MeshArena).hold(s);
-      this.moveToArena(s, len > 0 ? arena : undefined);
+      const before = this.arenaOf[s];
+      if (len > 0) (arena as MeshArena).hold(s, len);
+      this.arenaOf[s] = len > 0 ? arena : undefined;
+      if (before?.release(packedMeshBytes((prev as PackedMeshBlock).vertexCount, (prev as PackedMeshBlock).indexCount))) this.retireArena(before);
       result.push(block);
     }
+    this.compactArenas(arena);
     return result;
   }
 
-  /** slot s's current mesh lives in `arena` now (undefined: no record) */
-  private moveToArena(s: number, arena: MeshArena | undefined): void {
-    const before = this.arenaOf[s];
-    this.arenaOf[s] = arena;
-    if (!before?.release()) return;
-    // mostly dead: its survivors move together into another pooled buffer (one copy each, no fresh memory),
-    // so that its buffer can hold a later call's records
-    const survivors = before.slots.filter((slot) => this.arenaOf[slot] === before);
-    if (survivors.length > 0) {
-      let total = 0;
-      for (const slot of survivors) total += (this.meshes[slot] as PackedMeshBlock).packed.byteLength;
-      const moved = new MeshArena(this.arenaPool.take(total), total);
-      let at = 0;
-      for (const slot of survivors) {
-        const m = this.meshes[slot] as PackedMeshBlock;
-        const rec = m.packed;
-        moved.bytes.set(rec, at);
-        this.meshes[slot] = new PackedMeshBlock(m.bx, m.by, m.bz, m.version, moved.bytes, m.vertexCount, m.indexCount, at);
-        this.arenaOf[slot] = moved;
-        moved.hold(slot);
-        at += rec.byteLength;
-      }
-      this.arenas.add(moved);
+  /** nothing current is in `arena` any more: its buffer goes back to the pool (blocks still held elsewhere read as empty) */
+  private retireArena(arena: MeshArena): void {
+    this.arenas.delete(arena);
+    this.arenaPool.give(arena.records);
+  }
+
+  /**
+   * Keeps the arenas' buffers within 4× the current meshes' bytes (plus the
+   * newest call's buffer): the survivors of the emptiest arenas move together into one
+   * pooled buffer, copied in runs of adjacent records and relocated in place
+   * (their objects stay valid). Emptiest first frees the most memory per byte
+   * copied: an arena a camera has mostly re-meshed holds a few blocks it left
+   * behind.
+   */
+  private compactArenas(newest: MeshArena | undefined): void {
+    // buffers count whole (the kernel's output is sized with room to spare)
+    let held = 0, live = 0;
+    for (const a of this.arenas) {
+      held += a.records.bytes;
+      live += a.liveBytes;
     }
-    this.arenas.delete(before);
-    this.arenaPool.give(before.records);
+    const allowance = 4 * live + (newest ? newest.records.bytes : 0);
+    if (held <= allowance) return;
+    const candidates = [...this.arenas].filter((a) => a !== newest)
+      .sort((a, b) => a.liveBytes / a.records.bytes - b.liveBytes / b.records.bytes);
+    const victims: MeshArena[] = [];
+    let moving = 0;
+    for (const a of candidates) {
+      if (held <= allowance) break;
+      victims.push(a);
+      held -= a.records.bytes - a.liveBytes;
+      moving += a.liveBytes;
+    }
+    const meshes = this.meshes as PackedMeshBlock[];
+    const moved = moving > 0 ? new MeshArena(this.arenaPool.take(moving), moving) : undefined;
+    let at = 0;
+    for (const victim of victims) {
+      const survivors = victim.slots.filter((slot) => this.arenaOf[slot] === victim);
+      survivors.sort((a, b) => (meshes[a] as PackedMeshBlock).recordOffset - (meshes[b] as PackedMeshBlock).recordOffset);
+      let runStart = 0, runEnd = -1, runAt = 0;
+      for (const slot of survivors) {
+        const m = meshes[slot] as PackedMeshBlock;
+        const offset = m.recordOffset, bytes = packedMeshBytes(m.vertexCount, m.indexCount);
+        if (offset !== runEnd) {
+          if (runEnd > runStart) (moved as MeshArena).bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
+          runStart = offset;
+          runAt = at;
+        }
+        runEnd = offset + bytes;
+        m.relocate((moved as MeshArena).bytes, at);
+        this.arenaOf[slot] = moved;
+        (moved as MeshArena).hold(slot, bytes);
+        at += bytes;
+      }
+      if (runEnd > runStart) (moved as MeshArena).bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
+      this.retireArena(victim);
+    }
+    if (moved) this.arenas.add(moved);
   }
 
   /** every arena detached (the meshes of earlier calls read as empty); their memory kept for reuse if `keep` */
