@@ -184,6 +184,28 @@ describe('packed block meshes and their arenas', () => {
     vol.destroy();
   });
 
+  test('a block that stays current stays readable, with the same bytes, after its arena is compacted away', () => {
+    // panning along a wall leaves strips behind: their blocks stay current while the arenas they were written
+    // into empty out, so compaction moves them
+    const wall: SphereScene = { center: [0, 0, 5], radius: 0.01, wallZ: 1.0 };
+    const vol = new TsdfVolume(ctx, { voxelSize: 0.01 });
+    const emitted = new Map<PackedMeshBlock, { buffer: ArrayBufferLike; bytes: number[] }>();
+    for (let i = 0; i < 40; i++) {
+      const pose = lookAt([0.03 * i, 0, 0.4], [0.03 * i, 0, 1.0]);
+      const f = renderSphereScene(wall, K, pose);
+      vol.integrate(f.depth, f.rgb, K, pose);
+      for (const b of vol.meshDirty() as PackedMeshBlock[]) {
+        if (b.indexCount > 0) emitted.set(b, { buffer: b.packed.buffer, bytes: [...b.packed] });
+      }
+    }
+    const current = vol.meshBlocks() as PackedMeshBlock[];
+    const relocated = current.filter((b) => b.packed.buffer !== emitted.get(b)!.buffer);
+    expect(current.every((b) => emitted.has(b))).toBe(true);
+    expect(relocated.length).toBeGreaterThan(20);
+    for (const b of relocated) expect([...b.packed]).toEqual(emitted.get(b)!.bytes);
+    vol.destroy();
+  });
+
   test('a block kept past its re-meshing reads as it was or throws MeshBlockRetiredError, never as a later mesh; copy() keeps it', () => {
     const vol = new TsdfVolume(ctx, { voxelSize: 0.01 });
     const f = frames[0]!;
