@@ -5,6 +5,7 @@
 #include "tsdf_common.h"
 #include "tsdf_integrate.h"
 #include "tsdf_mesh.h"
+#include "tsdf_mesh_warp.cuh"
 #include "tsdf_raycast.h"
 #include "tsdf_touched.h"
 
@@ -24,20 +25,6 @@ __global__ void k_touched(const ss_tsdf_touched_args a, uint64_t n, const float*
 __global__ void k_integrate(const ss_tsdf_integrate_args a, const int32_t* blocks, const float* depth, const uint8_t* color, float* pool) {
   uint32_t b = blockIdx.x;
   for (uint32_t v = threadIdx.x; v < SS_BLOCK_VOXELS; v += blockDim.x) tsdf_integrate_voxel(a, blocks + 4 * b, v, depth, color, pool);
-}
-
-/* one thread per block, writing into its own worst-case region of the scratch */
-__global__ void k_mesh(const ss_tsdf_mesh_args a, uint32_t first, uint32_t count, const float* pool, const int32_t* hash,
-                       const int32_t* blocks, float* spos, uint8_t* scol, uint32_t* sidx, uint32_t* counts) {
-  uint32_t k = blockIdx.x * blockDim.x + threadIdx.x;
-  if (k >= count) return;
-  float f[SS_MESH_LATTICE_POINTS];
-  int32_t vidx[3 * SS_MESH_LATTICE_POINTS];
-  uint32_t nv = 0, ni = 0;
-  tsdf_mesh_block(a, blocks + 4 * (first + k), pool, hash, f, vidx, spos + (uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES,
-                  scol + (uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES, sidx + (uint64_t)k * SS_MESH_MAX_BLOCK_INDICES, &nv, &ni);
-  counts[2 * k] = nv;
-  counts[2 * k + 1] = ni;
 }
 
 /* one CUDA block per mesh block: its record (positions, colours zero-padded to 4 bytes, indices) at its byte offset */
@@ -144,8 +131,8 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* a
   bool fits = true;
   for (uint32_t first = 0; first < a.block_count && s == SS_OK; first += batch) {
     uint32_t count = std::min(batch, a.block_count - first);
-    k_mesh<<<ss_grid(count, 64), 64, 0, ctx->stream>>>(a, first, count, ss_dev<float>(pool), ss_dev<int32_t>(hash), ss_dev<int32_t>(blocks),
-                                                        spos, scol, sidx, scount);
+    k_mesh_warp<<<ss_grid(count, SS_MESH_WARPS), 32 * SS_MESH_WARPS, 0, ctx->stream>>>(a, first, count, ss_dev<float>(pool), ss_dev<int32_t>(hash),
+                                                                                       ss_dev<int32_t>(blocks), spos, scol, sidx, scount);
     cudaMemcpyAsync(cnt.data(), scount, (size_t)count * 8, cudaMemcpyDeviceToHost, ctx->stream);
     s = ss_cuda_finish(ctx, __func__);
     if (s != SS_OK) break;

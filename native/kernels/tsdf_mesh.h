@@ -82,10 +82,27 @@ ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_args args, ss_thread c
   SS_MESH_VERTEX_COLOR(pool, ref0, ref1, s, col);
 }
 
-/* pass 2: one vertex per marked lattice edge, in lattice order (axis, row,
- * x); vidx[3·l + axis] = its number. Returns the count. A backend may supply
- * a SIMD version by defining SS_MESH_EMIT_VERTICES before including this
- * header (it must give bit-identical vertices). */
+/* pass 2 for one row of used edges (axis, lattice row r): one vertex per
+ * edge from x = 0 up, numbered from nv; vidx[3·l + axis] = its number.
+ * Returns the next number. */
+ss_device_inline uint32_t mesh_emit_row(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_thread const float* f, uint32_t m,
+                                        uint32_t axis, uint32_t r, float origin_x, float origin_y, float origin_z,
+                                        ss_global const float* pool, ss_thread int32_t* vidx, ss_thread float* out_pos,
+                                        ss_thread uint8_t* out_col, uint32_t nv) {
+  for (; m != 0; m &= m - 1) {
+    uint32_t px = ss_ctz(m), py = r % SS_MESH_LATTICE, pz = r / SS_MESH_LATTICE;
+    uint32_t l0 = mesh_lattice_index(px, py, pz);
+    vidx[3 * l0 + axis] = (int32_t)nv;
+    mesh_emit_vertex(args, nb, f, l0, px, py, pz, axis, origin_x, origin_y, origin_z, pool, out_pos + 3 * nv, out_col + 3 * nv);
+    ++nv;
+  }
+  return nv;
+}
+
+/* pass 2: one vertex per used lattice edge, in lattice order (axis, row,
+ * x). Returns the count. A backend may supply a SIMD version by defining
+ * SS_MESH_EMIT_VERTICES before including this header (it must give
+ * bit-identical vertices). */
 #ifndef SS_MESH_EMIT_VERTICES
 ss_device_inline uint32_t mesh_emit_vertices(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_thread const float* f,
                                              ss_thread const uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE], float origin_x,
@@ -94,13 +111,7 @@ ss_device_inline uint32_t mesh_emit_vertices(const ss_tsdf_mesh_args args, ss_th
   uint32_t nv = 0;
   for (uint32_t axis = 0; axis < 3; ++axis)
     for (uint32_t r = 0; r < SS_MESH_LATTICE * SS_MESH_LATTICE; ++r)
-      for (uint32_t m = used[axis][r]; m != 0; m &= m - 1) {
-        uint32_t px = ss_ctz(m), py = r % SS_MESH_LATTICE, pz = r / SS_MESH_LATTICE;
-        uint32_t l0 = mesh_lattice_index(px, py, pz);
-        vidx[3 * l0 + axis] = (int32_t)nv;
-        mesh_emit_vertex(args, nb, f, l0, px, py, pz, axis, origin_x, origin_y, origin_z, pool, out_pos + 3 * nv, out_col + 3 * nv);
-        ++nv;
-      }
+      nv = mesh_emit_row(args, nb, f, used[axis][r], axis, r, origin_x, origin_y, origin_z, pool, vidx, out_pos, out_col, nv);
   return nv;
 }
 #define SS_MESH_EMIT_VERTICES mesh_emit_vertices
@@ -134,30 +145,100 @@ ss_device_inline uint32_t mesh_cube_config(ss_thread const uint32_t* neg_row, ui
  * (SS_MC_EDGE_MASK), so an edge is used when its corners differ and a
  * meshable cube (8 valid corners) contains it: whole rows at a time, with no
  * per-cube loop. */
+/* the meshable cubes of cube row (y, z) (8 observed corners), as bits x */
+ss_device_inline uint32_t mesh_cube_row(ss_thread const uint32_t* valid_row, uint32_t y, uint32_t z) {
+  uint32_t r0 = z * SS_MESH_LATTICE + y;
+  uint32_t v4 = valid_row[r0] & valid_row[r0 + 1] & valid_row[r0 + SS_MESH_LATTICE] & valid_row[r0 + SS_MESH_LATTICE + 1];
+  return v4 & (v4 >> 1) & 0xffu;
+}
+
+/* used[a][r] for lattice row r = lz·9 + ly, from the meshable cube rows at
+ * cubes[z + 1][y + 1] (zero around them) */
+ss_device_inline void mesh_used_row(ss_thread const uint32_t (*cubes)[SS_BLOCK_DIM + 2], ss_thread const uint32_t* neg_row, uint32_t r,
+                                    ss_thread uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE]) {
+  uint32_t ly = r % SS_MESH_LATTICE, lz = r / SS_MESH_LATTICE;
+  /* cubes whose corner rows include this one: (ly, lz), (ly−1, lz), (ly, lz−1), (ly−1, lz−1) */
+  uint32_t c00 = cubes[lz + 1][ly + 1], c10 = cubes[lz + 1][ly], c01 = cubes[lz][ly + 1], c11 = cubes[lz][ly];
+  uint32_t n = neg_row[r];
+  uint32_t cy = c00 | c01, cz = c00 | c10;
+  used[0][r] = (n ^ (n >> 1)) & (cz | c01 | c11);
+  /* rows are r = lz·9 + ly: +y is the next row, +z nine on */
+  used[1][r] = ly < SS_BLOCK_DIM ? (n ^ neg_row[r + 1]) & (cy | (cy << 1)) : 0u;
+  used[2][r] = lz < SS_BLOCK_DIM ? (n ^ neg_row[r + SS_MESH_LATTICE]) & (cz | (cz << 1)) : 0u;
+}
+
 ss_device_inline void mesh_used_edges(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row,
                                       ss_thread uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE]) {
-  /* meshable cubes of cube row (y, z) at cubes[z + 1][y + 1], zero around them */
   uint32_t cubes[SS_BLOCK_DIM + 2][SS_BLOCK_DIM + 2];
   for (uint32_t z = 0; z < SS_BLOCK_DIM + 2; ++z)
     for (uint32_t y = 0; y < SS_BLOCK_DIM + 2; ++y) cubes[z][y] = 0;
   for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
-    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) {
-      uint32_t r0 = z * SS_MESH_LATTICE + y;
-      uint32_t v4 = valid_row[r0] & valid_row[r0 + 1] & valid_row[r0 + SS_MESH_LATTICE] & valid_row[r0 + SS_MESH_LATTICE + 1];
-      cubes[z + 1][y + 1] = v4 & (v4 >> 1) & 0xffu;
-    }
-  for (uint32_t lz = 0; lz < SS_MESH_LATTICE; ++lz)
-    for (uint32_t ly = 0; ly < SS_MESH_LATTICE; ++ly) {
-      uint32_t r = lz * SS_MESH_LATTICE + ly;
-      /* cubes whose corner rows include this one: (ly, lz), (ly−1, lz), (ly, lz−1), (ly−1, lz−1) */
-      uint32_t c00 = cubes[lz + 1][ly + 1], c10 = cubes[lz + 1][ly], c01 = cubes[lz][ly + 1], c11 = cubes[lz][ly];
-      uint32_t n = neg_row[r];
-      uint32_t cy = c00 | c01, cz = c00 | c10;
-      used[0][r] = (n ^ (n >> 1)) & (cz | c01 | c11);
-      /* rows are r = lz·9 + ly: +y is the next row, +z nine on */
-      used[1][r] = ly < SS_BLOCK_DIM ? (n ^ neg_row[r + 1]) & (cy | (cy << 1)) : 0u;
-      used[2][r] = lz < SS_BLOCK_DIM ? (n ^ neg_row[r + SS_MESH_LATTICE]) & (cz | (cz << 1)) : 0u;
-    }
+    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) cubes[z + 1][y + 1] = mesh_cube_row(valid_row, y, z);
+  for (uint32_t r = 0; r < SS_MESH_LATTICE * SS_MESH_LATTICE; ++r) mesh_used_row(cubes, neg_row, r, used);
+}
+
+/* lattice row (ly, lz), 9 points: values (NaN where unobserved) into f and
+ * bit masks of valid and negative points; lx 0..7 from the block of this row
+ * (a straight 8-float run), lx 8 from its +x neighbour */
+ss_device_inline void mesh_gather_lattice_row(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_global const float* pool,
+                                              uint32_t ly, uint32_t lz, ss_thread float* f, ss_thread uint32_t* vbits_out,
+                                              ss_thread uint32_t* nbits_out) {
+  uint32_t li = mesh_lattice_index(0, ly, lz);
+  uint32_t row = 2 * (ly >> 3) + 4 * (lz >> 3);
+  uint32_t v0 = 8 * (ly & 7) + 64 * (lz & 7);
+  uint32_t vbits = 0, nbits = 0;
+  int32_t slot = nb[row];
+  if (slot >= 0) {
+    ss_global const float* t = pool + (uint64_t)slot * SS_BLOCK_FLOATS + v0;
+    SS_MESH_GATHER_ROW8(args.min_weight, t, t + SS_BLOCK_VOXELS, f + li, &vbits, &nbits);
+  } else {
+    for (uint32_t lx = 0; lx < 8; ++lx) f[li + lx] = SS_NAN;
+  }
+  int32_t xslot = nb[row + 1];
+  f[li + 8] = SS_NAN;
+  if (xslot >= 0) {
+    /* no branch on the values: whether a seam point is observed is as good as random */
+    ss_global const float* t = pool + (uint64_t)xslot * SS_BLOCK_FLOATS + v0;
+    float w = t[SS_BLOCK_VOXELS], v = t[0];
+    uint32_t ok = (w >= args.min_weight && w > 0.0f) ? 1u : 0u;
+    f[li + 8] = ok ? v : SS_NAN;
+    vbits |= ok << 8;
+    nbits |= (ok & (v < 0.0f ? 1u : 0u)) << 8;
+  }
+  *vbits_out = vbits;
+  *nbits_out = nbits;
+}
+
+/* per cube edge e: key offset from the cube's lowest corner (3·lattice index + axis) */
+ss_device_inline void mesh_edge_keys(ss_thread uint32_t* edge_key) {
+  for (uint32_t e = 0; e < 12; ++e) {
+    uint32_t c0 = (uint32_t)SS_MC_EDGE_CORNER[e][0];
+    edge_key[e] = 3u * mesh_lattice_index(c0 & 1u, (c0 >> 1) & 1u, c0 >> 2) + (uint32_t)SS_MC_EDGE_AXIS[e];
+  }
+}
+
+/* index entries of cube row (y, z)'s triangles */
+ss_device_inline uint32_t mesh_row_index_count(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row, uint32_t y,
+                                               uint32_t z) {
+  uint32_t r0 = z * SS_MESH_LATTICE + y, n = 0;
+  for (uint32_t cubes = mesh_row_cubes(valid_row, neg_row, r0); cubes != 0; cubes &= cubes - 1)
+    n += 3u * SS_MC_TRI_COUNT[mesh_cube_config(neg_row, r0, ss_ctz(cubes))];
+  return n;
+}
+
+/* pass 3 for cube row (y, z): its triangles' vertex numbers from out_idx[ni] on; returns the next ni */
+ss_device_inline uint32_t mesh_row_triangles(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row,
+                                             ss_thread const int32_t* vidx, ss_thread const uint32_t* edge_key, uint32_t y, uint32_t z,
+                                             ss_thread uint32_t* out_idx, uint32_t ni) {
+  uint32_t r0 = z * SS_MESH_LATTICE + y;
+  for (uint32_t cubes = mesh_row_cubes(valid_row, neg_row, r0); cubes != 0; cubes &= cubes - 1) {
+    uint32_t x = ss_ctz(cubes);
+    uint32_t config = mesh_cube_config(neg_row, r0, x);
+    uint32_t base = 3u * mesh_lattice_index(x, y, z);
+    uint32_t entries = 3u * SS_MC_TRI_COUNT[config];
+    for (uint32_t t = 0; t < entries; ++t) out_idx[ni++] = (uint32_t)vidx[base + edge_key[SS_MC_TRIS[config][t]]];
+  }
+  return ni;
 }
 
 /* block: {bx,by,bz,slot}. Scratch: f[729], vidx[729*3].
@@ -180,29 +261,8 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
   uint32_t any_pos = 0, any_neg = 0;
   for (uint32_t lz = 0; lz < SS_MESH_LATTICE; ++lz)
     for (uint32_t ly = 0; ly < SS_MESH_LATTICE; ++ly) {
-      uint32_t li = mesh_lattice_index(0, ly, lz);
-      uint32_t row = 2 * (ly >> 3) + 4 * (lz >> 3);
-      uint32_t v0 = 8 * (ly & 7) + 64 * (lz & 7);
-      uint32_t vbits = 0, nbits = 0;
-      /* lx 0..7 from the block of this row (a straight 8-float run), lx 8 from its +x neighbour */
-      int32_t slot = nb[row];
-      if (slot >= 0) {
-        ss_global const float* t = pool + (uint64_t)slot * SS_BLOCK_FLOATS + v0;
-        SS_MESH_GATHER_ROW8(args.min_weight, t, t + SS_BLOCK_VOXELS, f + li, &vbits, &nbits);
-      } else {
-        for (uint32_t lx = 0; lx < 8; ++lx) f[li + lx] = SS_NAN;
-      }
-      int32_t xslot = nb[row + 1];
-      f[li + 8] = SS_NAN;
-      if (xslot >= 0) {
-        /* no branch on the values: whether a seam point is observed is as good as random */
-        ss_global const float* t = pool + (uint64_t)xslot * SS_BLOCK_FLOATS + v0;
-        float w = t[SS_BLOCK_VOXELS], v = t[0];
-        uint32_t ok = (w >= args.min_weight && w > 0.0f) ? 1u : 0u;
-        f[li + 8] = ok ? v : SS_NAN;
-        vbits |= ok << 8;
-        nbits |= (ok & (v < 0.0f ? 1u : 0u)) << 8;
-      }
+      uint32_t vbits, nbits;
+      mesh_gather_lattice_row(args, nb, pool, ly, lz, f, &vbits, &nbits);
       valid_row[lz * SS_MESH_LATTICE + ly] = vbits;
       neg_row[lz * SS_MESH_LATTICE + ly] = nbits;
       any_pos |= vbits & ~nbits;
@@ -218,24 +278,11 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global co
   mesh_used_edges(valid_row, neg_row, used);
   float origin_x = (float)(bx * SS_BLOCK_DIM), origin_y = (float)(by * SS_BLOCK_DIM), origin_z = (float)(bz * SS_BLOCK_DIM);
   uint32_t nv = SS_MESH_EMIT_VERTICES(args, nb, f, used, origin_x, origin_y, origin_z, pool, vidx, out_pos, out_col);
-  /* per cube edge e: key offset from the cube's lowest corner (3·lattice index + axis) */
   uint32_t edge_key[12];
-  for (uint32_t e = 0; e < 12; ++e) {
-    uint32_t c0 = (uint32_t)SS_MC_EDGE_CORNER[e][0];
-    edge_key[e] = 3u * mesh_lattice_index(c0 & 1u, (c0 >> 1) & 1u, c0 >> 2) + (uint32_t)SS_MC_EDGE_AXIS[e];
-  }
+  mesh_edge_keys(edge_key);
   uint32_t ni = 0;
   for (uint32_t z = 0; z < SS_BLOCK_DIM; ++z)
-    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) {
-      uint32_t r0 = z * SS_MESH_LATTICE + y;
-      for (uint32_t cubes = mesh_row_cubes(valid_row, neg_row, r0); cubes != 0; cubes &= cubes - 1) {
-        uint32_t x = ss_ctz(cubes);
-        uint32_t config = mesh_cube_config(neg_row, r0, x);
-        uint32_t base = 3u * mesh_lattice_index(x, y, z);
-        uint32_t entries = 3u * SS_MC_TRI_COUNT[config];
-        for (uint32_t t = 0; t < entries; ++t) out_idx[ni++] = (uint32_t)vidx[base + edge_key[SS_MC_TRIS[config][t]]];
-      }
-    }
+    for (uint32_t y = 0; y < SS_BLOCK_DIM; ++y) ni = mesh_row_triangles(valid_row, neg_row, vidx, edge_key, y, z, out_idx, ni);
   *n_vert = nv;
   *n_idx = ni;
 }
