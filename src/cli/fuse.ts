@@ -137,7 +137,8 @@ export async function run(argv: string[]): Promise<number> {
   const { report } = await fuseToFiles(args);
   console.log(JSON.stringify({
     mesh: report.mesh, report: args.report, frames: report.frames, triangles: report.triangles, blocks: report.blocks,
-    framesPerSecond: report.framesPerSecond, integrateMedianMs: report.stages.integrate?.medianMs,
+    framesPerSecond: report.framesPerSecond, pipelineFramesPerSecond: report.pipelineFramesPerSecond,
+    integrateMedianMs: report.stages.integrate?.medianMs,
     meshMedianMs: report.stages.mesh?.medianMs,
   }, null, 2));
   return 0;
