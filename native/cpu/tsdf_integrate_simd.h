@@ -90,14 +90,14 @@ static inline void tsdf_integrate_row_avx2(const ss_tsdf_integrate_args& a, cons
   /* masked-off lanes use pixel 0 so every conversion and gather stays in range */
   __m256i pix = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvttps_epi32(_mm256_and_ps(vn, valid)), c.width_i),
                                  _mm256_cvttps_epi32(_mm256_and_ps(un, valid)));
+  __m256i p00 = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvttps_epi32(_mm256_and_ps(v0f, inner)), c.width_i),
+                                 _mm256_cvttps_epi32(_mm256_and_ps(u0, inner)));
   __m256 dn, d00, d10, d01, d11;
   bool corners = _mm256_movemask_ps(inner) != 0;
   if (_mm256_movemask_ps(inner) == _mm256_movemask_ps(valid)) {
     /* every lane's 2×2 neighbourhood is inside (the usual case): two 8-byte
      * gathers per lane (d00 d10, then d01 d11) instead of five 4-byte ones;
      * the nearest pixel is one of the four */
-    __m256i p00 = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvttps_epi32(_mm256_and_ps(v0f, inner)), c.width_i),
-                                   _mm256_cvttps_epi32(_mm256_and_ps(u0, inner)));
     tsdf_gather_pairs(depth, p00, inner, &d00, &d10);
     tsdf_gather_pairs(depth + a.width, p00, inner, &d01, &d11);
     __m256 right = _mm256_cmp_ps(un, u0, _CMP_NEQ_OQ), down = _mm256_cmp_ps(vn, v0f, _CMP_NEQ_OQ);
@@ -106,8 +106,6 @@ static inline void tsdf_integrate_row_avx2(const ss_tsdf_integrate_args& a, cons
     dn = _mm256_mask_i32gather_ps(c.zero, depth, pix, valid, 4);
     d00 = d10 = d01 = d11 = c.zero;
     if (corners) {
-      __m256i p00 = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_cvttps_epi32(_mm256_and_ps(v0f, inner)), c.width_i),
-                                     _mm256_cvttps_epi32(_mm256_and_ps(u0, inner)));
       d00 = _mm256_mask_i32gather_ps(c.zero, depth, p00, inner, 4);
       d10 = _mm256_mask_i32gather_ps(c.zero, depth + 1, p00, inner, 4);
       d01 = _mm256_mask_i32gather_ps(c.zero, depth + a.width, p00, inner, 4);
@@ -120,7 +118,7 @@ static inline void tsdf_integrate_row_avx2(const ss_tsdf_integrate_args& a, cons
   if (_mm256_movemask_ps(valid) == 0) return;
   inner = _mm256_and_ps(inner, valid);
   __m256 d = dn;
-  if (corners && _mm256_movemask_ps(inner) != 0) {
+  if (_mm256_movemask_ps(inner) != 0) {
     __m256 all = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(d00, c.zero, _CMP_GT_OQ), _mm256_cmp_ps(d10, c.zero, _CMP_GT_OQ)),
                                _mm256_and_ps(_mm256_cmp_ps(d01, c.zero, _CMP_GT_OQ), _mm256_cmp_ps(d11, c.zero, _CMP_GT_OQ)));
     __m256 lo = _mm256_min_ps(_mm256_min_ps(d00, d10), _mm256_min_ps(d01, d11));
