@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the native CPU backend (build/cpu/libscanstream_cpu.*) with CMake.
 // --if-needed: skip when the library is newer than every native source.
-// --cuda: also build the CUDA backend when nvcc is present.
+// --cuda: also build the CUDA backend (needs nvcc; no GPU needed to build).
+// --standin: also build the partial stand-in backend the fallback tests use.
 // Run by `npm install` (postinstall) and on first use by the FFI facade.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -33,7 +34,9 @@ function run(cmd, argv) {
 }
 
 const strict = !args.has('--if-needed') || process.env.SCANSTREAM_STRICT_BUILD === '1';
-if (args.has('--if-needed') && existsSync(lib) && statSync(lib).mtimeMs > newestSource(join(root, 'native'))) {
+const standin = join(root, 'build', 'cpu', `libscanstream_standin.${ext}`);
+const fresh = (path) => existsSync(path) && statSync(path).mtimeMs > newestSource(join(root, 'native'));
+if (args.has('--if-needed') && fresh(lib) && (!args.has('--standin') || fresh(standin)) && !args.has('--cuda')) {
   process.exit(0);
 }
 if (!have('cmake')) {
@@ -49,12 +52,16 @@ if (!ok) {
   console.error('scanstream: the native build failed (see the compiler output above). A C++17 compiler is required.');
   process.exit(strict ? 1 : 0);
 }
+if (args.has('--standin') && !run('cmake', ['--build', 'build/cpu', '--parallel', '--target', 'scanstream_standin'])) {
+  console.error('scanstream: the stand-in backend did not build');
+  process.exit(1);
+}
 if (args.has('--cuda')) {
   if (!have('nvcc')) {
     console.error('scanstream: --cuda given but nvcc was not found');
     process.exit(1);
   }
-  const cudaOk = run(process.execPath, [join(root, 'scripts', 'gen-cuda-unsupported.mjs')]) &&
+  const cudaOk = run(process.execPath, [join(root, 'scripts', 'gen-abi.mjs')]) &&
     run('cmake', ['-S', 'native/cuda', '-B', 'build/cuda', '-DCMAKE_BUILD_TYPE=Release']) &&
     run('cmake', ['--build', 'build/cuda', '--parallel']);
   if (!cudaOk) process.exit(1);

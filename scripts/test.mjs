@@ -27,7 +27,8 @@ function step(name, cmd, argv) {
 }
 
 // the native library must exist before bun:ffi tests load it
-step('native build', process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--if-needed']);
+step('native build', process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--if-needed', '--standin']);
+step('ABI tables generated from scanstream.h are current', process.execPath, [join(root, 'scripts', 'gen-abi.mjs'), '--check']);
 step('typecheck', bin('tsc'), ['--noEmit', '-p', '.']);
 if (existsSync(join(root, 'scripts', 'check-metal.mjs'))) {
   step('metal shim compile', process.execPath, [join(root, 'scripts', 'check-metal.mjs')]);

@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
   serve: { summary: 'run a source through the pipeline and serve the live viewer', load: () => import('./cli/serve') },
   record: { summary: 'record any source (camera:0, lavfi:…) in the recording format', load: () => import('./cli/record') },
   replay: { summary: 'play a recording through the pipeline and viewer (or --headless)', load: () => import('./cli/replay') },
+  backends: { summary: 'which backends are built and start here, and where each kernel runs', load: () => import('./cli/backends') },
   mast3r: { summary: 'MASt3R post-processing on .npy files (reciprocal NN, triangulation, TSDF depth refinement)', load: () => import('./cli/mast3r') },
 };
 

@@ -46,18 +46,27 @@ inline ss_status ss_check_points_to_normals(ss_context* ctx, const ss_points_to_
   return SS_OK;
 }
 
-/* depth (float32, channels ignored) or image (uint8, 1..4 channels) 2× downsampling */
-inline ss_status ss_check_pyramid(ss_context* ctx, const char* fn, const ss_pyramid_down_args& a, bool image, const ss_buffer* src,
-                                  const ss_buffer* dst, uint64_t* dn) {
-  if (a.src_width < 2 || a.src_height < 2)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: source %ux%u is smaller than 2x2", fn, a.src_width, a.src_height);
-  if (image && (a.channels < 1 || a.channels > 4))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: channels must be 1..4, got %u", fn, a.channels);
-  uint64_t px = image ? a.channels : 4;
-  *dn = (uint64_t)(a.src_width / 2) * (a.src_height / 2);
-  SS_NEED(ctx, src, (uint64_t)a.src_width * a.src_height * px, "src");
+/* 2× downsampling of src_width × src_height pixels of px bytes */
+inline ss_status ss_check_pyramid(ss_context* ctx, const char* fn, uint32_t src_width, uint32_t src_height, uint64_t px,
+                                  const ss_buffer* src, const ss_buffer* dst, uint64_t* dn) {
+  if (src_width < 2 || src_height < 2)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: source %ux%u is smaller than 2x2", fn, src_width, src_height);
+  *dn = (uint64_t)(src_width / 2) * (src_height / 2);
+  SS_NEED(ctx, src, (uint64_t)src_width * src_height * px, "src");
   SS_NEED(ctx, dst, *dn * px, "dst");
   return SS_OK;
+}
+
+inline ss_status ss_check_depth_pyramid_down(ss_context* ctx, const ss_depth_pyramid_down_args& a, const ss_buffer* src,
+                                             const ss_buffer* dst, uint64_t* dn) {
+  return ss_check_pyramid(ctx, "ss_depth_pyramid_down", a.src_width, a.src_height, 4, src, dst, dn);
+}
+
+inline ss_status ss_check_image_pyramid_down(ss_context* ctx, const ss_image_pyramid_down_args& a, const ss_buffer* src,
+                                             const ss_buffer* dst, uint64_t* dn) {
+  if (a.channels < 1 || a.channels > 4)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_image_pyramid_down: channels must be 1..4, got %u", a.channels);
+  return ss_check_pyramid(ctx, "ss_image_pyramid_down", a.src_width, a.src_height, a.channels, src, dst, dn);
 }
 
 inline ss_status ss_check_geotrf(ss_context* ctx, const ss_geotrf_args& a, const ss_buffer* in, const ss_buffer* out) {
@@ -93,7 +102,7 @@ inline ss_status ss_check_slots(ss_context* ctx, const char* fn, const int32_t* 
   return SS_OK;
 }
 
-inline ss_status ss_check_touched(ss_context* ctx, const ss_tsdf_touched_args& a, const ss_buffer* depth, const ss_buffer* scratch,
+inline ss_status ss_check_touched(ss_context* ctx, const ss_tsdf_touched_blocks_args& a, const ss_buffer* depth, const ss_buffer* scratch,
                                   const ss_buffer* out, const ss_buffer* counts) {
   const char* fn = "ss_tsdf_touched_blocks";
   SS_TRY(ss_check_camera(ctx, fn, a.width, a.height, a.fx, a.fy));
@@ -123,7 +132,7 @@ inline ss_status ss_check_integrate(ss_context* ctx, const ss_tsdf_integrate_arg
 }
 
 /* everything but the block list (an empty list is a valid call) */
-inline ss_status ss_check_mesh(ss_context* ctx, const ss_tsdf_mesh_args& a, const ss_buffer* pool, const ss_buffer* hash,
+inline ss_status ss_check_mesh(ss_context* ctx, const ss_tsdf_mesh_blocks_args& a, const ss_buffer* pool, const ss_buffer* hash,
                                const ss_buffer* totals) {
   const char* fn = "ss_tsdf_mesh_blocks";
   if (!(a.voxel_size > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size must be > 0", fn);
@@ -134,7 +143,7 @@ inline ss_status ss_check_mesh(ss_context* ctx, const ss_tsdf_mesh_args& a, cons
   return SS_OK;
 }
 
-inline ss_status ss_check_mesh_outputs(ss_context* ctx, const ss_tsdf_mesh_args& a, const ss_buffer* blocks, const int32_t* host_blocks,
+inline ss_status ss_check_mesh_outputs(ss_context* ctx, const ss_tsdf_mesh_blocks_args& a, const ss_buffer* blocks, const int32_t* host_blocks,
                                        const ss_buffer* pool, const ss_buffer* mesh, const ss_buffer* ranges) {
   SS_NEED(ctx, blocks, (uint64_t)a.block_count * 16, "blocks");
   SS_NEED(ctx, ranges, (uint64_t)a.block_count * 16, "ranges");

@@ -46,9 +46,15 @@ inline ss_status ss_check_range(ss_context* ctx, const ss_buffer* buf, uint64_t 
   do {                                                                                            \
     if (!ss_check_buffer((ctx), (buf), (uint64_t)(bytes), #buf)) return SS_ERR_INVALID_ARGUMENT; \
   } while (0)
+/* a backend may refuse kernels at entry (the CPU stand-in for a partial backend does) */
+#ifndef SS_KERNEL_ENTRY_HOOK
+#define SS_KERNEL_ENTRY_HOOK(ctx, fn)
+#endif
+/* first line of every kernel entry point */
 #define SS_REQUIRE_ARGS(ctx, args)                                                                  \
   do {                                                                                              \
     if (!(ctx)) return SS_ERR_INVALID_ARGUMENT;                                                     \
+    SS_KERNEL_ENTRY_HOOK(ctx, __func__);                                                            \
     if (!(args)) return ss_fail((ctx), SS_ERR_INVALID_ARGUMENT, "%s: args is null", __func__);      \
     (ctx)->error.clear();                                                                           \
   } while (0)

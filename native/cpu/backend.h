@@ -16,6 +16,10 @@
 struct ss_buffer {
   void* data;
   uint64_t bytes;
+  bool owned; /* false: ss_buffer_wrap of another backend's host-visible memory */
+  /* the stand-in's mirrored mode only: the host copy TypeScript sees, moved by upload/download
+   * as on CUDA, while kernels read data */
+  void* mirror;
 };
 
 /* persistent workers; parallel_for hands out chunks through an atomic counter */
@@ -43,7 +47,18 @@ class ThreadPool {
 struct ss_context {
   ThreadPool* pool;
   std::string error;
+  /* the stand-in only, created as SS_BACKEND_CUDA: buffers behave as CUDA's, a host mirror
+   * apart from the memory kernels read, so the CUDA fallback path runs without a GPU */
+  bool mirrored = false;
 };
+
+#ifdef SS_CPU_STANDIN_PARTIAL
+/* the stand-in partial backend (native/CMakeLists.txt): kernels it does not claim answer
+ * SS_ERR_UNSUPPORTED at entry, like a GPU backend that lacks them */
+bool ss_cpu_claims(const char* kernel);
+#define SS_KERNEL_ENTRY_HOOK(ctx, fn) \
+  if (!ss_cpu_claims(fn)) return ss_fail((ctx), SS_ERR_UNSUPPORTED, "%s is not on this backend (partial stand-in)", (fn))
+#endif
 
 #include "../common/status.h"
 

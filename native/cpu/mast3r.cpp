@@ -117,11 +117,11 @@ SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangul
   return SS_OK;
 }
 
-SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_tsdf_refine_args* args,
+SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_refine_depths_tsdf_args* args,
                                               ss_buffer* depths, ss_buffer* confs, ss_buffer* cams,
                                               ss_buffer* out) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_mast3r_tsdf_refine_args a = *args;
+  const ss_mast3r_refine_depths_tsdf_args a = *args;
   if (a.images == 0 || a.width == 0 || a.height == 0)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_refine_depths_tsdf: empty input (%u images of %ux%u)",
                    a.images, a.width, a.height);

@@ -68,7 +68,7 @@ float max_norm(ss_context* ctx, const float* v, uint32_t rows, uint32_t dim, flo
 
 /* threshold E (twice the per-score error bound) for a query of norm qn, score a·b or −‖a−b‖²/2 */
 inline float blocked_E(uint32_t dim, uint32_t dist, float qn, float other_max) {
-  float e = dist == SS_MAST3R_DIST_DOT ? 2.0f * mast3r_gamma(dim + 2) * qn * other_max
+  float e = dist == SS_DIST_DOT ? 2.0f * mast3r_gamma(dim + 2) * qn * other_max
                                        : mast3r_gamma(dim + 4) * (qn + other_max) * (qn + other_max);
   return 2.0f * e + 1e-30f;
 }
@@ -215,7 +215,7 @@ inline void reduce_lanes(const float* m1, const float* m2, const int32_t* id, fl
   *win = w;
 }
 
-ss_status reciprocal_avx512(ss_context* ctx, const ss_mast3r_nn_args& A, const float* a, const float* b,
+ss_status reciprocal_avx512(ss_context* ctx, const ss_mast3r_reciprocal_nn_args& A, const float* a, const float* b,
                             int32_t* nn_a, int32_t* nn_b) {
   Prep P;
   P.n = A.n;
@@ -230,7 +230,7 @@ ss_status reciprocal_avx512(ss_context* ctx, const ss_mast3r_nn_args& A, const f
     return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "ss_mast3r_reciprocal_nn: out of memory for packed inputs");
   P.amax = max_norm(ctx, a, A.n, dim, P.an.p);
   P.bmax = max_norm(ctx, b, A.m, dim, P.bn.p);
-  bool l2 = A.dist == SS_MAST3R_DIST_L2;
+  bool l2 = A.dist == SS_DIST_L2;
   ctx->pool->parallel_for(P.n_pad, 1024, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
       float* dst = P.ap.p + (size_t)i * dim;
@@ -447,7 +447,7 @@ bool i8_setup(I8Call& C, const mast3r_index_view& v, const ss_mast3r_nn_query_ar
   C.sq = qmax > 0.0f ? qmax / 127.0f : 1.0f;
   C.unit = (double)C.sq * (double)C.sb;
   if (!C.gint.alloc(C.P * 16) || !C.Q.alloc((size_t)C.n * C.d4 * 4)) return false;
-  const bool l2 = A.dist == SS_MAST3R_DIST_L2;
+  const bool l2 = A.dist == SS_DIST_L2;
   ctx->pool->parallel_for((int64_t)C.P * 16, 16384, [&](int64_t s, int64_t e) {
     for (int64_t j = s; j < e; ++j) {
       float g = G[j];
@@ -576,7 +576,7 @@ void i8_full(ss_context* ctx, const I8Call& C, const ss_mast3r_nn_query_args& A,
   for (uint32_t k = 0; k < d4 * 4; ++k) zero[k] = 0;
   const uint32_t task_q = 16 * kQB;
   const uint64_t chunk = 1024; /* panels: 16384 pixels, ~400 KB of int8 — stays in L2 */
-  const bool dot = A.dist == SS_MAST3R_DIST_DOT;
+  const bool dot = A.dist == SS_DIST_DOT;
   int64_t tasks = (nq4 + task_q - 1) / task_q;
   ctx->pool->parallel_for(tasks, 1, [&](int64_t tb, int64_t te) {
     for (int64_t t = tb; t < te; ++t) {
@@ -738,7 +738,7 @@ void i8_group(I8Call& C, const ss_mast3r_nn_query_args& A, const float* qm, cons
               uint8_t* pruned) {
   const mast3r_index_view& v = *C.v;
   const uint32_t dim = C.dim;
-  const bool dot = A.dist == SS_MAST3R_DIST_DOT;
+  const bool dot = A.dist == SS_DIST_DOT;
   PruneQuery pq[kGroup];
   alignas(64) float ub2[kGroup][16];
   uint32_t live = 0;
@@ -1035,15 +1035,15 @@ MapStats map_stats(ss_context* ctx, const float* m, uint64_t px, uint32_t dim) {
 
 extern "C" {
 
-SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_nn_args* args, ss_buffer* a,
+SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_reciprocal_nn_args* args, ss_buffer* a,
                                          ss_buffer* b, ss_buffer* nn_a, ss_buffer* nn_b) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_mast3r_nn_args A = *args;
+  const ss_mast3r_reciprocal_nn_args A = *args;
   if (A.n == 0 || A.m == 0)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: empty input (n=%u, m=%u)", A.n, A.m);
   if (A.dim == 0 || A.dim > kMaxDim)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: dim must be 1..%u, got %u", kMaxDim, A.dim);
-  if (A.dist != SS_MAST3R_DIST_DOT && A.dist != SS_MAST3R_DIST_L2)
+  if (A.dist != SS_DIST_DOT && A.dist != SS_DIST_L2)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: dist must be 0 (dot) or 1 (l2), got %u", A.dist);
   if (A.n > 0x7fffffffu || A.m > 0x7fffffffu)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: more than 2^31-1 rows");
@@ -1056,7 +1056,7 @@ SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_nn_arg
   int32_t* oa = ss_data<int32_t>(nn_a);
   int32_t* ob = ss_data<int32_t>(nn_b);
 #if defined(__AVX512F__)
-  if (!(A.flags & SS_MAST3R_FLAG_PORTABLE)) return reciprocal_avx512(ctx, A, pa, pb, oa, ob);
+  if (!(A.flags & SS_FLAG_PORTABLE)) return reciprocal_avx512(ctx, A, pa, pb, oa, ob);
 #endif
   float amax = max_norm(ctx, pa, A.n, A.dim, nullptr);
   float bmax = max_norm(ctx, pb, A.m, A.dim, nullptr);
@@ -1081,7 +1081,7 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_desc_index: empty map %ux%u", A.width, A.height);
   if (A.dim == 0 || A.dim > kMaxDim)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_desc_index: dim must be 1..%u, got %u", kMaxDim, A.dim);
-  if (A.dist != SS_MAST3R_DIST_DOT && A.dist != SS_MAST3R_DIST_L2)
+  if (A.dist != SS_DIST_DOT && A.dist != SS_DIST_L2)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_desc_index: dist must be 0 (dot) or 1 (l2), got %u", A.dist);
   uint64_t px = (uint64_t)A.width * A.height;
   if (px > 0x7fffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_desc_index: map too large");
@@ -1141,7 +1141,7 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
     const __mmask16 lo = dim_mask_lo(dim), hi = dim_mask_hi(dim);
     const __m512 inv = _mm512_set1_ps(1.0f / sb);
     const __m512i c127 = _mm512_set1_epi32(127), cm127 = _mm512_set1_epi32(-127), c128 = _mm512_set1_epi32(128);
-    const bool l2 = A.dist == SS_MAST3R_DIST_L2;
+    const bool l2 = A.dist == SS_DIST_L2;
     ctx->pool->parallel_for((int64_t)p8, 256, [&](int64_t s, int64_t e) {
       for (int64_t p = s; p < e; ++p) {
         for (uint32_t lane = 0; lane < 16; ++lane) {
@@ -1190,7 +1190,7 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: dim must be 1..%u, got %u", kMaxDim, A.dim);
   if (A.width == 0 || A.height == 0 || A.db_width == 0 || A.db_height == 0)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: empty map");
-  if (A.dist != SS_MAST3R_DIST_DOT && A.dist != SS_MAST3R_DIST_L2)
+  if (A.dist != SS_DIST_DOT && A.dist != SS_DIST_L2)
     return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: dist must be 0 (dot) or 1 (l2), got %u", A.dist);
   if (A.count == 0) return SS_OK;
   uint64_t qpx = (uint64_t)A.width * A.height, dpx = (uint64_t)A.db_width * A.db_height;
@@ -1215,7 +1215,7 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
       return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: query_idx[%u] = %d is outside the %ux%u map", i,
                      qi[i], A.width, A.height);
   mast3r_index_view v = mast3r_index_make_view(idx, A.db_width, A.db_height, A.dim, A.dist, idx[8]);
-  if (A.flags & SS_MAST3R_FLAG_PORTABLE) {
+  if (A.flags & SS_FLAG_PORTABLE) {
     ctx->pool->parallel_for(A.count, 4, [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i)
         out[i] = mast3r_nn_exact(qm + (size_t)qi[i] * A.dim, dm, (uint32_t)dpx, A.dim, A.dist, v.bmax);
@@ -1223,7 +1223,7 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
     return SS_OK;
   }
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-  return query_i8(ctx, A, v, qm, qi, dm, idx, out, (A.flags & SS_MAST3R_FLAG_HINTS) != 0);
+  return query_i8(ctx, A, v, qm, qi, dm, idx, out, (A.flags & SS_FLAG_HINTS) != 0);
 #endif
   ctx->pool->parallel_for(A.count, 16, [&](int64_t s, int64_t e) {
     std::vector<float> ub1(v.S16);

@@ -39,12 +39,12 @@ SS_API ss_status ss_points_to_normals(ss_context* ctx, const ss_points_to_normal
   return SS_OK;
 }
 
-SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args, ss_buffer* src,
+SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_depth_pyramid_down_args* args, ss_buffer* src,
                                        ss_buffer* dst) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_pyramid_down_args a = *args;
+  const ss_depth_pyramid_down_args a = *args;
   uint64_t dn = 0;
-  SS_TRY(ss_check_pyramid(ctx, __func__, a, false, src, dst, &dn));
+  SS_TRY(ss_check_depth_pyramid_down(ctx, a, src, dst, &dn));
   const float* s = ss_data<float>(src);
   float* d = ss_data<float>(dst);
   ctx->pool->parallel_for((int64_t)dn, kPixelGrain, [&](int64_t b, int64_t e) {
@@ -53,12 +53,12 @@ SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_pyramid_down_ar
   return SS_OK;
 }
 
-SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args, ss_buffer* src,
+SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_image_pyramid_down_args* args, ss_buffer* src,
                                        ss_buffer* dst) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_pyramid_down_args a = *args;
+  const ss_image_pyramid_down_args a = *args;
   uint64_t dn = 0;
-  SS_TRY(ss_check_pyramid(ctx, __func__, a, true, src, dst, &dn));
+  SS_TRY(ss_check_image_pyramid_down(ctx, a, src, dst, &dn));
   const uint8_t* s = ss_data<uint8_t>(src);
   uint8_t* d = ss_data<uint8_t>(dst);
   ctx->pool->parallel_for((int64_t)dn, kPixelGrain, [&](int64_t b, int64_t e) {

@@ -354,7 +354,7 @@ extern "C" SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract
   SS_REQUIRE_BUFFER(ctx, descriptors, (uint64_t)a.max_features * 32);
   SS_REQUIRE_BUFFER(ctx, count, 4);
 
-  const bool portable = (a.flags & SS_TRACKING_FLAG_PORTABLE) != 0;
+  const bool portable = (a.flags & SS_FLAG_PORTABLE) != 0;
   OrbScratch& S = scratch();
   /* levels, and the feature budget split in proportion to level area */
   std::vector<Level> L;

@@ -149,7 +149,7 @@ SS_API ss_status ss_hamming_match(ss_context* ctx, const ss_hamming_match_args* 
   const int32_t tile = p.block ? (int32_t)p.block : 512;
   std::vector<ColBest> cols((size_t)blocks);
 #if SS_HAMMING_AVX512
-  const bool simd = p.words == 8 && !(p.flags & SS_TRACKING_FLAG_PORTABLE);
+  const bool simd = p.words == 8 && !(p.flags & SS_FLAG_PORTABLE);
   std::vector<uint64_t> bt;
   if (simd) {
     const int32_t groups = (m + 7) / 8;
@@ -203,8 +203,8 @@ SS_API ss_status ss_float_match(ss_context* ctx, const ss_float_match_args* args
   const ss_float_match_args p = *args;
   if (p.dim == 0 || p.dim > 4096) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: dim must be 1..4096, got %u", __func__, p.dim);
   if (p.n == 0 || p.m == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: empty descriptor set (n=%u, m=%u)", __func__, p.n, p.m);
-  if (p.metric != SS_FLOAT_MATCH_L2 && p.metric != SS_FLOAT_MATCH_DOT)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: metric must be SS_FLOAT_MATCH_L2 (0) or SS_FLOAT_MATCH_DOT (1), got %u", __func__, p.metric);
+  if (p.dist != SS_DIST_L2 && p.dist != SS_DIST_DOT)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: dist must be SS_DIST_DOT (0) or SS_DIST_L2 (1), got %u", __func__, p.dist);
   if (p.n > (uint32_t)INT32_MAX / 4 || p.m > (uint32_t)INT32_MAX / 4) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: too many descriptors", __func__);
   SS_REQUIRE_BUFFER(ctx, a, (uint64_t)p.n * p.dim * 4);
   SS_REQUIRE_BUFFER(ctx, b, (uint64_t)p.m * p.dim * 4);
@@ -212,7 +212,7 @@ SS_API ss_status ss_float_match(ss_context* ctx, const ss_float_match_args* args
   SS_REQUIRE_BUFFER(ctx, out_b, (uint64_t)p.m * 8);
   const float* A = ss_data<const float>(a);
   const float* B = ss_data<const float>(b);
-  const bool dot = p.metric == SS_FLOAT_MATCH_DOT;
+  const bool dot = p.dist == SS_DIST_DOT;
   /* nearer(x, y): x beats y (strictly) */
   auto nearer = [dot](double x, double y) { return dot ? x > y : x < y; };
   const double worst = dot ? -HUGE_VAL : HUGE_VAL;

@@ -44,7 +44,7 @@ static inline void mesh_vertex_color_sse(const float* pool, int32_t ref0, int32_
 
 /* The seam cubes read the first voxel layer of the +x/+y/+z neighbours,
  * scattered over their blocks: without prefetching, those misses dominate. */
-static inline void prefetch_mesh_neighbours(const ss_tsdf_mesh_args& a, const int32_t* blk, const float* pool, const int32_t* hash) {
+static inline void prefetch_mesh_neighbours(const ss_tsdf_mesh_blocks_args& a, const int32_t* blk, const float* pool, const int32_t* hash) {
   /* the block itself: tsdf, weight and colour arrays (6 KiB) */
   const char* own = reinterpret_cast<const char*>(pool + (uint64_t)blk[3] * SS_BLOCK_FLOATS);
   for (uint32_t i = 0; i < SS_BLOCK_BYTES / 64; ++i) __builtin_prefetch(own + 64 * i);
@@ -64,10 +64,10 @@ static inline void prefetch_mesh_neighbours(const ss_tsdf_mesh_args& a, const in
 
 extern "C" {
 
-SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_args* args, ss_buffer* depth,
+SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_blocks_args* args, ss_buffer* depth,
                                         ss_buffer* scratch, ss_buffer* out, ss_buffer* counts) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_tsdf_touched_args a = *args;
+  const ss_tsdf_touched_blocks_args a = *args;
   SS_TRY(ss_check_touched(ctx, a, depth, scratch, out, counts));
   uint64_t* set = ss_data<uint64_t>(scratch);
   memset(set, 0, (size_t)a.hash_capacity * 8);
@@ -115,10 +115,10 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
   return SS_OK;
 }
 
-SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* args, ss_buffer* pool, ss_buffer* hash,
+SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_blocks_args* args, ss_buffer* pool, ss_buffer* hash,
                                      ss_buffer* blocks, ss_buffer* mesh, ss_buffer* ranges, ss_buffer* totals) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_tsdf_mesh_args a = *args;
+  const ss_tsdf_mesh_blocks_args a = *args;
   SS_TRY(ss_check_mesh(ctx, a, pool, hash, totals));
   uint32_t* tot = ss_data<uint32_t>(totals);
   tot[0] = tot[1] = tot[2] = 0;
@@ -186,9 +186,9 @@ SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* ar
   return SS_OK;
 }
 
-SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args* args, ss_buffer* blocks, ss_buffer* pool) {
+SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_blocks_args* args, ss_buffer* blocks, ss_buffer* pool) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_tsdf_clear_args a = *args;
+  const ss_tsdf_clear_blocks_args a = *args;
   if (a.block_count == 0) return SS_OK;
   SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
   const int32_t* bl = ss_data<int32_t>(blocks);

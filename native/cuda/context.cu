@@ -43,6 +43,13 @@ SS_API void ss_context_destroy(ss_context* ctx) {
 SS_API const char* ss_last_error(const ss_context* ctx) { return ctx ? ctx->error.c_str() : "null context"; }
 SS_API const char* ss_backend_name(const ss_context*) { return "cuda"; }
 SS_API int32_t ss_context_threads(const ss_context*) { return 1; }
+/* buffers are device memory with a pinned host mirror: upload/download move the bytes */
+SS_API int32_t ss_context_unified_memory(const ss_context*) { return 0; }
+
+SS_API ss_status ss_buffer_wrap(ss_context* ctx, void*, uint64_t, ss_buffer** out) {
+  if (out) *out = nullptr;
+  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_buffer_wrap: CUDA kernels cannot read host memory");
+}
 
 SS_API ss_status ss_buffer_create(ss_context* ctx, uint64_t bytes, ss_buffer** out) {
   if (!ctx || !out) return SS_ERR_INVALID_ARGUMENT;

@@ -15,11 +15,11 @@ __global__ void k_points_to_normals(const ss_points_to_normals_args a, uint64_t 
   uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) points_to_normals_pixel(a, (uint32_t)i, p, o);
 }
-__global__ void k_depth_down(const ss_pyramid_down_args a, uint64_t n, const float* s, float* d) {
+__global__ void k_depth_down(const ss_depth_pyramid_down_args a, uint64_t n, const float* s, float* d) {
   uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) depth_pyramid_down_pixel(a, (uint32_t)i, s, d);
 }
-__global__ void k_image_down(const ss_pyramid_down_args a, uint64_t n, const uint8_t* s, uint8_t* d) {
+__global__ void k_image_down(const ss_image_pyramid_down_args a, uint64_t n, const uint8_t* s, uint8_t* d) {
   uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) image_pyramid_down_pixel(a, (uint32_t)i, s, d);
 }
@@ -48,20 +48,20 @@ SS_API ss_status ss_points_to_normals(ss_context* ctx, const ss_points_to_normal
   return ss_cuda_finish(ctx, __func__);
 }
 
-SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args, ss_buffer* src, ss_buffer* dst) {
+SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_depth_pyramid_down_args* args, ss_buffer* src, ss_buffer* dst) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_pyramid_down_args a = *args;
+  const ss_depth_pyramid_down_args a = *args;
   uint64_t dn = 0;
-  SS_TRY(ss_check_pyramid(ctx, __func__, a, false, src, dst, &dn));
+  SS_TRY(ss_check_depth_pyramid_down(ctx, a, src, dst, &dn));
   k_depth_down<<<ss_grid(dn), 256, 0, ctx->stream>>>(a, dn, ss_dev<float>(src), ss_dev<float>(dst));
   return ss_cuda_finish(ctx, __func__);
 }
 
-SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args, ss_buffer* src, ss_buffer* dst) {
+SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_image_pyramid_down_args* args, ss_buffer* src, ss_buffer* dst) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_pyramid_down_args a = *args;
+  const ss_image_pyramid_down_args a = *args;
   uint64_t dn = 0;
-  SS_TRY(ss_check_pyramid(ctx, __func__, a, true, src, dst, &dn));
+  SS_TRY(ss_check_image_pyramid_down(ctx, a, src, dst, &dn));
   k_image_down<<<ss_grid(dn), 256, 0, ctx->stream>>>(a, dn, ss_dev<uint8_t>(src), ss_dev<uint8_t>(dst));
   return ss_cuda_finish(ctx, __func__);
 }

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-__global__ void k_touched(const ss_tsdf_touched_args a, uint64_t n, const float* depth, uint64_t* set, uint32_t* dropped) {
+__global__ void k_touched(const ss_tsdf_touched_blocks_args a, uint64_t n, const float* depth, uint64_t* set, uint32_t* dropped) {
   uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
   uint32_t d = tsdf_touched_pixel(a, (uint32_t)i, depth, set);
@@ -56,10 +56,10 @@ __global__ void k_clear(const int32_t* blocks, float* pool) {
 
 extern "C" {
 
-SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_args* args, ss_buffer* depth, ss_buffer* scratch,
+SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_blocks_args* args, ss_buffer* depth, ss_buffer* scratch,
                                         ss_buffer* out, ss_buffer* counts) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_tsdf_touched_args a = *args;
+  const ss_tsdf_touched_blocks_args a = *args;
   SS_TRY(ss_check_touched(ctx, a, depth, scratch, out, counts));
   uint64_t* set = ss_dev<uint64_t>(scratch);
   uint32_t* dropped_dev = ss_dev<uint32_t>(counts) + 1;
@@ -92,10 +92,10 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
   return ss_cuda_finish(ctx, __func__);
 }
 
-SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* args, ss_buffer* pool, ss_buffer* hash, ss_buffer* blocks,
+SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_blocks_args* args, ss_buffer* pool, ss_buffer* hash, ss_buffer* blocks,
                                      ss_buffer* mesh, ss_buffer* ranges, ss_buffer* totals) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_tsdf_mesh_args a = *args;
+  const ss_tsdf_mesh_blocks_args a = *args;
   SS_TRY(ss_check_mesh(ctx, a, pool, hash, totals));
   uint32_t* tot = ss_host<uint32_t>(totals);
   tot[0] = tot[1] = tot[2] = 0;
@@ -178,9 +178,9 @@ SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* ar
   return ss_cuda_finish(ctx, __func__);
 }
 
-SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args* args, ss_buffer* blocks, ss_buffer* pool) {
+SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_blocks_args* args, ss_buffer* blocks, ss_buffer* pool) {
   SS_REQUIRE_ARGS(ctx, args);
-  const ss_tsdf_clear_args a = *args;
+  const ss_tsdf_clear_blocks_args a = *args;
   if (a.block_count == 0) return SS_OK;
   SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
   SS_TRY(ss_check_slots(ctx, __func__, ss_host<int32_t>(blocks), a.block_count, pool));

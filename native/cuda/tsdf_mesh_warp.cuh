@@ -31,7 +31,7 @@ static __device__ __forceinline__ uint32_t mesh_warp_scan(uint32_t v, uint32_t l
 
 /* blocks first .. first+count of the list; block k writes its own worst-case region of the scratch and counts[2k..] */
 __global__ void __launch_bounds__(32 * SS_MESH_WARPS)
-    k_mesh_warp(const ss_tsdf_mesh_args a, uint32_t first, uint32_t count, const float* pool, const int32_t* hash, const int32_t* blocks,
+    k_mesh_warp(const ss_tsdf_mesh_blocks_args a, uint32_t first, uint32_t count, const float* pool, const int32_t* hash, const int32_t* blocks,
                 float* spos, uint8_t* scol, uint32_t* sidx, uint32_t* counts) {
   __shared__ MeshWarpScratch shared[SS_MESH_WARPS];
   const uint32_t lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;

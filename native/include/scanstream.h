@@ -1,10 +1,24 @@
-/* scanstream C ABI — every backend (cpu, cuda, metal) exports exactly this.
+/* scanstream C ABI — every backend library exports exactly this: the CPU
+ * (libscanstream_cpu, the reference), CUDA (libscanstream_cuda) and, for Apple
+ * GPUs, Metal (ScanKit, Swift) with its CPU-run emulator (metal-emu).
  *
  * Rules (see DESIGN.md §3): prefix ss_, sized integer types, opaque handles,
  * ss_status returns with the message in ss_last_error(ctx). Argument structs
  * hold only 4-byte scalars and arrays of them, so their layout is the same in
  * C, CUDA, Metal and the TypeScript DataView that fills them; ss_args_sizeof()
  * lets the FFI facade check that at load time.
+ *
+ * Every kernel is listed once, in SS_KERNEL_TABLE at the end of this file: its
+ * name, its args struct ss_<name>_args and its buffers with which ones it
+ * writes. Declarations, ss_args_sizeof, ss_kernel_supported, each backend's
+ * answers for kernels it lacks, the TypeScript symbol table and args layouts
+ * (src/native/abi.generated.ts) all come from that table.
+ *
+ * Backends may be partial: ss_kernel_supported(ctx, name) says whether this
+ * backend runs a kernel; one it lacks answers SS_ERR_UNSUPPORTED, and the
+ * TypeScript facade runs it on a CPU context instead (over the same memory
+ * where ss_context_unified_memory says it is shared; download → CPU → upload
+ * otherwise).
  *
  * Buffers: ss_buffer_host_ptr() is host-visible memory. On the CPU and Metal
  * (unified memory) kernels read it directly and upload/download are no-ops; on
@@ -27,7 +41,7 @@ extern "C" {
 #define SS_API __attribute__((visibility("default")))
 #endif
 
-#define SS_ABI_VERSION 2u
+#define SS_ABI_VERSION 3u
 
 typedef int32_t ss_status;
 enum {
@@ -40,7 +54,26 @@ enum {
   SS_ERR_INTERNAL = 6
 };
 
-enum { SS_BACKEND_AUTO = 0, SS_BACKEND_CPU = 1, SS_BACKEND_CUDA = 2, SS_BACKEND_METAL = 3 };
+enum { SS_BACKEND_AUTO = 0, SS_BACKEND_CPU = 1, SS_BACKEND_CUDA = 2, SS_BACKEND_METAL = 3, SS_BACKEND_METAL_EMU = 4 };
+
+/* Distances, one meaning everywhere: DOT = dot product, larger is nearer;
+ * L2 = Euclidean (squared where a kernel says so), smaller is nearer. */
+enum { SS_DIST_DOT = 0, SS_DIST_L2 = 1 };
+
+/* flags bits, each with one meaning across the ABI (a kernel reads the ones it documents):
+ * PORTABLE: run the portable per-element kernel bodies instead of the backend's hot path
+ *   (the tests hold both to one answer);
+ * HINTS: ss_mast3r_nn_query reads a guess per query from its output on entry;
+ * RAYCAST_FULL_FALLBACK / RAYCAST_NO_NORMALS: see ss_tsdf_raycast_guided;
+ * POINTS_KEEP_INVALID: ss_depth_to_points computes every pixel as MASt3R does
+ *   (d·(u − cx)/fx, … also where d is not a valid depth) instead of NaN. */
+enum {
+  SS_FLAG_PORTABLE = 1,
+  SS_FLAG_HINTS = 2,
+  SS_FLAG_RAYCAST_FULL_FALLBACK = 4,
+  SS_FLAG_RAYCAST_NO_NORMALS = 8,
+  SS_FLAG_POINTS_KEEP_INVALID = 16
+};
 
 typedef struct ss_context ss_context;
 typedef struct ss_buffer ss_buffer;
@@ -55,6 +88,17 @@ SS_API void ss_context_destroy(ss_context* ctx);
 SS_API const char* ss_last_error(const ss_context* ctx);
 SS_API const char* ss_backend_name(const ss_context* ctx);
 SS_API int32_t ss_context_threads(const ss_context* ctx);
+/* 1 when kernels read and write ss_buffer_host_ptr memory itself (CPU, Metal on
+ * unified memory, metal-emu): upload/download are no-ops and another backend's
+ * kernel may run over the same memory; 0 when it is a mirror (CUDA) */
+SS_API int32_t ss_context_unified_memory(const ss_context* ctx);
+
+/* the kernel table, enumerable: names are "ss_<kernel>"; NULL past the end */
+SS_API uint32_t ss_kernel_count(void);
+SS_API const char* ss_kernel_name(uint32_t index);
+/* 1: this context runs the kernel; 0: it answers SS_ERR_UNSUPPORTED (run it
+ * elsewhere); -1: no kernel of that name in this ABI */
+SS_API int32_t ss_kernel_supported(const ss_context* ctx, const char* kernel);
 
 /* page-aligned, zero-filled */
 SS_API ss_status ss_buffer_create(ss_context* ctx, uint64_t bytes, ss_buffer** out);
@@ -65,19 +109,24 @@ SS_API ss_status ss_buffer_upload(ss_context* ctx, ss_buffer* buf, uint64_t offs
 SS_API ss_status ss_buffer_download(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes);
 /* sets every byte of the range to value (host mirror and device copy) */
 SS_API ss_status ss_buffer_fill(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes, uint32_t value);
+/* a buffer over host memory the caller owns and keeps alive until it is
+ * destroyed (destroying it frees nothing): how a CPU context runs a kernel over
+ * another unified-memory backend's buffer without a copy. SS_ERR_UNSUPPORTED
+ * where kernels cannot read host memory (CUDA). */
+SS_API ss_status ss_buffer_wrap(ss_context* ctx, void* host, uint64_t bytes, ss_buffer** out);
 
 /* ---- point maps ----------------------------------------------------------- */
 /* depth (float32 metres, or uint16 raw units when depth_u16) → points float32 xyz per pixel;
- * invalid depth (<= 0, NaN, outside [min_depth, max_depth]) → NaN xyz.
- * MASt3R's depthmap_to_pts3d with an explicit principal point. */
+ * invalid depth (<= 0, NaN, outside [min_depth, max_depth]) → NaN xyz, or with
+ * SS_FLAG_POINTS_KEEP_INVALID every pixel computed as MASt3R's depthmap_to_pts3d
+ * does (X = d·(u − cx)/fx, Y = d·(v − cy)/fy, Z = d whatever d is). */
 typedef struct ss_depth_to_points_args {
   uint32_t width, height, depth_u16, batch;
   float fx, fy, cx, cy;
   float depth_scale; /* raw units per metre when depth_u16 */
-  float min_depth, max_depth, pad0;
+  float min_depth, max_depth;
+  uint32_t flags;
 } ss_depth_to_points_args;
-SS_API ss_status ss_depth_to_points(ss_context* ctx, const ss_depth_to_points_args* args,
-                                    ss_buffer* depth, ss_buffer* points);
 
 /* normals from an organised point map: cross product of central differences,
  * oriented towards the camera, unit length; NaN where a neighbour is invalid
@@ -86,21 +135,18 @@ typedef struct ss_points_to_normals_args {
   uint32_t width, height;
   float max_jump, pad0;
 } ss_points_to_normals_args;
-SS_API ss_status ss_points_to_normals(ss_context* ctx, const ss_points_to_normals_args* args,
-                                      ss_buffer* points, ss_buffer* normals);
 
 /* 2× downsampling. Depth (float32): mean of the valid pixels of each 2×2 cell
  * that lie within max_diff of the cell's nearest valid depth (no averaging
  * across depth edges); 0 where none is valid. Image (uint8, channels 1..4):
  * rounded 2×2 box mean. Destination is floor(w/2) × floor(h/2). */
-typedef struct ss_pyramid_down_args {
+typedef struct ss_depth_pyramid_down_args {
+  uint32_t src_width, src_height;
+  float max_diff, pad0;
+} ss_depth_pyramid_down_args;
+typedef struct ss_image_pyramid_down_args {
   uint32_t src_width, src_height, channels, pad0;
-  float max_diff, pad1, pad2, pad3;
-} ss_pyramid_down_args;
-SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args,
-                                       ss_buffer* src, ss_buffer* dst);
-SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_pyramid_down_args* args,
-                                       ss_buffer* src, ss_buffer* dst);
+} ss_image_pyramid_down_args;
 
 /* rigid/projective transform of point batches: MASt3R's geotrf.
  * dim 2 or 3; T is (dim+1)×(dim+1) row-major in t[] (first (dim+1)^2 used);
@@ -109,7 +155,6 @@ typedef struct ss_geotrf_args {
   uint32_t count, dim, normalize, pad0;
   float t[16];
 } ss_geotrf_args;
-SS_API ss_status ss_geotrf(ss_context* ctx, const ss_geotrf_args* args, ss_buffer* in, ss_buffer* out);
 
 /* ---- TSDF voxel-block volume ----------------------------------------------
  * Voxel blocks of 8³ voxels. Block bookkeeping (hash, pool slots) lives in
@@ -129,16 +174,13 @@ SS_API ss_status ss_geotrf(ss_context* ctx, const ss_geotrf_args* args, ss_buffe
 /* blocks within ±sdf_trunc of each sampled depth pixel, deduplicated.
  * scratch: hash_capacity (power of two) × 8 bytes, cleared by the call.
  * out: int32 {bx,by,bz} × max_out; counts: uint32 {count, dropped}. */
-typedef struct ss_tsdf_touched_args {
+typedef struct ss_tsdf_touched_blocks_args {
   uint32_t width, height, stride, hash_capacity;
   uint32_t max_out, pad0, pad1, pad2;
   float fx, fy, cx, cy;
   float cam_to_world[12];
   float voxel_size, sdf_trunc, min_depth, max_depth;
-} ss_tsdf_touched_args;
-SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_args* args,
-                                        ss_buffer* depth, ss_buffer* scratch, ss_buffer* out,
-                                        ss_buffer* counts);
+} ss_tsdf_touched_blocks_args;
 
 /* projective TSDF update of every voxel in the listed blocks from one depth
  * (+ colour) frame. depth float32 metres (0/NaN invalid); color uint8 RGB. */
@@ -149,9 +191,6 @@ typedef struct ss_tsdf_integrate_args {
   float voxel_size, sdf_trunc, max_weight, min_depth;
   float max_depth, pad0, pad1, pad2;
 } ss_tsdf_integrate_args;
-SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args* args,
-                                   ss_buffer* depth, ss_buffer* color, ss_buffer* blocks,
-                                   ss_buffer* pool);
 
 /* marching cubes over the listed blocks. Each block meshes the cubes whose
  * lowest corner is one of its voxels, reading its +x/+y/+z neighbours through
@@ -165,13 +204,10 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
  * block (record_bytes 0: no surface); totals: uint32 {record bytes,
  * vertices, indices} needed. SS_ERR_CAPACITY when `capacity` (bytes of mesh)
  * is too small (totals say how much is needed; retry with a larger buffer). */
-typedef struct ss_tsdf_mesh_args {
-  uint32_t block_count, hash_mask, capacity, pad2;
-  float voxel_size, min_weight, pad0, pad1;
-} ss_tsdf_mesh_args;
-SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_args* args,
-                                     ss_buffer* pool, ss_buffer* hash, ss_buffer* blocks,
-                                     ss_buffer* mesh, ss_buffer* ranges, ss_buffer* totals);
+typedef struct ss_tsdf_mesh_blocks_args {
+  uint32_t block_count, hash_mask, capacity, pad0;
+  float voxel_size, min_weight, pad1, pad2;
+} ss_tsdf_mesh_blocks_args;
 
 /* ray-casts the zero level set from a camera: depth float32 (z, 0 = miss),
  * normals float32 xyz (world frame, NaN on miss), color uint8 rgb. */
@@ -181,35 +217,29 @@ typedef struct ss_tsdf_raycast_args {
   float cam_to_world[12];
   float voxel_size, sdf_trunc, min_depth, max_depth;
 } ss_tsdf_raycast_args;
-SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* args,
-                                 ss_buffer* pool, ss_buffer* hash, ss_buffer* depth,
-                                 ss_buffer* normals, ss_buffer* color);
 
 /* resets the voxels of the listed blocks to unobserved (weight 0) */
-typedef struct ss_tsdf_clear_args {
+typedef struct ss_tsdf_clear_blocks_args {
   uint32_t block_count, pad0, pad1, pad2;
-} ss_tsdf_clear_args;
-SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_args* args,
-                                      ss_buffer* blocks, ss_buffer* pool);
+} ss_tsdf_clear_blocks_args;
 
 /* ---- tracking: features, matching, ICP (src/tracking) --------------------- */
-/* (declared below this line by the tracking kernels) */
 
 /* RGB (3 bytes per pixel) → 8-bit luma with BT.601 integer weights
  * (77 R + 150 G + 29 B + 128) >> 8: the image ORB and the photometric ICP term read */
 typedef struct ss_rgb_to_gray_args {
   uint32_t width, height, pad0, pad1;
 } ss_rgb_to_gray_args;
-SS_API ss_status ss_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args* args, ss_buffer* rgb, ss_buffer* gray);
 
 /* Model ray-cast for frame-to-model tracking, guided by a depth prior (the
  * previous frame's depth seen from the same pose): each ray marches only
  * [prior − band, prior + band], or the whole [min_depth, max_depth] where the
- * prior is 0/NaN and flags has SS_RAYCAST_FULL_FALLBACK. Outputs in the CAMERA
+ * prior is 0/NaN and flags has SS_FLAG_RAYCAST_FULL_FALLBACK (with
+ * SS_FLAG_RAYCAST_NO_NORMALS the gradient is skipped, normals NaN: the caller
+ * derives them from depth). Outputs in the CAMERA
  * frame: depth float32 z (0 = miss), normals float32 xyz (TSDF gradient, NaN
  * on miss), gray uint8 (luma of the voxel colour). Same pool/hash layout as
  * ss_tsdf_raycast; prior float32 metres, width × height. */
-enum { SS_RAYCAST_FULL_FALLBACK = 1, SS_RAYCAST_NO_NORMALS = 2 /* skip the gradient (normals NaN): the caller derives them from depth */ };
 typedef struct ss_tsdf_raycast_guided_args {
   uint32_t width, height, hash_mask, flags;
   float fx, fy, cx, cy;
@@ -217,9 +247,6 @@ typedef struct ss_tsdf_raycast_guided_args {
   float voxel_size, sdf_trunc, min_depth, max_depth;
   float band, pad0, pad1, pad2;
 } ss_tsdf_raycast_guided_args;
-SS_API ss_status ss_tsdf_raycast_guided(ss_context* ctx, const ss_tsdf_raycast_guided_args* args, ss_buffer* pool,
-                                        ss_buffer* hash, ss_buffer* prior, ss_buffer* depth, ss_buffer* normals,
-                                        ss_buffer* gray);
 
 /* One Gauss-Newton step of point-to-plane ICP with projective association
  * (KinectFusion), optionally plus a photometric term (Steinbrücker/Kerl style
@@ -242,9 +269,6 @@ typedef struct ss_icp_reduce_args {
   float max_dist, min_normal_cos, huber_delta, color_weight;
   float color_huber_delta, pad1, pad2, pad3;
 } ss_icp_reduce_args;
-SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, ss_buffer* cur_points,
-                               ss_buffer* cur_normals, ss_buffer* cur_gray, ss_buffer* ref_points,
-                               ss_buffer* ref_normals, ss_buffer* ref_gray, ss_buffer* out);
 
 /* ORB features of an 8-bit image in one call: a pyramid of `levels` images
  * scaled by 1/scale_factor each (bilinear), FAST-9 corners (threshold
@@ -260,16 +284,13 @@ SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, 
  * keypoints: float32 × 8 each = x, y (level-0 pixels), level, cos θ, sin θ,
  * Harris response, FAST score, patch size (31·scale^level);
  * descriptors: 32 bytes each; count: uint32[1] written (≤ max_features).
- * flags: SS_TRACKING_FLAG_PORTABLE (the SIMD paths give the same bytes). */
-enum { SS_TRACKING_FLAG_PORTABLE = 1 }; /* run the portable kernel bodies, not the backend's SIMD paths */
+ * flags: SS_FLAG_PORTABLE (the SIMD paths give the same bytes). */
 typedef struct ss_orb_extract_args {
   uint32_t width, height, levels, max_features;
   uint32_t fast_threshold, fast_min_threshold, grid_cell, edge;
   float scale_factor, harris_k;
   uint32_t flags, pad0;
 } ss_orb_extract_args;
-SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract_args* args, ss_buffer* gray,
-                                ss_buffer* keypoints, ss_buffer* descriptors, ss_buffer* count);
 
 /* Brute-force reciprocal nearest neighbours of binary descriptors (Hamming),
  * with MASt3R bruteforce_reciprocal_nns semantics: nn of a[i] = argmin_j
@@ -278,40 +299,29 @@ SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract_args* args
  * best < ratio · second best (Lowe). a: n × words uint32, b: m × words.
  * Blocked over b (block rows per tile, 0 = auto): memory O(n + m), never n×m.
  * out_a: int32 × 4 per a row = {nn, best, second best (INT32_MAX if none), match 0/1};
- * out_b: int32 × 2 per b row = {nn, best}. flags: SS_TRACKING_FLAG_PORTABLE. */
+ * out_b: int32 × 2 per b row = {nn, best}. flags: SS_FLAG_PORTABLE. */
 typedef struct ss_hamming_match_args {
   uint32_t n, m, words, block;
   uint32_t max_distance, flags, pad1, pad2;
   float ratio, pad3, pad4, pad5;
 } ss_hamming_match_args;
-SS_API ss_status ss_hamming_match(ss_context* ctx, const ss_hamming_match_args* args, ss_buffer* a, ss_buffer* b,
-                                  ss_buffer* out_a, ss_buffer* out_b);
 
-/* The same for float descriptors (n × dim, m × dim float32): metric
- * SS_FLOAT_MATCH_L2 = squared Euclidean distance (smaller is nearer; match
- * needs best ≤ threshold and the ratio test on the distances, i.e. √ratio² on
- * squared ones: best < ratio² · second), or SS_FLOAT_MATCH_DOT = dot product
+/* The same for float descriptors (n × dim, m × dim float32): dist
+ * SS_DIST_L2 = squared Euclidean distance (smaller is nearer; match needs
+ * best ≤ threshold and the ratio test on the distances, i.e. √ratio² on
+ * squared ones: best < ratio² · second), or SS_DIST_DOT = dot product
  * (larger is nearer, e.g. MASt3R's unit descriptors; match needs best ≥
  * threshold; ratio unused). Sums in index order in float64 on the CPU.
  * out_a: 16 bytes per a row = {int32 nn, float32 best, float32 second, int32 match};
  * out_b: 8 bytes per b row = {int32 nn, float32 best}. */
-enum { SS_FLOAT_MATCH_L2 = 0, SS_FLOAT_MATCH_DOT = 1 };
 typedef struct ss_float_match_args {
-  uint32_t n, m, dim, metric;
+  uint32_t n, m, dim, dist;
   uint32_t block, pad0, pad1, pad2;
   float threshold, ratio, pad3, pad4;
 } ss_float_match_args;
-SS_API ss_status ss_float_match(ss_context* ctx, const ss_float_match_args* args, ss_buffer* a, ss_buffer* b,
-                                ss_buffer* out_a, ss_buffer* out_b);
 
 /* ---- MASt3R post-processing (see shared mast3r-kernels.md) ---------------- */
-/* (declared below this line by the MASt3R kernels) */
-
-enum { SS_MAST3R_DIST_DOT = 0, SS_MAST3R_DIST_L2 = 1 };
-/* flags bits. PORTABLE: run the portable per-element kernel bodies instead
- * of the backend's hot path (the unit tests hold both to one answer).
- * HINTS: see ss_mast3r_nn_query. */
-enum { SS_MAST3R_FLAG_PORTABLE = 1, SS_MAST3R_FLAG_HINTS = 2 };
+/* dist: SS_DIST_DOT or SS_DIST_L2 (‖a − b‖); flags: SS_FLAG_PORTABLE, SS_FLAG_HINTS */
 
 /* MASt3R bruteforce_reciprocal_nns. a: float32 n×dim, b: float32 m×dim
  * (row-major); nn_a int32[n] = index in b of a[i]'s best, nn_b int32[m] =
@@ -320,12 +330,10 @@ enum { SS_MAST3R_FLAG_PORTABLE = 1, SS_MAST3R_FLAG_HINTS = 2 };
  * float32 rounding bound of it is re-ranked in float64, so results do not
  * depend on blocking; ties → lowest index. block: column tile (0 = auto).
  * Memory O((n + m) · threads); never n×m. */
-typedef struct ss_mast3r_nn_args {
+typedef struct ss_mast3r_reciprocal_nn_args {
   uint32_t n, m, dim, dist;
   uint32_t block, flags, pad0, pad1;
-} ss_mast3r_nn_args;
-SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_nn_args* args, ss_buffer* a,
-                                         ss_buffer* b, ss_buffer* nn_a, ss_buffer* nn_b);
+} ss_mast3r_reciprocal_nn_args;
 
 /* Index of an H×W×dim float32 descriptor map for exact nearest-neighbour
  * queries: 8×8-pixel tiles in 32×32 super-tiles, packed dim-major with
@@ -341,22 +349,17 @@ SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_nn_arg
 typedef struct ss_mast3r_desc_index_args {
   uint32_t width, height, dim, dist;
 } ss_mast3r_desc_index_args;
-SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_index_args* args, ss_buffer* map,
-                                      ss_buffer* index);
 
 /* One half-iteration of fast_reciprocal_NNs: for each query pixel index
  * query_idx[i] (int32, into the width×height query map), out_idx[i] = the
  * flat pixel index of its nearest neighbour over the whole db map (int32).
  * Exact, ties → lowest index. db_index from ss_mast3r_desc_index(db_map)
- * with the same dist. With SS_MAST3R_FLAG_HINTS, out_idx holds on entry a
+ * with the same dist. With SS_FLAG_HINTS, out_idx holds on entry a
  * guess per query (-1: none) that only speeds the search up. */
 typedef struct ss_mast3r_nn_query_args {
   uint32_t count, width, height, dim;
   uint32_t db_width, db_height, dist, flags;
 } ss_mast3r_nn_query_args;
-SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_args* args, ss_buffer* query_map,
-                                    ss_buffer* query_idx, ss_buffer* db_map, ss_buffer* db_index,
-                                    ss_buffer* out_idx);
 
 /* MASt3R batched_triangulate: pts2d float32 [batch, cams, points, 2], proj
  * float32 [batch, cams, 3, 4] → out float32 [batch, points, 3]. Rows
@@ -366,8 +369,6 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
 typedef struct ss_mast3r_triangulate_args {
   uint32_t batch, cams, points, pad0;
 } ss_mast3r_triangulate_args;
-SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangulate_args* args, ss_buffer* pts2d,
-                                       ss_buffer* proj, ss_buffer* out);
 
 /* TSDF depth refinement of MASt3R's tsdf_optimizer.py. depths, confs: float32
  * [images, height, width]; cams: float32 [images, 16] = cam→world 3×4
@@ -377,14 +378,11 @@ SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangul
  * Box–Muller on words 0,1: even samples take the cosine, odd the sine);
  * each candidate's TSDF over every image; keep the one nearest the zero
  * level (see mast3r-kernels.md). O(images² · pixels · samples), no scratch. */
-typedef struct ss_mast3r_tsdf_refine_args {
+typedef struct ss_mast3r_refine_depths_tsdf_args {
   uint32_t images, width, height, samples;
   uint32_t seed_lo, seed_hi, flags, pad0;
   float tau, pad1, pad2, pad3;
-} ss_mast3r_tsdf_refine_args;
-SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_tsdf_refine_args* args,
-                                              ss_buffer* depths, ss_buffer* confs, ss_buffer* cams,
-                                              ss_buffer* out);
+} ss_mast3r_refine_depths_tsdf_args;
 
 /* MASt3R get_similarities: desc1 float32 [batch, n, dim], desc2 [batch, m, dim]
  * → out float32 [batch, n, m] = desc1·desc2ᵀ, or 1/(1 + ‖d1 − d2‖) with euc. */
@@ -392,8 +390,6 @@ typedef struct ss_mast3r_similarity_args {
   uint32_t batch, n, m, dim;
   uint32_t euc, pad0, pad1, pad2;
 } ss_mast3r_similarity_args;
-SS_API ss_status ss_mast3r_similarity(ss_context* ctx, const ss_mast3r_similarity_args* args, ss_buffer* desc1,
-                                      ss_buffer* desc2, ss_buffer* out);
 
 /* MASt3R InfoNCE, mode 'proper', per pair: desc1, desc2 float32 [batch, n, dim]
  * (row i of desc1 matches row i of desc2) → loss float32 [batch, n] =
@@ -404,8 +400,6 @@ typedef struct ss_mast3r_infonce_args {
   uint32_t batch, n, dim, euc;
   float temperature, eps, pad0, pad1;
 } ss_mast3r_infonce_args;
-SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args* args, ss_buffer* desc1,
-                                   ss_buffer* desc2, ss_buffer* loss);
 
 /* ---- monocular: plane-sweep stereo (src/mono) ------------------------------ */
 enum { SS_PLANE_SWEEP_MAX_VIEWS = 4, SS_PLANE_SWEEP_MAX_PLANES = 512 };
@@ -433,8 +427,45 @@ typedef struct ss_plane_sweep_args {
   float min_depth, max_depth, min_variance, pad2;
   float ref_to_src[48];
 } ss_plane_sweep_args;
-SS_API ss_status ss_plane_sweep(ss_context* ctx, const ss_plane_sweep_args* args, ss_buffer* ref, ss_buffer* src,
-                                ss_buffer* cost, ss_buffer* depth, ss_buffer* quality);
+
+/* ---- the kernel table -------------------------------------------------------
+ * Every kernel once: K(name, buffers), buffers in call order, each IN(b) (read),
+ * OUT(b) (written) or INOUT(b) (read and written). The kernel is
+ *   ss_status ss_<name>(ss_context* ctx, const ss_<name>_args* args, ss_buffer* b...);
+ * A test holds src/native/abi.generated.ts, the parity suite and every backend's
+ * answers to this list. */
+#define SS_KERNEL_TABLE(K, IN, OUT, INOUT)                                                         \
+  K(depth_to_points, IN(depth) OUT(points))                                                        \
+  K(points_to_normals, IN(points) OUT(normals))                                                    \
+  K(depth_pyramid_down, IN(src) OUT(dst))                                                          \
+  K(image_pyramid_down, IN(src) OUT(dst))                                                          \
+  K(geotrf, IN(in) OUT(out))                                                                       \
+  K(tsdf_touched_blocks, IN(depth) INOUT(scratch) OUT(out) OUT(counts))                            \
+  K(tsdf_integrate, IN(depth) IN(color) IN(blocks) INOUT(pool))                                    \
+  K(tsdf_mesh_blocks, IN(pool) IN(hash) IN(blocks) OUT(mesh) OUT(ranges) OUT(totals))              \
+  K(tsdf_raycast, IN(pool) IN(hash) OUT(depth) OUT(normals) OUT(color))                            \
+  K(tsdf_clear_blocks, IN(blocks) INOUT(pool))                                                     \
+  K(rgb_to_gray, IN(rgb) OUT(gray))                                                                \
+  K(tsdf_raycast_guided, IN(pool) IN(hash) IN(prior) OUT(depth) OUT(normals) OUT(gray))            \
+  K(icp_reduce, IN(cur_points) IN(cur_normals) IN(cur_gray) IN(ref_points) IN(ref_normals)         \
+                IN(ref_gray) OUT(out))                                                             \
+  K(orb_extract, IN(gray) OUT(keypoints) OUT(descriptors) OUT(count))                              \
+  K(hamming_match, IN(a) IN(b) OUT(out_a) OUT(out_b))                                              \
+  K(float_match, IN(a) IN(b) OUT(out_a) OUT(out_b))                                                \
+  K(mast3r_reciprocal_nn, IN(a) IN(b) OUT(nn_a) OUT(nn_b))                                         \
+  K(mast3r_desc_index, IN(map) OUT(index))                                                         \
+  K(mast3r_nn_query, IN(query_map) IN(query_idx) IN(db_map) IN(db_index) INOUT(out_idx))           \
+  K(mast3r_triangulate, IN(pts2d) IN(proj) OUT(out))                                               \
+  K(mast3r_refine_depths_tsdf, IN(depths) IN(confs) IN(cams) OUT(out))                             \
+  K(mast3r_similarity, IN(desc1) IN(desc2) OUT(out))                                               \
+  K(mast3r_infonce, IN(desc1) IN(desc2) OUT(loss))                                                 \
+  K(plane_sweep, IN(ref) IN(src) OUT(cost) OUT(depth) OUT(quality))
+
+#define SS_KERNEL_PARAM_(b) , ss_buffer* b
+#define SS_DECLARE_KERNEL_(name, buffers) \
+  SS_API ss_status ss_##name(ss_context* ctx, const ss_##name##_args* args buffers);
+SS_KERNEL_TABLE(SS_DECLARE_KERNEL_, SS_KERNEL_PARAM_, SS_KERNEL_PARAM_, SS_KERNEL_PARAM_)
+#undef SS_DECLARE_KERNEL_
 
 #ifdef __cplusplus
 }

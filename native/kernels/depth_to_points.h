@@ -17,7 +17,7 @@ ss_device_inline void depth_to_points_pixel(const ss_depth_to_points_args args, 
   uint32_t y = (i / args.width) % args.height;
   float d = depth_value(args, depth, i);
   ss_global float* p = points + 3 * (uint64_t)i;
-  if (!(d > 0.0f) || !(d >= args.min_depth) || !(d <= args.max_depth)) {
+  if (!(args.flags & SS_FLAG_POINTS_KEEP_INVALID) && (!(d > 0.0f) || !(d >= args.min_depth) || !(d <= args.max_depth))) {
     p[0] = SS_NAN;
     p[1] = SS_NAN;
     p[2] = SS_NAN;

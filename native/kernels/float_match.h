@@ -3,9 +3,9 @@
 #define SS_KERNEL_FLOAT_MATCH_H
 
 /* squared L2 (smaller is better) or dot product (larger is better), summed in index order */
-ss_device_inline float float_match_score(ss_global const float* a, ss_global const float* b, uint32_t dim, uint32_t metric) {
+ss_device_inline float float_match_score(ss_global const float* a, ss_global const float* b, uint32_t dim, uint32_t dist) {
   float acc = 0.0f;
-  if (metric == SS_FLOAT_MATCH_DOT) {
+  if (dist == SS_DIST_DOT) {
     for (uint32_t k = 0; k < dim; ++k) acc += a[k] * b[k];
   } else {
     for (uint32_t k = 0; k < dim; ++k) {

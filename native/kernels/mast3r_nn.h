@@ -35,7 +35,7 @@ ss_device_inline float mast3r_gamma(uint32_t n) {
 ss_device_inline float mast3r_score_f32(ss_global const float* q, ss_global const float* b, uint32_t dim,
                                         uint32_t dist) {
   float s = 0.0f;
-  if (dist == SS_MAST3R_DIST_DOT) {
+  if (dist == SS_DIST_DOT) {
     for (uint32_t k = 0; k < dim; ++k) s += q[k] * b[k];
     return s;
   }
@@ -50,7 +50,7 @@ ss_device_inline float mast3r_score_f32(ss_global const float* q, ss_global cons
 ss_device_inline double mast3r_score_f64(ss_global const float* q, ss_global const float* b, uint32_t dim,
                                          uint32_t dist) {
   double s = 0.0;
-  if (dist == SS_MAST3R_DIST_DOT) {
+  if (dist == SS_DIST_DOT) {
     for (uint32_t k = 0; k < dim; ++k) s += (double)q[k] * (double)b[k];
     return s;
   }
@@ -76,7 +76,7 @@ ss_device_inline float mast3r_norm(ss_global const float* v, uint32_t dim) {
 
 /* e for mast3r_score_f32 of a query of norm qn against rows of norm ≤ bmax */
 ss_device_inline float mast3r_err_plain(uint32_t dim, uint32_t dist, float qn, float bmax) {
-  if (dist == SS_MAST3R_DIST_DOT) return 2.0f * mast3r_gamma(dim + 2) * qn * bmax + 1e-30f;
+  if (dist == SS_DIST_DOT) return 2.0f * mast3r_gamma(dim + 2) * qn * bmax + 1e-30f;
   float r = qn + bmax;
   return 2.0f * mast3r_gamma(dim + 4) * r * r + 1e-30f;
 }
@@ -166,7 +166,7 @@ ss_device_inline mast3r_index_view mast3r_index_make_view(ss_global const float*
   v.S = v.sx * v.sy;
   v.S16 = mast3r_ceil16(v.S);
   v.bmax = bmax;
-  v.gmax = dist == SS_MAST3R_DIST_L2 ? 0.5f * bmax * bmax * (1.0f + 4.0f * MAST3R_U32) : 0.0f;
+  v.gmax = dist == SS_DIST_L2 ? 0.5f * bmax * bmax * (1.0f + 4.0f * MAST3R_U32) : 0.0f;
   v.l1 = index + MAST3R_INDEX_HEADER;
   v.l2 = v.l1 + (uint64_t)(dim + 2) * v.S16;
   v.tiles = v.l2 + (uint64_t)v.S * (dim + 2) * 16;
@@ -204,7 +204,7 @@ ss_device_inline void mast3r_index_build_i8_panel(const mast3r_index_view v, flo
       }
       q8[(uint64_t)(k / 4) * 64u + lane * 4u + (k % 4)] = (uint8_t)(q + 128);
     }
-    g[lane] = px < 0 ? -SS_INF : (v.dist == SS_MAST3R_DIST_L2 ? (float)(-0.5 * bb) : 0.0f);
+    g[lane] = px < 0 ? -SS_INF : (v.dist == SS_DIST_L2 ? (float)(-0.5 * bb) : 0.0f);
   }
 }
 
@@ -228,7 +228,7 @@ ss_device_inline void mast3r_ball_finish(uint32_t dim, uint32_t dist, uint32_t c
   double cc = 0.0;
   for (uint32_t k = 0; k < dim; ++k) cc += (double)c[k] * (double)c[k];
   *r = (float)((double)ss_sqrt((float)r2) * (1.0 + 1e-5)) + 1e-30f;
-  *h = dist == SS_MAST3R_DIST_L2 ? (float)(0.5 * cc) : 0.0f;
+  *h = dist == SS_DIST_L2 ? (float)(0.5 * cc) : 0.0f;
 }
 
 /* builds super-tile s: its 16 tile records (G and dim-major data), their
@@ -267,7 +267,7 @@ ss_device_inline void mast3r_index_build_super(const mast3r_index_view v, uint32
         bb += (double)x * (double)x;
         tsum[k] += (double)x;
       }
-      if (records) rec[lane] = v.dist == SS_MAST3R_DIST_L2 ? (float)(-0.5 * bb) : 0.0f;
+      if (records) rec[lane] = v.dist == SS_DIST_L2 ? (float)(-0.5 * bb) : 0.0f;
       ++tcount;
     }
     for (uint32_t k = 0; k < dim; ++k) {
@@ -321,7 +321,7 @@ ss_device_inline void mast3r_index_build_super(const mast3r_index_view v, uint32
  * increasing in t, so an upper bound of t gives an upper bound. NaN for empty
  * entries (h = +∞), which the caller's `>=` treats as skip. */
 ss_device_inline float mast3r_ball_ub(uint32_t dist, float qc, float h, float r, float qn, float slack) {
-  if (dist == SS_MAST3R_DIST_DOT) return qc - h + r * qn;
+  if (dist == SS_DIST_DOT) return qc - h + r * qn;
   float t2 = qn * qn - 2.0f * qc + 2.0f * h;
   t2 = (t2 > 0.0f ? t2 : 0.0f) + slack;
   float t = ss_sqrt(t2) * (1.0f + 4.0f * MAST3R_U32);
@@ -389,7 +389,7 @@ ss_device_inline int32_t mast3r_nn_indexed(const mast3r_index_view v, ss_global 
   float e = 2.0f * mast3r_gamma(dim + 2) * (qn * v.bmax + v.gmax) + 1e-30f;
   float rsum = qn + v.bmax;
   float slack = 8.0f * mast3r_gamma(dim + 4) * rsum * rsum;
-  float margin = v.dist == SS_MAST3R_DIST_DOT ? 4.0f * mast3r_gamma(dim + 2) * qn * v.bmax + 1e-30f
+  float margin = v.dist == SS_DIST_DOT ? 4.0f * mast3r_gamma(dim + 2) * qn * v.bmax + 1e-30f
                                               : 4.0f * mast3r_gamma(dim + 4) * rsum * rsum;
   mast3r_query_state st;
   st.best = -SS_INF;

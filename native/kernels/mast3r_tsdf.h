@@ -51,7 +51,7 @@ ss_device_inline double mast3r_normal(uint32_t seed_lo, uint32_t seed_hi, uint32
  * equals τ the depth is kept. The z sign is not checked (nor is it in
  * MASt3R). Weights are float64, so confidences above ~88 do not overflow
  * to inf as float32 exp would. */
-ss_device_inline void mast3r_tsdf_refine_pixel(const ss_mast3r_tsdf_refine_args args, uint32_t i,
+ss_device_inline void mast3r_tsdf_refine_pixel(const ss_mast3r_refine_depths_tsdf_args args, uint32_t i,
                                                ss_global const float* depths, ss_global const float* confs,
                                                ss_global const float* cams, ss_global float* out) {
   uint32_t W = args.width, H = args.height, hw = W * H;

@@ -4,7 +4,7 @@
 
 /* i: destination pixel. Averages only the 2×2 depths within max_diff of the
  * nearest one, so foreground and background never blend into a phantom surface. */
-ss_device_inline void depth_pyramid_down_pixel(const ss_pyramid_down_args args, uint32_t i,
+ss_device_inline void depth_pyramid_down_pixel(const ss_depth_pyramid_down_args args, uint32_t i,
                                                ss_global const float* src, ss_global float* dst) {
   uint32_t dw = args.src_width / 2;
   uint32_t x = i % dw, y = i / dw;
@@ -31,7 +31,7 @@ ss_device_inline void depth_pyramid_down_pixel(const ss_pyramid_down_args args, 
   dst[i] = sum / n;
 }
 
-ss_device_inline void image_pyramid_down_pixel(const ss_pyramid_down_args args, uint32_t i,
+ss_device_inline void image_pyramid_down_pixel(const ss_image_pyramid_down_args args, uint32_t i,
                                                ss_global const uint8_t* src, ss_global uint8_t* dst) {
   uint32_t dw = args.src_width / 2;
   uint32_t x = i % dw, y = i / dw;

@@ -19,7 +19,7 @@ ss_device_inline void tsdf_raycast_guided_pixel(const ss_tsdf_raycast_guided_arg
   if (p > 0.0f && ss_isfinite(p)) {
     z0 = ss_fmax(args.min_depth, p - args.band);
     z1 = ss_fmin(args.max_depth, p + args.band);
-  } else if (args.flags & SS_RAYCAST_FULL_FALLBACK) {
+  } else if (args.flags & SS_FLAG_RAYCAST_FULL_FALLBACK) {
     z0 = args.min_depth;
     z1 = args.max_depth;
   } else {
@@ -34,7 +34,7 @@ ss_device_inline void tsdf_raycast_guided_pixel(const ss_tsdf_raycast_guided_arg
   depth[i] = hit;
   ss_float3 h = v3_scale(v3_add(origin, v3_scale(dir, hit)), 1.0f / args.voxel_size);
   float n[3];
-  if (!(args.flags & SS_RAYCAST_NO_NORMALS) && tsdf_gradient(pool, hash, args.hash_mask, h, cache, n)) {
+  if (!(args.flags & SS_FLAG_RAYCAST_NO_NORMALS) && tsdf_gradient(pool, hash, args.hash_mask, h, cache, n)) {
     /* world gradient → camera frame: Rᵀ n */
     ss_constant float* m = args.cam_to_world;
     normals[3 * i] = m[0] * n[0] + m[4] * n[1] + m[8] * n[2];

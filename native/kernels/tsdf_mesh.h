@@ -63,7 +63,7 @@ ss_device_inline void mesh_vertex_color(ss_global const float* pool, int32_t ref
 /* the vertex on the lattice edge from l0 = (px,py,pz) along axis: position
  * by linear interpolation of the TSDF, colour by the same weights (read only
  * for emitted vertices: most lattice points never need it) */
-ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_thread const float* f,
+ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_blocks_args args, ss_thread const int32_t* nb, ss_thread const float* f,
                                        uint32_t l0, uint32_t px, uint32_t py, uint32_t pz, uint32_t axis, float origin_x,
                                        float origin_y, float origin_z, ss_global const float* pool, ss_thread float* pos,
                                        ss_thread uint8_t* col) {
@@ -85,7 +85,7 @@ ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_args args, ss_thread c
 /* pass 2 for one row of used edges (axis, lattice row r): one vertex per
  * edge from x = 0 up, numbered from nv; vidx[3·l + axis] = its number.
  * Returns the next number. */
-ss_device_inline uint32_t mesh_emit_row(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_thread const float* f, uint32_t m,
+ss_device_inline uint32_t mesh_emit_row(const ss_tsdf_mesh_blocks_args args, ss_thread const int32_t* nb, ss_thread const float* f, uint32_t m,
                                         uint32_t axis, uint32_t r, float origin_x, float origin_y, float origin_z,
                                         ss_global const float* pool, ss_thread int32_t* vidx, ss_thread float* out_pos,
                                         ss_thread uint8_t* out_col, uint32_t nv) {
@@ -104,7 +104,7 @@ ss_device_inline uint32_t mesh_emit_row(const ss_tsdf_mesh_args args, ss_thread 
  * SS_MESH_EMIT_VERTICES before including this header (it must give
  * bit-identical vertices). */
 #ifndef SS_MESH_EMIT_VERTICES
-ss_device_inline uint32_t mesh_emit_vertices(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_thread const float* f,
+ss_device_inline uint32_t mesh_emit_vertices(const ss_tsdf_mesh_blocks_args args, ss_thread const int32_t* nb, ss_thread const float* f,
                                              ss_thread const uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE], float origin_x,
                                              float origin_y, float origin_z, ss_global const float* pool, ss_thread int32_t* vidx,
                                              ss_thread float* out_pos, ss_thread uint8_t* out_col) {
@@ -180,7 +180,7 @@ ss_device_inline void mesh_used_edges(ss_thread const uint32_t* valid_row, ss_th
 /* lattice row (ly, lz), 9 points: values (NaN where unobserved) into f and
  * bit masks of valid and negative points; lx 0..7 from the block of this row
  * (a straight 8-float run), lx 8 from its +x neighbour */
-ss_device_inline void mesh_gather_lattice_row(const ss_tsdf_mesh_args args, ss_thread const int32_t* nb, ss_global const float* pool,
+ss_device_inline void mesh_gather_lattice_row(const ss_tsdf_mesh_blocks_args args, ss_thread const int32_t* nb, ss_global const float* pool,
                                               uint32_t ly, uint32_t lz, ss_thread float* f, ss_thread uint32_t* vbits_out,
                                               ss_thread uint32_t* nbits_out) {
   uint32_t li = mesh_lattice_index(0, ly, lz);
@@ -243,7 +243,7 @@ ss_device_inline uint32_t mesh_row_triangles(ss_thread const uint32_t* valid_row
 
 /* block: {bx,by,bz,slot}. Scratch: f[729], vidx[729*3].
  * Writes block-local vertices/indices and their counts. */
-ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_args args, ss_global const int32_t* block,
+ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_blocks_args args, ss_global const int32_t* block,
                                       ss_global const float* pool, ss_global const int32_t* hash,
                                       ss_thread float* f, ss_thread int32_t* vidx,
                                       ss_thread float* out_pos, ss_thread uint8_t* out_col, ss_thread uint32_t* out_idx,

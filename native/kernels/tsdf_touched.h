@@ -20,7 +20,7 @@ ss_device_inline int32_t touched_set_insert(ss_global uint64_t* set, uint32_t ca
 }
 
 /* i: sampled pixel index (over the stride grid); returns how many keys did not fit */
-ss_device_inline uint32_t tsdf_touched_pixel(const ss_tsdf_touched_args args, uint32_t i, ss_global const float* depth,
+ss_device_inline uint32_t tsdf_touched_pixel(const ss_tsdf_touched_blocks_args args, uint32_t i, ss_global const float* depth,
                                              ss_global uint64_t* set) {
   uint32_t gw = (args.width + args.stride - 1) / args.stride;
   uint32_t x = (i % gw) * args.stride, y = (i / gw) * args.stride;

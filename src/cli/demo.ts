@@ -10,8 +10,10 @@ import { readPly, writePly } from '../fusion/ply';
 import { cullToSeen, syntheticTruthMesh } from '../frames/synthetic/truth';
 import { syntheticSource } from '../frames/synthetic/source';
 import { fuseToFiles } from './fuse';
+import { backendFlagUsage, parseBackendFlag } from './backendFlag';
+import type { BackendChoice } from '../native/library';
 
-export const demoUsage = `usage: scanstream demo [--headless] [--out DIR] [--frames N] [--voxel M] [--port 8080] [--pace realtime|fast] [--no-open]
+export const demoUsage = `usage: scanstream demo [--headless] [--out DIR] [--frames N] [--voxel M] [--port 8080] [--pace realtime|fast] [--no-open] [--backend B]
 
 Renders the embedded synthetic room (exact depth and poses) and fuses it into a
 TSDF mesh on the native backend, live: the viewer URL is printed (and opened in
@@ -19,7 +21,8 @@ a browser when one is present) and the mesh grows there block by block. When
 the sequence ends, the mesh is scored against the true surface and
 DIR/mesh.ply, DIR/truth.ply and DIR/report.json are written (default DIR:
 ./scanstream-demo); the viewer keeps serving until Ctrl-C.
-  --headless   no server: fuse, score, write the files and exit`;
+  --headless   no server: fuse, score, write the files and exit
+  ${backendFlagUsage}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -32,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
       port: { type: 'string', default: '8080' },
       pace: { type: 'string', default: 'realtime' },
       'no-open': { type: 'boolean', default: false },
+      backend: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -50,6 +54,11 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`scanstream demo: --voxel must be a positive number of metres, got '${values.voxel}'`);
     return 2;
   }
+  const backendFlag = parseBackendFlag(values.backend);
+  if ('error' in backendFlag) {
+    console.error(`scanstream demo: ${backendFlag.error}`);
+    return 2;
+  }
   const dir = resolve(values.out);
   const source = `synthetic:room?frames=${frames}`;
   if (!values.headless) {
@@ -62,11 +71,11 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`scanstream demo: --pace must be realtime or fast, got '${values.pace}'`);
       return 2;
     }
-    return liveDemo({ source, frames, voxel, dir, port, pace: values.pace, open: !values['no-open'] });
+    return liveDemo({ source, frames, voxel, dir, port, pace: values.pace, open: !values['no-open'], ...backendFlag });
   }
   console.error(`scanstream demo: fusing the synthetic room (${frames} frames, ${voxel * 100} cm voxels) into ${dir}`);
   const { report } = await fuseToFiles({
-    source, out: join(dir, 'mesh.ply'), report: join(dir, 'report.json'), onBadFrame: 'fail',
+    source, out: join(dir, 'mesh.ply'), report: join(dir, 'report.json'), onBadFrame: 'fail', ...backendFlag,
     fusion: FusionOptionsSchema.parse({ voxelSize: voxel, poses: 'groundtruth' }),
   }, 'demo');
 
@@ -106,13 +115,14 @@ interface LiveDemoOptions {
   port: number;
   pace: 'realtime' | 'fast';
   open: boolean;
+  backend?: BackendChoice;
 }
 
 /** The live demo: the viewer shows the room being fused; at the end the mesh is exported and scored. */
 async function liveDemo(o: LiveDemoOptions): Promise<number> {
   const server = await startServer({
     source: o.source, port: o.port, log: (l) => console.error(`scanstream: ${l}`),
-    moduleOptions: { poses: 'groundtruth', pace: o.pace, fusion: { voxelSize: o.voxel } },
+    moduleOptions: { poses: 'groundtruth', pace: o.pace, fusion: { voxelSize: o.voxel }, ...(o.backend ? { backend: o.backend } : {}) },
   });
   announce(server, o.source);
   if (o.open && !process.env.CI && (process.platform !== 'linux' || process.env.DISPLAY || process.env.WAYLAND_DISPLAY)) {

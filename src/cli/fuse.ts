@@ -5,8 +5,9 @@ import { FusionOptionsSchema } from '../config';
 import { countSourceFrames } from '../frames/frameCount';
 import { openSource } from '../frames/source';
 import { writePly } from '../fusion/ply';
-import { NativeContext } from '../native';
+import { NativeContext, type BackendChoice, type NativeRunReport } from '../native';
 import { runFusion, type FusionRunReport } from '../pipeline/runFusion';
+import { backendFlagUsage, parseBackendFlag } from './backendFlag';
 import { Progress } from './progress';
 
 export const fuseUsage = `usage: scanstream fuse --source SPEC --out mesh.ply [options]
@@ -26,7 +27,7 @@ Fuses a sequence with known poses into a TSDF voxel volume and writes the mesh.
   --depth-scale S      depth units per metre (TUM: 5000)
   --on-bad-frame fail|skip  stop at a bad frame (default) or warn and skip it
   --report PATH        JSON report (default: next to the mesh, .report.json)
-  --backend B          cpu|cuda|metal|auto (default: SCANSTREAM_BACKEND or auto)`;
+  ${backendFlagUsage}`;
 
 export interface FuseArgs {
   source: string;
@@ -36,7 +37,7 @@ export interface FuseArgs {
   intrinsics?: string;
   depthScale?: number;
   onBadFrame: 'fail' | 'skip';
-  backend?: 'cpu' | 'cuda' | 'metal' | 'auto';
+  backend?: BackendChoice;
 }
 
 function num(name: string, value: string | undefined): number | undefined {
@@ -71,9 +72,8 @@ export function parseFuseArgs(argv: string[]): FuseArgs | 'help' {
   if (values['on-bad-frame'] !== 'fail' && values['on-bad-frame'] !== 'skip') {
     throw new UsageError(`--on-bad-frame must be fail or skip, got '${values['on-bad-frame']}'`);
   }
-  if (values.backend && !['cpu', 'cuda', 'metal', 'auto'].includes(values.backend)) {
-    throw new UsageError(`--backend must be cpu, cuda, metal or auto, got '${values.backend}'`);
-  }
+  const backendFlag = parseBackendFlag(values.backend);
+  if ('error' in backendFlag) throw new UsageError(backendFlag.error);
   const parsed = FusionOptionsSchema.safeParse({
     voxelSize: num('voxel', values.voxel), sdfTrunc: num('sdf-trunc', values['sdf-trunc']),
     minDepth: num('min-depth', values['min-depth']), maxDepth: num('max-depth', values['max-depth']),
@@ -86,12 +86,12 @@ export function parseFuseArgs(argv: string[]): FuseArgs | 'help' {
   return {
     source: values.source, out, report: resolve(values.report ?? out.replace(/\.ply$/i, '') + '.report.json'),
     fusion: parsed.data, intrinsics: values.intrinsics, depthScale: num('depth-scale', values['depth-scale']),
-    onBadFrame: values['on-bad-frame'], backend: values.backend as FuseArgs['backend'],
+    onBadFrame: values['on-bad-frame'], ...backendFlag,
   };
 }
 
 export interface FuseResult {
-  report: FusionRunReport & { source: string; mesh: string; backend: string };
+  report: FusionRunReport & { source: string; mesh: string; backend: string; native: NativeRunReport };
 }
 
 /** Fuses a source into a mesh file and a report file; used by `fuse` and `demo`. */
@@ -112,7 +112,7 @@ export async function fuseToFiles(args: FuseArgs, label = 'fusing'): Promise<Fus
     if (report.frames === 0) throw new Error(`source '${args.source}' produced no frame to fuse`);
     mkdirSync(dirname(args.out), { recursive: true });
     await writePly(args.out, mesh);
-    const full = { source: args.source, mesh: args.out, backend: ctx.backend, options: args.fusion, ...report };
+    const full = { source: args.source, mesh: args.out, backend: ctx.backend, options: args.fusion, ...report, native: ctx.runReport() };
     mkdirSync(dirname(args.report), { recursive: true });
     writeFileSync(args.report, `${JSON.stringify(full, null, 2)}\n`);
     return { report: full };

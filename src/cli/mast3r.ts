@@ -12,11 +12,14 @@ import { depthmapToPts3d } from '../mast3r/pointmaps';
 import { reciprocalNN } from '../mast3r/reciprocalNN';
 import { refineDepthsTSDF } from '../mast3r/refineDepthsTSDF';
 import { batchedTriangulate } from '../mast3r/triangulate';
+import { NativeContext } from '../native/context';
+import { backendFlagUsage, parseBackendFlag } from './backendFlag';
 
 interface Subcommand {
   usage: string;
   summary: string;
-  run(argv: string[]): number;
+  /** ctx: the context of --backend (the kernels' only one: its CPU fallback runs what it lacks) */
+  run(argv: string[], ctx: () => NativeContext): number;
 }
 
 /** A usage error: printed with the subcommand's help, exit code 2. */
@@ -82,10 +85,10 @@ const subcommands: Record<string, Subcommand> = {
   Writes PREFIX.nn_a.npy [N] and PREFIX.nn_b.npy [M] (int64): each row's nearest
   neighbour in the other set; exact, ties to the lowest index.
   --block N   column tile of the scan (the result does not depend on it)`,
-    run(argv) {
+    run(argv, ctx) {
       const { values, positionals } = parseArgs({
         args: argv, allowPositionals: true, strict: true,
-        options: { dist: { type: 'string' }, block: { type: 'string' }, out: { type: 'string' } },
+        options: { dist: { type: 'string' }, block: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
       });
       const [a, b] = positional(positionals, ['A.npy', 'B.npy']) as [string, string];
       const dist = distance(values.dist, undefined);
@@ -93,7 +96,7 @@ const subcommands: Record<string, Subcommand> = {
       const out = requireOut(values.out);
       const A = load(a);
       const B = load(b);
-      const r = reciprocalNN(A, B, { dist, blockSize: block });
+      const r = reciprocalNN(A, B, { dist, blockSize: block, ctx: ctx() });
       save(`${out}.nn_a.npy`, toInt64(r.nnA, [r.nnA.length]));
       save(`${out}.nn_b.npy`, toInt64(r.nnB, [r.nnB.length]));
       return 0;
@@ -108,12 +111,12 @@ const subcommands: Record<string, Subcommand> = {
   whole other map). Writes PREFIX.xy1.npy and PREFIX.xy2.npy [N, 2] (int64, x y),
   deduplicated and sorted by map-1 pixel then map-2 pixel as merge_corres does.
   --pixel-tol T > 0   keep a seed whose final pixel lies within T px of it, reporting the seed`,
-    run(argv) {
+    run(argv, ctx) {
       const { values, positionals } = parseArgs({
         args: argv, allowPositionals: true, strict: true,
         options: {
           subsample: { type: 'string' }, 'max-iter': { type: 'string' }, 'pixel-tol': { type: 'string' },
-          dist: { type: 'string' }, out: { type: 'string' },
+          dist: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' },
         },
       });
       const [p1, p2] = positional(positionals, ['MAP1.npy', 'MAP2.npy']) as [string, string];
@@ -125,7 +128,7 @@ const subcommands: Record<string, Subcommand> = {
       const out = requireOut(values.out);
       const m1 = load(p1);
       const m2 = load(p2);
-      const r = fastReciprocalNN(m1, m2, { subsample, maxIter, pixelTol, dist });
+      const r = fastReciprocalNN(m1, m2, { subsample, maxIter, pixelTol, dist, ctx: ctx() });
       process.stderr.write(`mast3r: ${r.count} matches after ${r.iterations} iteration(s)\n`);
       save(`${out}.xy1.npy`, toInt64(r.xy1, [r.count, 2]));
       save(`${out}.xy2.npy`, toInt64(r.xy2, [r.count, 2]));
@@ -139,10 +142,10 @@ const subcommands: Record<string, Subcommand> = {
   DEPTH.npy [H, W] or [B, H, W]. X = d·(u − cx)/fx, Y = d·(v − cy)/fy, Z = d
   (MASt3R's depthmap_to_pts3d); default principal point ((W−1)/2, (H−1)/2).
   Writes PTS.npy [..., 3] float32.`,
-    run(argv) {
+    run(argv, ctx) {
       const { values, positionals } = parseArgs({
         args: argv, allowPositionals: true, strict: true,
-        options: { fx: { type: 'string' }, fy: { type: 'string' }, cx: { type: 'string' }, cy: { type: 'string' }, out: { type: 'string' } },
+        options: { fx: { type: 'string' }, fy: { type: 'string' }, cx: { type: 'string' }, cy: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
       });
       const [d] = positional(positionals, ['DEPTH.npy']) as [string];
       const fx = number('fx', values.fx);
@@ -150,7 +153,7 @@ const subcommands: Record<string, Subcommand> = {
       if ((values.cx === undefined) !== (values.cy === undefined)) throw new UsageError('give both --cx and --cy, or neither');
       const pp = values.cx === undefined ? undefined : ([number('cx', values.cx), number('cy', values.cy)] as const);
       const out = requireOut(values.out);
-      const r = depthmapToPts3d(load(d), [fx, fy], pp);
+      const r = depthmapToPts3d(load(d), [fx, fy], pp, { ctx: ctx() });
       save(out, r.pts);
       return 0;
     },
@@ -162,13 +165,13 @@ const subcommands: Record<string, Subcommand> = {
   PTS2D.npy [B, Ncams, Npts, 2], P.npy [B, Ncams, 3, 4] projection matrices
   (MASt3R's batched_triangulate). Writes X.npy [B, Npts, 3] float32 (NaN where
   a point's system is rank-deficient or not finite).`,
-    run(argv) {
+    run(argv, ctx) {
       const { values, positionals } = parseArgs({
-        args: argv, allowPositionals: true, strict: true, options: { out: { type: 'string' } },
+        args: argv, allowPositionals: true, strict: true, options: { out: { type: 'string' }, backend: { type: 'string' } },
       });
       const [p2, p] = positional(positionals, ['PTS2D.npy', 'P.npy']) as [string, string];
       const out = requireOut(values.out);
-      save(out, batchedTriangulate(load(p2), load(p)));
+      save(out, batchedTriangulate(load(p2), load(p), { ctx: ctx() }));
       return 0;
     },
   },
@@ -181,10 +184,10 @@ const subcommands: Record<string, Subcommand> = {
   d + (n − 1)·T (n ~ N(0,1), Philox4x32-10 keyed by --seed) are scored by the
   confidence-weighted TSDF over all images; the one nearest the zero level wins.
   Writes DEPTHS_OUT.npy [N, H, W] float32. Work: N²·H·W·samples.`,
-    run(argv) {
+    run(argv, ctx) {
       const { values, positionals } = parseArgs({
         args: argv, allowPositionals: true, strict: true,
-        options: { tau: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } },
+        options: { tau: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
       });
       const [d, c, p, k] = positional(positionals, ['DEPTHS.npy', 'CONFS.npy', 'CAM2W.npy', 'K.npy']) as [string, string, string, string];
       const tau = number('tau', values.tau);
@@ -197,7 +200,7 @@ const subcommands: Record<string, Subcommand> = {
         if (seed >= 1n << 64n) throw new UsageError('--seed must be below 2^64');
       }
       const out = requireOut(values.out);
-      save(out, refineDepthsTSDF(load(d), load(c), load(p), load(k), { tau, samples, seed }));
+      save(out, refineDepthsTSDF(load(d), load(c), load(p), load(k), { tau, samples, seed, ctx: ctx() }));
       return 0;
     },
   },
@@ -206,7 +209,8 @@ const subcommands: Record<string, Subcommand> = {
 export function usage(): string {
   const width = Math.max(...Object.keys(subcommands).map((s) => s.length));
   const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(width)}  ${s.summary}`);
-  return `usage: scanstream mast3r <kernel> [options]\n\nkernels:\n${lines.join('\n')}\n\nscanstream mast3r <kernel> --help for its options`;
+  return `usage: scanstream mast3r <kernel> [options] [--backend B]\n\nkernels:\n${lines.join('\n')}\n\n` +
+    `every kernel takes\n  ${backendFlagUsage}\n\nscanstream mast3r <kernel> --help for its options`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -221,11 +225,16 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(sub.usage);
+    console.log(`${sub.usage}\n  ${backendFlagUsage}`);
     return 0;
   }
+  const opened: NativeContext[] = [];
   try {
-    return sub.run(rest);
+    const at = rest.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+    const given = at < 0 ? undefined : rest[at]!.includes('=') ? rest[at]!.slice('--backend='.length) : rest[at + 1];
+    const backendFlag = parseBackendFlag(given);
+    if ('error' in backendFlag) throw new UsageError(backendFlag.error);
+    return sub.run(rest, () => opened[0] ?? (opened[0] = NativeContext.create(backendFlag)));
   } catch (err) {
     const e = err as Error;
     if (err instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -237,5 +246,7 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     throw err;
+  } finally {
+    for (const c of opened) c.destroy();
   }
 }

@@ -10,6 +10,7 @@ import { tumSource } from '../frames/tum';
 import { NativeContext } from '../native/context';
 import { runSlam } from '../pipeline/slam';
 import { meshBlocksToPly } from '../server/ply';
+import { backendFlagUsage, parseBackendFlag } from './backendFlag';
 import { Progress } from './progress';
 import { monoScanUsage, parseMonoFlags, runMonoScan } from '../mono/scanCli';
 
@@ -35,6 +36,7 @@ options:
   --geometric         point-to-plane ICP only (drops the photometric term of the default hybrid ICP)
   --tracking JSON     any tracking option of src/config.ts, e.g. '{"downsample":0}'
   --threads N         native worker threads (default: one per core)
+  ${backendFlagUsage}
   --quiet             no progress line
   --mode rgbd|mono    rgbd (default): depth + colour; mono: colour only (webcams, phones)
 
@@ -71,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
         geometric: { type: 'boolean', default: false },
         tracking: { type: 'string' },
         threads: { type: 'string' },
+        backend: { type: 'string' },
         quiet: { type: 'boolean', default: false },
         mode: { type: 'string', default: 'rgbd' },
         fov: { type: 'string' },
@@ -103,6 +106,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     return x;
   };
+  const backendFlag = parseBackendFlag(v.backend);
+  if ('error' in backendFlag) {
+    console.error(`scanstream scan: ${backendFlag.error}`);
+    return 2;
+  }
   if (v.mode !== 'rgbd' && v.mode !== 'mono') {
     console.error(`scanstream scan: --mode must be rgbd or mono, got '${v.mode}'`);
     return 2;
@@ -143,7 +151,7 @@ export async function run(argv: string[]): Promise<number> {
   mkdirSync(out, { recursive: true });
   let frames$ = await openFrames(v.source, v.intrinsics);
   if (frames !== undefined) frames$ = frames$.pipe(take(frames as number));
-  const ctx = NativeContext.create({ backend: 'cpu', ...(threads ? { threads: threads as number } : {}) });
+  const ctx = NativeContext.create({ ...backendFlag, ...(threads ? { threads: threads as number } : {}) });
   const progress = v.quiet ? null : new Progress('scan', typeof frames === 'number' ? frames : undefined);
   if (v.mode === 'mono') {
     try {
@@ -182,7 +190,7 @@ export async function run(argv: string[]): Promise<number> {
       writeFileSync(join(out, 'trajectory.svg'), trajectorySvg(ate, `scan ${v.source}`));
       writeFileSync(join(out, 'groundtruth.txt'), formatTumTrajectory(truth, 'ground truth of the scanned frames'));
     }
-    const report = { source: v.source, ...result.report, ...(evaluation ? { evaluation } : {}) };
+    const report = { source: v.source, ...result.report, ...(evaluation ? { evaluation } : {}), native: ctx.runReport() };
     writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     const summary: Record<string, unknown> = {
       frames: result.report.frames, lost: result.report.lost, keyframes: result.report.keyframes,

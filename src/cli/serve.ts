@@ -1,9 +1,11 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { backendChoices } from '../native/library';
+import { parseBackendFlag } from './backendFlag';
 import { encodeQr, renderQrTerminal } from '../server/qr';
 import { startServer, type ScanServer, type StartServerOptions } from '../server/server';
 
 export const serveUsage = `usage: scanstream serve [--source SPEC] [--port 8080] [--host 127.0.0.1] [--https] [--token T]
-                       [--mesh-interval 200] [--recordings DIR] [--backend cpu|cuda|metal|auto] [--voxel M]
+                       [--mesh-interval 200] [--recordings DIR] [--backend ${backendChoices.join('|')}] [--voxel M]
                        [--poses auto|groundtruth|track] [--pace fast|realtime] [--open]
 
 Runs SPEC through the pipeline (in a worker) and serves the live viewer.
@@ -58,8 +60,9 @@ export function parseServeFlags(argv: string[], extra: ParseArgsOptionsConfig = 
   if (!Number.isInteger(port) || port < 0 || port > 65535) return `--port must be an integer 0..65535, got '${str('port')}'`;
   const meshIntervalMs = Number(str('mesh-interval'));
   if (!(meshIntervalMs >= 0)) return `--mesh-interval must be a number of milliseconds ≥ 0, got '${str('mesh-interval')}'`;
-  const backend = str('backend');
-  if (backend !== undefined && !['cpu', 'cuda', 'metal', 'auto'].includes(backend)) return `--backend must be cpu, cuda, metal or auto, got '${backend}'`;
+  const backendFlag = parseBackendFlag(str('backend'));
+  if ('error' in backendFlag) return backendFlag.error;
+  const backend = backendFlag.backend;
   const voxel = str('voxel');
   if (voxel !== undefined && !(Number(voxel) > 0)) return `--voxel must be a positive number of metres, got '${voxel}'`;
   const poses = str('poses') ?? 'auto';

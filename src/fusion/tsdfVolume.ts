@@ -4,7 +4,7 @@ import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 import { Status } from '../native/errors';
 import {
-  BLOCK_VOXELS, tsdfClearArgs, tsdfIntegrateArgs, tsdfMeshArgs, tsdfRaycastArgs, tsdfTouchedArgs, VOXEL_BYTES,
+  BLOCK_VOXELS, VOXEL_BYTES,
 } from '../native/kernels/tsdf';
 import { BlockHash } from './blockHash';
 import { ArenaPool, MeshArena } from './meshArena';
@@ -216,11 +216,11 @@ export class TsdfVolume {
 
     let counts: Uint32Array;
     for (;;) {
-      this.ctx.call('ss_tsdf_touched_blocks', tsdfTouchedArgs, {
+      this.ctx.call('ss_tsdf_touched_blocks', {
         ...cam, stride: this.allocationStride, hash_capacity: this.touchedMax * 2, max_out: this.touchedMax,
         cam_to_world: top3x4(camToWorld), voxel_size: this.voxelSize, sdf_trunc: this.sdfTrunc,
         min_depth: this.minDepth, max_depth: this.maxDepth,
-      }, [bufs.depth, this.touchedScratch, this.touchedOut, this.touchedCounts]);
+      }, { depth: bufs.depth, scratch: this.touchedScratch, out: this.touchedOut, counts: this.touchedCounts });
       this.touchedCounts.download();
       counts = this.touchedCounts.u32(0, 2);
       if ((counts[1] as number) === 0 || this.touchedMax >= this.touchedLimit) break;
@@ -264,11 +264,11 @@ export class TsdfVolume {
     this.droppedTotal += dropped;
     if (fresh > 0) this.hash.sync();
     this.blockList.upload(0, count * 16);
-    this.ctx.call('ss_tsdf_integrate', tsdfIntegrateArgs, {
+    this.ctx.call('ss_tsdf_integrate', {
       ...cam, block_count: count, has_color: rgb ? 1 : 0, world_to_cam: top3x4(invertRigid(camToWorld)),
       voxel_size: this.voxelSize, sdf_trunc: this.sdfTrunc, max_weight: this.maxWeight,
       min_depth: this.minDepth, max_depth: this.maxDepth,
-    }, [bufs.depth, bufs.color, this.blockList, this.pool]);
+    }, { depth: bufs.depth, color: bufs.color, blocks: this.blockList, pool: this.pool });
     return { blocks: count, newBlocks: fresh, dropped };
   }
 
@@ -345,10 +345,10 @@ export class TsdfVolume {
     // the kernel writes the records straight into arena memory; a guess too small costs one more call
     let records = this.arenaPool.take(Math.ceil(n * this.recordBytesPerBlock * 1.25));
     for (;;) {
-      const status = this.ctx.call('ss_tsdf_mesh_blocks', tsdfMeshArgs, {
+      const status = this.ctx.call('ss_tsdf_mesh_blocks', {
         block_count: n, hash_mask: this.hash.mask, capacity: Math.min(records.bytes, 0xfffffffc),
         voxel_size: this.voxelSize, min_weight: this.minMeshWeight,
-      }, [this.pool, this.hash.table, this.blockList, records, ranges, this.meshTotals], [Status.CAPACITY]);
+      }, { pool: this.pool, hash: this.hash.table, blocks: this.blockList, mesh: records, ranges, totals: this.meshTotals }, [Status.CAPACITY]);
       if (status === Status.OK) break;
       this.meshTotals.download();
       const need = this.meshTotals.u32(0, 1)[0] as number;
@@ -545,11 +545,11 @@ export class TsdfVolume {
       this.rayOut = { depth: this.ctx.buffer(pixels * 4), normals: this.ctx.buffer(pixels * 12), color: this.ctx.buffer(pixels * 3), pixels };
     }
     const o = this.rayOut;
-    this.ctx.call('ss_tsdf_raycast', tsdfRaycastArgs, {
+    this.ctx.call('ss_tsdf_raycast', {
       width: K.width, height: K.height, hash_mask: this.hash.mask, fx: K.fx, fy: K.fy, cx: K.cx, cy: K.cy,
       cam_to_world: top3x4(camToWorld), voxel_size: this.voxelSize, sdf_trunc: this.sdfTrunc,
       min_depth: this.minDepth, max_depth: this.maxDepth,
-    }, [this.pool, this.hash.table, o.depth, o.normals, o.color]);
+    }, { pool: this.pool, hash: this.hash.table, depth: o.depth, normals: o.normals, color: o.color });
     o.depth.download(0, pixels * 4);
     o.normals.download(0, pixels * 12);
     o.color.download(0, pixels * 3);
@@ -566,7 +566,7 @@ export class TsdfVolume {
         list[4 * s + 3] = s;
       }
       this.blockList.upload(0, n * 16);
-      this.ctx.call('ss_tsdf_clear_blocks', tsdfClearArgs, { block_count: n }, [this.blockList, this.pool]);
+      this.ctx.call('ss_tsdf_clear_blocks', { block_count: n }, { blocks: this.blockList, pool: this.pool });
     }
     this.hash.clear();
     this.dirty.fill(0);

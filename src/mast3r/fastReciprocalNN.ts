@@ -2,7 +2,7 @@ import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 import { Mast3rInputError } from './errors';
 import { mergeCorrespondences, type Correspondences } from './mergeCorrespondences';
-import { contextOf, descIndexArgs, descIndexFloats, DIST, FLAG_HINTS, FLAG_PORTABLE, nnQueryArgs, type Distance, type KernelOptions } from './native';
+import { contextOf, descIndexFloats, DIST, FLAG_HINTS, FLAG_PORTABLE, type Distance, type KernelOptions } from './native';
 import { shapeString, type NdArray } from './ndarray';
 import { floatData, requireFinite, requireNonEmpty, requirePositiveInt, requireRank } from './validate';
 
@@ -74,7 +74,7 @@ class IndexedMap {
     this.map = ctx.bufferFrom(m.data);
     this.index = ctx.buffer(descIndexFloats(m.width, m.height, m.dim) * 4);
     try {
-      ctx.call('ss_mast3r_desc_index', descIndexArgs, { width: m.width, height: m.height, dim: m.dim, dist }, [this.map, this.index]);
+      ctx.call('ss_mast3r_desc_index', { width: m.width, height: m.height, dim: m.dim, dist }, { map: this.map, index: this.index });
     } catch (err) {
       this.destroy();
       throw err;
@@ -159,10 +159,10 @@ export function fastReciprocalNN(map1: NdArray, map2: NdArray, opts: FastRecipro
       if (count > 0) {
         qbuf.upload(0, count * 4);
         obuf.upload(0, count * 4);
-        ctx.call('ss_mast3r_nn_query', nnQueryArgs, {
+        ctx.call('ss_mast3r_nn_query', {
           count, width: src.m.width, height: src.m.height, dim: src.m.dim,
           db_width: db.m.width, db_height: db.m.height, dist: d, flags: flags | FLAG_HINTS,
-        }, [src.map, qbuf, db.map, db.index, obuf]);
+        }, { query_map: src.map, query_idx: qbuf, db_map: db.map, db_index: db.index, out_idx: obuf });
         const r = obuf.download(0, count * 4).i32(0, count);
         for (let k = 0; k < count; k++) known.set(q[k] as number, r[k] as number);
       }

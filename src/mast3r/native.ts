@@ -1,41 +1,12 @@
-import { defineArgs } from '../native/args';
+import { abiConstants } from '../native/abi.generated';
 import { defaultContext, type NativeContext } from '../native/context';
 
-/** ss_mast3r_*_args mirrors (native/include/scanstream.h, "MASt3R post-processing"). */
-export const nnArgs = defineArgs('mast3r_nn', {
-  n: 'u32', m: 'u32', dim: 'u32', dist: 'u32',
-  block: 'u32', flags: 'u32', pad0: 'u32', pad1: 'u32',
-});
-export const descIndexArgs = defineArgs('mast3r_desc_index', {
-  width: 'u32', height: 'u32', dim: 'u32', dist: 'u32',
-});
-export const nnQueryArgs = defineArgs('mast3r_nn_query', {
-  count: 'u32', width: 'u32', height: 'u32', dim: 'u32',
-  db_width: 'u32', db_height: 'u32', dist: 'u32', flags: 'u32',
-});
-export const triangulateArgs = defineArgs('mast3r_triangulate', {
-  batch: 'u32', cams: 'u32', points: 'u32', pad0: 'u32',
-});
-export const tsdfRefineArgs = defineArgs('mast3r_tsdf_refine', {
-  images: 'u32', width: 'u32', height: 'u32', samples: 'u32',
-  seed_lo: 'u32', seed_hi: 'u32', flags: 'u32', pad0: 'u32',
-  tau: 'f32', pad1: 'f32', pad2: 'f32', pad3: 'f32',
-});
-export const similarityArgs = defineArgs('mast3r_similarity', {
-  batch: 'u32', n: 'u32', m: 'u32', dim: 'u32',
-  euc: 'u32', pad0: 'u32', pad1: 'u32', pad2: 'u32',
-});
-export const infonceArgs = defineArgs('mast3r_infonce', {
-  batch: 'u32', n: 'u32', dim: 'u32', euc: 'u32',
-  temperature: 'f32', eps: 'f32', pad0: 'f32', pad1: 'f32',
-});
-
-export const DIST = { dot: 0, l2: 1 } as const;
+export const DIST = { dot: abiConstants.SS_DIST_DOT, l2: abiConstants.SS_DIST_L2 } as const;
 export type Distance = keyof typeof DIST;
-/** SS_MAST3R_FLAG_PORTABLE: run the portable per-element bodies (tests compare both paths). */
-export const FLAG_PORTABLE = 1;
-/** SS_MAST3R_FLAG_HINTS: ss_mast3r_nn_query's out_idx holds a guess per query on entry. */
-export const FLAG_HINTS = 2;
+/** SS_FLAG_PORTABLE: run the portable per-element bodies (tests compare both paths). */
+export const FLAG_PORTABLE = abiConstants.SS_FLAG_PORTABLE;
+/** SS_FLAG_HINTS: ss_mast3r_nn_query's out_idx holds a guess per query on entry. */
+export const FLAG_HINTS = abiConstants.SS_FLAG_HINTS;
 
 /** Options every MASt3R kernel call takes. */
 export interface KernelOptions {

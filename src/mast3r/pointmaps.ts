@@ -65,31 +65,15 @@ export function depthmapToPts3d(depth: NdArray, focal: Focal, pp?: PrincipalPoin
       const [fx, fy] = f[b0] as [number, number];
       const [cx, cy] = c[b0] as [number, number];
       src.write(d.subarray(b0 * hw, (b0 + group) * hw));
-      depthToPoints(ctx, { width: W, height: H, fx, fy, cx, cy }, src, dst,
-        { batch: group, minDepth: -Infinity, maxDepth: Infinity });
+      // MASt3R reports d·(u − cx)/fx for invalid depths too: the kernel computes every pixel
+      depthToPoints(ctx, { width: W, height: H, fx, fy, cx, cy }, src, dst, { batch: group, keepInvalid: true });
       out.set(dst.download().f32(0, group * hw * 3), b0 * hw * 3);
     }
   } finally {
     src.destroy();
     dst.destroy();
   }
-  // the native kernel leaves d <= 0 as NaN; MASt3R still reports d·(u − cx)/fx there
-  for (let i = 0; i < B * hw; i++) {
-    const z = d[i] as number;
-    if (z > 0) {
-      valid[i] = 1;
-      continue;
-    }
-    if (Number.isNaN(z)) continue;
-    const b = Math.floor(i / hw);
-    const [fx, fy] = f[b] as [number, number];
-    const [cx, cy] = c[b] as [number, number];
-    const u = i % W;
-    const v = Math.floor(i / W) % H;
-    out[3 * i] = (z * (u - cx)) / fx;
-    out[3 * i + 1] = (z * (v - cy)) / fy;
-    out[3 * i + 2] = z;
-  }
+  for (let i = 0; i < B * hw; i++) valid[i] = (d[i] as number) > 0 ? 1 : 0;
   return { pts: { data: out, shape: single ? [H, W, 3] : [B, H, W, 3] }, valid };
 }
 

@@ -1,5 +1,5 @@
 import { Mast3rInputError } from './errors';
-import { contextOf, DIST, FLAG_PORTABLE, nnArgs, type Distance, type KernelOptions } from './native';
+import { contextOf, DIST, FLAG_PORTABLE, type Distance, type KernelOptions } from './native';
 import { shapeString, type NdArray } from './ndarray';
 import { floatData, requireFinite, requireNonEmpty, requireRank } from './validate';
 
@@ -49,9 +49,9 @@ export function reciprocalNN(A: NdArray, B: NdArray, opts: ReciprocalNNOptions =
   const oa = ctx.buffer(n * 4);
   const ob = ctx.buffer(m * 4);
   try {
-    ctx.call('ss_mast3r_reciprocal_nn', nnArgs, {
+    ctx.call('ss_mast3r_reciprocal_nn', {
       n, m, dim, dist: DIST[dist], block: Math.min(block, 0x7fffffff), flags: opts.portable ? FLAG_PORTABLE : 0,
-    }, [ba, bb, oa, ob]);
+    }, { a: ba, b: bb, nn_a: oa, nn_b: ob });
     return { nnA: oa.download().i32().slice(0, n), nnB: ob.download().i32().slice(0, m) };
   } finally {
     ba.destroy();

@@ -1,5 +1,5 @@
 import { Mast3rInputError } from './errors';
-import { contextOf, tsdfRefineArgs, type KernelOptions } from './native';
+import { contextOf, type KernelOptions } from './native';
 import { shapeString, type NdArray } from './ndarray';
 import { floatData, requireNonEmpty, requirePositiveInt, requireRank } from './validate';
 
@@ -81,9 +81,9 @@ export function refineDepthsTSDF(depths: NdArray, confs: NdArray, poses: NdArray
   const bk = ctx.bufferFrom(cams);
   const out = ctx.buffer(N * H * W * 4);
   try {
-    ctx.call('ss_mast3r_refine_depths_tsdf', tsdfRefineArgs, {
+    ctx.call('ss_mast3r_refine_depths_tsdf', {
       images: N, width: W, height: H, samples, seed_lo: seedLo, seed_hi: seedHi, tau,
-    }, [bd, bc, bk, out]);
+    }, { depths: bd, confs: bc, cams: bk, out });
     return { data: out.download().f32().slice(0, N * H * W), shape: [N, H, W] };
   } finally {
     bd.destroy();

@@ -1,5 +1,5 @@
 import { Mast3rInputError } from './errors';
-import { contextOf, infonceArgs, similarityArgs, type KernelOptions } from './native';
+import { contextOf, type KernelOptions } from './native';
 import { shapeString, type NdArray } from './ndarray';
 import { floatData, requireFinite, requireNonEmpty, requireRank } from './validate';
 
@@ -30,8 +30,8 @@ export function similarities(desc1: NdArray, desc2: NdArray, opts: SimilarityOpt
   const total = a.batch * a.rows * b.rows;
   const out = ctx.buffer(total * 4);
   try {
-    ctx.call('ss_mast3r_similarity', similarityArgs, { batch: a.batch, n: a.rows, m: b.rows, dim: a.dim, euc: opts.euc ? 1 : 0 },
-      [ba, bb, out]);
+    ctx.call('ss_mast3r_similarity', { batch: a.batch, n: a.rows, m: b.rows, dim: a.dim, euc: opts.euc ? 1 : 0 },
+      { desc1: ba, desc2: bb, out });
     const shape = desc1.shape.length === 2 ? [a.rows, b.rows] : [a.batch, a.rows, b.rows];
     return { data: out.download().f32().slice(0, total), shape };
   } finally {
@@ -76,8 +76,8 @@ export function infoNCELoss(desc1: NdArray, desc2: NdArray, opts: InfoNCEOptions
   const n = a.batch * a.rows;
   const out = ctx.buffer(n * 4);
   try {
-    ctx.call('ss_mast3r_infonce', infonceArgs, { batch: a.batch, n: a.rows, dim: a.dim, euc: opts.euc ? 1 : 0, temperature, eps },
-      [ba, bb, out]);
+    ctx.call('ss_mast3r_infonce', { batch: a.batch, n: a.rows, dim: a.dim, euc: opts.euc ? 1 : 0, temperature, eps },
+      { desc1: ba, desc2: bb, loss: out });
     const per = out.download().f32().slice(0, n);
     let sum = 0;
     for (let i = 0; i < n; i++) sum += per[i] as number;

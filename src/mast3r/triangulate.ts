@@ -1,5 +1,5 @@
 import { Mast3rInputError } from './errors';
-import { contextOf, triangulateArgs, type KernelOptions } from './native';
+import { contextOf, type KernelOptions } from './native';
 import { shapeString, type NdArray } from './ndarray';
 import { floatData, requireNonEmpty, requireRank } from './validate';
 
@@ -25,7 +25,7 @@ export function batchedTriangulate(pts2d: NdArray, P: NdArray, opts: KernelOptio
   const bm = ctx.bufferFrom(m);
   const out = ctx.buffer(B * Np * 12);
   try {
-    ctx.call('ss_mast3r_triangulate', triangulateArgs, { batch: B, cams: Nc, points: Np }, [bp, bm, out]);
+    ctx.call('ss_mast3r_triangulate', { batch: B, cams: Nc, points: Np }, { pts2d: bp, proj: bm, out });
     return { data: out.download().f32().slice(0, B * Np * 3), shape: [B, Np, 3] };
   } finally {
     bp.destroy();

@@ -116,7 +116,7 @@ export async function runMonoScan(a: MonoScanArgs): Promise<number> {
       evaluation = { error: (e as Error).message };
     }
   }
-  const report = { source: a.source, mode: 'mono', ...result.report, ...(evaluation ? { evaluation } : {}) };
+  const report = { source: a.source, mode: 'mono', ...result.report, ...(evaluation ? { evaluation } : {}), native: a.ctx.runReport() };
   writeFileSync(join(a.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   const summary: Record<string, unknown> = {
     out: a.out, mode: 'mono', frames: result.report.frames, tracked: result.report.tracked, rotationOnly: result.report.rotationOnly,

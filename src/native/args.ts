@@ -1,15 +1,25 @@
 import { ptr, type Pointer } from 'bun:ffi';
+import { kernelTable } from './abi.generated';
+import type { NativeBuffer } from './buffer';
 import type { NativeLibrary } from './library';
 import { NativeLoadError } from './errors';
 
 type FieldType = 'u32' | 'i32' | 'f32';
 type FieldSpec = FieldType | readonly [FieldType, number];
-export type ArgsLayout = Record<string, FieldSpec>;
+export type ArgsLayout = Readonly<Record<string, FieldSpec>>;
 
 /** Values for an args struct: scalars as numbers, arrays as number arrays; omitted fields are 0. */
 export type ArgsValues<L extends ArgsLayout> = {
   [K in keyof L]?: L[K] extends readonly [FieldType, number] ? ArrayLike<number> : number;
 };
+
+/** Every kernel of the C ABI (SS_KERNEL_TABLE in scanstream.h). */
+export type KernelSymbol = keyof typeof kernelTable;
+/** The fields of ss_<kernel>_args. */
+export type KernelArgs<K extends KernelSymbol> = ArgsValues<(typeof kernelTable)[K]['layout']>;
+/** The buffers a kernel takes, by their names in the header. */
+export type KernelBuffers<K extends KernelSymbol> = { readonly [B in keyof (typeof kernelTable)[K]['buffers']]: NativeBuffer };
+export type BufferRole = 'in' | 'out' | 'inout';
 
 interface FieldSlot {
   name: string;
@@ -23,7 +33,7 @@ interface FieldSlot {
  * in declaration order (no padding, by the ABI's rule), so the layout is the
  * running offset; `check()` compares the size with the library's sizeof.
  */
-export class ArgsStruct<L extends ArgsLayout> {
+export class ArgsStruct<L extends ArgsLayout = ArgsLayout> {
   readonly name: string;
   readonly size: number;
   private readonly slots: FieldSlot[];
@@ -79,8 +89,25 @@ export class ArgsStruct<L extends ArgsLayout> {
   }
 }
 
-export function defineArgs<L extends ArgsLayout>(name: string, layout: L): ArgsStruct<L> {
-  return new ArgsStruct(name, layout);
+/** A kernel as the facade calls it: its args struct and its buffers in call order with their roles. */
+export interface KernelSpec {
+  readonly symbol: KernelSymbol;
+  readonly args: ArgsStruct;
+  readonly buffers: readonly { readonly name: string; readonly role: BufferRole }[];
+}
+
+export const kernelSpecs: ReadonlyMap<KernelSymbol, KernelSpec> = new Map(
+  (Object.entries(kernelTable) as [KernelSymbol, (typeof kernelTable)[KernelSymbol]][]).map(([symbol, k]) => [symbol, {
+    symbol,
+    args: new ArgsStruct(k.args, k.layout as ArgsLayout),
+    buffers: Object.entries(k.buffers as Record<string, BufferRole>).map(([name, role]) => ({ name, role })),
+  }]),
+);
+
+export function kernelSpec(symbol: KernelSymbol): KernelSpec {
+  const spec = kernelSpecs.get(symbol);
+  if (!spec) throw new TypeError(`${symbol} is not a kernel of the C ABI`);
+  return spec;
 }
 
 export function pointerTo(bytes: Uint8Array): Pointer {

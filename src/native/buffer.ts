@@ -1,4 +1,4 @@
-import { toArrayBuffer, type Pointer } from 'bun:ffi';
+import { ptr, toArrayBuffer, type Pointer } from 'bun:ffi';
 import { NativeError, UseAfterDestroyError } from './errors';
 import type { NativeLibrary } from './library';
 
@@ -19,6 +19,8 @@ export class NativeBuffer {
   private arrayBuffer: ArrayBuffer | null;
   /** ArrayBuffers handed out by lease(), detached by revokeLeases() and destroy() */
   private readonly leases: ArrayBuffer[] = [];
+  /** this memory as a buffer of another library (the CPU fallback's), made on first use */
+  private alias: { lib: NativeLibrary; ctx: Pointer; handle: Pointer } | null = null;
 
   /** @internal use NativeContext.buffer() */
   constructor(lib: NativeLibrary, ctxPtr: Pointer, handle: Pointer, bytes: number, onDestroy: (b: NativeBuffer) => void) {
@@ -97,6 +99,24 @@ export class NativeBuffer {
     this.leases.length = 0;
   }
 
+  /**
+   * The same host memory as an ss_buffer of another library's context (ss_buffer_wrap,
+   * no copy): how a kernel this backend lacks runs on the CPU over this buffer.
+   * Kept until destroy(); one alias per buffer (the facade has one fallback context).
+   */
+  aliasIn(lib: NativeLibrary, ctx: Pointer): Pointer {
+    this.handle;
+    if (this.alias) {
+      if (this.alias.lib !== lib || this.alias.ctx !== ctx) throw new Error('NativeBuffer.aliasIn: already aliased in another context');
+      return this.alias.handle;
+    }
+    const out = new BigUint64Array(1);
+    const status = lib.symbols.ss_buffer_wrap(ctx, this.hostPtr, this.bytes, ptr(out));
+    if (status !== 0) throw new NativeError('ss_buffer_wrap', status, String(lib.symbols.ss_last_error(ctx)));
+    this.alias = { lib, ctx, handle: Number(out[0]) as Pointer };
+    return this.alias.handle;
+  }
+
   /** Copies a typed array into the buffer at a byte offset, then uploads that range. */
   write(data: ArrayBufferView, byteOffset = 0): this {
     if (byteOffset + data.byteLength > this.bytes) {
@@ -130,6 +150,8 @@ export class NativeBuffer {
     // views still held anywhere read as empty from here on, never as freed memory
     this.revokeLeases();
     this.arrayBuffer?.transfer(0);
+    if (this.alias) this.alias.lib.symbols.ss_buffer_destroy(this.alias.ctx, this.alias.handle);
+    this.alias = null;
     this.lib.symbols.ss_buffer_destroy(this.ctxPtr, this.handlePtr);
     this.handlePtr = null;
     this.arrayBuffer = null;

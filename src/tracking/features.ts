@@ -4,7 +4,7 @@
  */
 import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
-import { ORB_DESCRIPTOR_BYTES, ORB_KEYPOINT_FLOATS, orbExtractArgs, TRACKING_FLAG_PORTABLE } from '../native/kernels/trackingFeatures';
+import { ORB_DESCRIPTOR_BYTES, ORB_KEYPOINT_FLOATS, TRACKING_FLAG_PORTABLE } from '../native/kernels/trackingFeatures';
 
 export interface OrbOptions {
   maxFeatures: number;
@@ -63,11 +63,11 @@ export class OrbExtractor {
     if (this.destroyed) throw new Error('OrbExtractor was used after destroy()');
     if (gray.bytes < width * height) throw new RangeError(`ORB: gray buffer holds ${gray.bytes} bytes, ${width}×${height} needs ${width * height}`);
     const o = this.options;
-    this.ctx.call('ss_orb_extract', orbExtractArgs, {
+    this.ctx.call('ss_orb_extract', {
       width, height, levels: o.levels, max_features: o.maxFeatures, fast_threshold: o.fastThreshold,
       fast_min_threshold: o.fastMinThreshold, grid_cell: o.gridCell, edge: o.edge, scale_factor: o.scaleFactor, harris_k: o.harrisK,
       flags: o.portable ? TRACKING_FLAG_PORTABLE : 0,
-    }, [gray, this.kp, this.desc, this.count]);
+    }, { gray, keypoints: this.kp, descriptors: this.desc, count: this.count });
     this.count.download();
     const n = this.count.u32(0, 1)[0] as number;
     this.kp.download(0, n * ORB_KEYPOINT_FLOATS * 4);

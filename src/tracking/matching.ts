@@ -8,7 +8,7 @@
  */
 import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
-import { FLOAT_MATCH_METRIC, floatMatchArgs, hammingMatchArgs, TRACKING_FLAG_PORTABLE } from '../native/kernels/trackingFeatures';
+import { FLOAT_MATCH_METRIC, TRACKING_FLAG_PORTABLE } from '../native/kernels/trackingFeatures';
 
 /** Descriptor arrays that cannot be matched (wrong type, size or dimension). */
 export class DescriptorError extends TypeError {
@@ -106,10 +106,10 @@ export class ReciprocalMatcher {
     const A = this.buf('a', a.length).write(a);
     const B = this.buf('b', b.length).write(b);
     const outA = this.buf('outA', n * 16), outB = this.buf('outB', m * 8);
-    this.ctx.call('ss_hamming_match', hammingMatchArgs, {
+    this.ctx.call('ss_hamming_match', {
       n, m, words: bytes / 4, block: 0, max_distance: Math.min(bytes * 8, Math.max(0, Math.floor(options.maxDistance ?? bytes * 8))),
       ratio: options.ratio ?? 1, flags: options.portable ? TRACKING_FLAG_PORTABLE : 0,
-    }, [A, B, outA, outB]);
+    }, { a: A, b: B, out_a: outA, out_b: outB });
     outA.download(0, n * 16);
     outB.download(0, m * 8);
     const oa = outA.i32(0, 4 * n), ob = outB.i32(0, 2 * m);
@@ -142,10 +142,10 @@ export class ReciprocalMatcher {
     const A = this.buf('a', a.byteLength).write(a);
     const B = this.buf('b', b.byteLength).write(b);
     const outA = this.buf('outA', n * 16), outB = this.buf('outB', m * 8);
-    this.ctx.call('ss_float_match', floatMatchArgs, {
-      n, m, dim, metric: FLOAT_MATCH_METRIC[metric], block: 0,
+    this.ctx.call('ss_float_match', {
+      n, m, dim, dist: FLOAT_MATCH_METRIC[metric], block: 0,
       threshold: options.threshold ?? (metric === 'l2' ? 3.4e38 : -3.4e38), ratio: options.ratio ?? 1,
-    }, [A, B, outA, outB]);
+    }, { a: A, b: B, out_a: outA, out_b: outB });
     outA.download(0, n * 16);
     outB.download(0, m * 8);
     const ia = outA.i32(0, 4 * n), fa = outA.f32(0, 4 * n), ib = outB.i32(0, 2 * m);

@@ -15,7 +15,6 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { BlockHash } from '../../src/fusion/blockHash';
 import { packedMeshBytes } from '../../src/fusion/meshBlock';
 import { NativeContext, type NativeBuffer } from '../../src/native';
-import { tsdfMeshArgs } from '../../src/native/kernels/tsdf';
 import { seededRandom } from '../helpers/random';
 import { mcTables } from '../../scripts/mcTables';
 
@@ -393,9 +392,9 @@ function runCase(c: Case): SeedResult {
     mesh.fill(0xcd); // padding the kernel must zero
     const ranges = buf(n * 16);
     const totals = buf(12);
-    ctx.call('ss_tsdf_mesh_blocks', tsdfMeshArgs, {
+    ctx.call('ss_tsdf_mesh_blocks', {
       block_count: n, hash_mask: hash.mask, capacity, voxel_size: c.voxelSize, min_weight: c.minWeight,
-    }, [pool, hash.table, blocks, mesh, ranges, totals]);
+    }, { pool, hash: hash.table, blocks, mesh, ranges, totals });
     ranges.download();
     totals.download();
     mesh.download();

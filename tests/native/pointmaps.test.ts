@@ -214,7 +214,7 @@ describe('NativeBuffer and NativeContext', () => {
   });
 
   test('an unknown backend name is refused', () => {
-    expect(() => NativeContext.create({ backend: 'opencl' as 'cpu' })).toThrow(/cpu, cuda, metal or auto/);
+    expect(() => NativeContext.create({ backend: 'opencl' as 'cpu' })).toThrow(/cpu, cuda, metal, metal-emu, auto/);
   });
 
   test('auto falls back to the CPU, saying why once, when a built GPU library cannot start; an explicit cuda choice still fails', () => {

@@ -5,21 +5,13 @@
  */
 import type { Intrinsics, Pose } from '../../frames/frame';
 import { invertRigid, multiply } from '../../geometry/se3';
-import { defineArgs } from '../args';
+import { abiConstants } from '../abi.generated';
 import type { NativeBuffer } from '../buffer';
 import type { NativeContext } from '../context';
 
-export const planeSweepArgs = defineArgs('plane_sweep', {
-  width: 'u32', height: 'u32', views: 'u32', planes: 'u32',
-  radius: 'u32', best_views: 'u32', pad0: 'u32', pad1: 'u32',
-  fx: 'f32', fy: 'f32', cx: 'f32', cy: 'f32',
-  min_depth: 'f32', max_depth: 'f32', min_variance: 'f32', pad2: 'f32',
-  ref_to_src: ['f32', 48],
-});
-
 /** SS_PLANE_SWEEP_MAX_VIEWS */
-export const PLANE_SWEEP_MAX_VIEWS = 4;
-export const PLANE_SWEEP_MAX_PLANES = 512;
+export const PLANE_SWEEP_MAX_VIEWS = abiConstants.SS_PLANE_SWEEP_MAX_VIEWS;
+export const PLANE_SWEEP_MAX_PLANES = abiConstants.SS_PLANE_SWEEP_MAX_PLANES;
 
 export interface PlaneSweepView {
   /** 8-bit gray, width × height */
@@ -102,11 +94,11 @@ export class PlaneSweep {
     views.forEach((v, k) => srcBuf.write(v.gray, k * n));
     const cost = this.buf('cost', n * p.planes * 4);
     const depth = this.buf('depth', n * 4), quality = this.buf('quality', n * 8);
-    this.ctx.call('ss_plane_sweep', planeSweepArgs, {
+    this.ctx.call('ss_plane_sweep', {
       width: w, height: h, views: views.length, planes: p.planes, radius: p.radius, best_views: p.bestViews,
       fx: K.fx, fy: K.fy, cx: K.cx, cy: K.cy, min_depth: p.minDepth, max_depth: p.maxDepth, min_variance: p.minVariance,
       ref_to_src: ts,
-    }, [refBuf, srcBuf, cost, depth, quality]);
+    }, { ref: refBuf, src: srcBuf, cost, depth, quality });
     depth.download(0, n * 4);
     quality.download(0, n * 8);
     const q = quality.f32(0, 2 * n);

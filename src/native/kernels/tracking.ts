@@ -1,34 +1,16 @@
-import { defineArgs } from '../args';
+import { abiConstants } from '../abi.generated';
 import type { NativeBuffer } from '../buffer';
 import type { NativeContext } from '../context';
 import type { PinholeParams } from './pointmaps';
 
-export const rgbToGrayArgs = defineArgs('rgb_to_gray', { width: 'u32', height: 'u32', pad0: 'u32', pad1: 'u32' });
-
-export const tsdfRaycastGuidedArgs = defineArgs('tsdf_raycast_guided', {
-  width: 'u32', height: 'u32', hash_mask: 'u32', flags: 'u32',
-  fx: 'f32', fy: 'f32', cx: 'f32', cy: 'f32',
-  cam_to_world: ['f32', 12],
-  voxel_size: 'f32', sdf_trunc: 'f32', min_depth: 'f32', max_depth: 'f32',
-  band: 'f32', pad0: 'f32', pad1: 'f32', pad2: 'f32',
-});
-
-export const icpReduceArgs = defineArgs('icp_reduce', {
-  width: 'u32', height: 'u32', use_color: 'u32', pad0: 'u32',
-  fx: 'f32', fy: 'f32', cx: 'f32', cy: 'f32',
-  cur_to_ref: ['f32', 12],
-  max_dist: 'f32', min_normal_cos: 'f32', huber_delta: 'f32', color_weight: 'f32',
-  color_huber_delta: 'f32', pad1: 'f32', pad2: 'f32', pad3: 'f32',
-});
-
-/** SS_RAYCAST_FULL_FALLBACK: march the whole depth range where the prior is missing */
-export const RAYCAST_FULL_FALLBACK = 1;
-/** SS_RAYCAST_NO_NORMALS: skip the TSDF gradient (normals left NaN) */
-export const RAYCAST_NO_NORMALS = 2;
+/** SS_FLAG_RAYCAST_FULL_FALLBACK: march the whole depth range where the prior is missing */
+export const RAYCAST_FULL_FALLBACK = abiConstants.SS_FLAG_RAYCAST_FULL_FALLBACK;
+/** SS_FLAG_RAYCAST_NO_NORMALS: skip the TSDF gradient (normals left NaN) */
+export const RAYCAST_NO_NORMALS = abiConstants.SS_FLAG_RAYCAST_NO_NORMALS;
 
 /** uint8 RGB → uint8 luma (BT.601, 8.8 fixed point). One native call. */
 export function rgbToGray(ctx: NativeContext, width: number, height: number, rgb: NativeBuffer, gray: NativeBuffer): void {
-  ctx.call('ss_rgb_to_gray', rgbToGrayArgs, { width, height }, [rgb, gray]);
+  ctx.call('ss_rgb_to_gray', { width, height }, { rgb, gray });
 }
 
 export interface GuidedRaycastParams {
@@ -48,11 +30,11 @@ export interface GuidedRaycastParams {
 /** Model ray-cast around a depth prior; outputs camera-frame depth, normals and gray. */
 export function raycastGuided(ctx: NativeContext, cam: PinholeParams, p: GuidedRaycastParams,
   bufs: { pool: NativeBuffer; hash: NativeBuffer; prior: NativeBuffer; depth: NativeBuffer; normals: NativeBuffer; gray: NativeBuffer }): void {
-  ctx.call('ss_tsdf_raycast_guided', tsdfRaycastGuidedArgs, {
+  ctx.call('ss_tsdf_raycast_guided', {
     width: cam.width, height: cam.height, hash_mask: p.hashMask, flags: (p.fullFallback ? RAYCAST_FULL_FALLBACK : 0) | (p.noNormals ? RAYCAST_NO_NORMALS : 0),
     fx: cam.fx, fy: cam.fy, cx: cam.cx, cy: cam.cy, cam_to_world: p.camToWorld,
     voxel_size: p.voxelSize, sdf_trunc: p.sdfTrunc, min_depth: p.minDepth, max_depth: p.maxDepth, band: p.band,
-  }, [bufs.pool, bufs.hash, bufs.prior, bufs.depth, bufs.normals, bufs.gray]);
+  }, { pool: bufs.pool, hash: bufs.hash, prior: bufs.prior, depth: bufs.depth, normals: bufs.normals, gray: bufs.gray });
 }
 
 export interface IcpReduceParams {
@@ -72,12 +54,12 @@ export const ICP_OUT = { JTJ: 0, JTR: 21, GEO_SQ: 27, GEO_COUNT: 28, PHOTO_SQ: 2
 export function icpReduce(ctx: NativeContext, cam: PinholeParams, p: IcpReduceParams,
   bufs: { curPoints: NativeBuffer; curNormals: NativeBuffer; curGray: NativeBuffer; refPoints: NativeBuffer; refNormals: NativeBuffer;
     refGray: NativeBuffer; out: NativeBuffer }): Float64Array {
-  ctx.call('ss_icp_reduce', icpReduceArgs, {
+  ctx.call('ss_icp_reduce', {
     width: cam.width, height: cam.height, use_color: p.useColor ? 1 : 0,
     fx: cam.fx, fy: cam.fy, cx: cam.cx, cy: cam.cy, cur_to_ref: p.curToRef,
     max_dist: p.maxDist, min_normal_cos: p.minNormalCos, huber_delta: p.huberDelta, color_weight: p.colorWeight,
     color_huber_delta: p.colorHuberDelta,
-  }, [bufs.curPoints, bufs.curNormals, bufs.curGray, bufs.refPoints, bufs.refNormals, bufs.refGray, bufs.out]);
+  }, { cur_points: bufs.curPoints, cur_normals: bufs.curNormals, cur_gray: bufs.curGray, ref_points: bufs.refPoints, ref_normals: bufs.refNormals, ref_gray: bufs.refGray, out: bufs.out });
   bufs.out.download(0, 256);
   return bufs.out.f64(0, 32);
 }
