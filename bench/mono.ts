@@ -10,14 +10,15 @@ import { resolve } from 'node:path';
 import { map, tap } from 'rxjs';
 import { evaluateMesh } from '../src/eval/meshMetrics';
 import { absoluteTrajectoryError } from '../src/eval/trajectory';
-import type { Pose } from '../src/frames/frame';
 import { SyntheticSequence, syntheticSource } from '../src/frames/synthetic/source';
 import { cullToSeen, syntheticTruthMesh, type CullView } from '../src/frames/synthetic/truth';
 import { tumSource } from '../src/frames/tum';
-import { runMono, type MonoRunResult } from '../src/pipeline/mono';
-import { boxDownsample, rgbToGray, scaleIntrinsics } from '../src/mono/image';
+import { scaleIntrinsics } from '../src/geometry/intrinsics';
+import type { Pose } from '../src/geometry/se3';
+import { boxDownsample, rgbToGray } from '../src/mono/image';
 import { NativeContext } from '../src/native';
 import { PlaneSweep } from '../src/native/kernels/planeSweep';
+import { runMono, type MonoRunResult } from '../src/pipeline/mono';
 
 const root = resolve(import.meta.dir, '..');
 const TUM = resolve(root, '..', 'shared', 'data', 'tum_fr1_rpy');

@@ -5,7 +5,8 @@
  * 1.5–2 m in front of a camera sliding sideways), at 640×480, endlessly.
  */
 import { Observable, defer, map, repeat, type Observable as Obs } from 'rxjs';
-import { identityPose, type Frame } from '../src/frames/frame';
+import { type Frame } from '../src/frames/frame';
+import { identityPose } from '../src/geometry/se3';
 import { createScanModule as realScanModule, type ScanModuleOptions } from '../src/server/scan';
 import type { ScanModule } from '../src/server/scanRunner';
 

@@ -17,11 +17,11 @@ import sharp from 'sharp';
 import { absoluteTrajectoryError } from '../src/eval/trajectory';
 import type { Frame } from '../src/frames/frame';
 import { tumSource } from '../src/frames/tum';
+import { SeededRandom } from '../src/geometry/random';
 import { NativeContext } from '../src/native';
 import { runSlam } from '../src/pipeline/slam';
 import { OrbExtractor } from '../src/tracking/features';
 import { ReciprocalMatcher } from '../src/tracking/matching';
-import { SeededRandom } from '../src/tracking/random';
 
 const PYTHON = '/usr/bin/python3';
 const root = resolve(import.meta.dir, '..');

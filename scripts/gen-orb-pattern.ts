@@ -17,7 +17,7 @@
  * reads the same integer offsets.
  * Run: bun scripts/gen-orb-pattern.ts > native/kernels/orb_pattern.h
  */
-import { SeededRandom } from '../src/tracking/random';
+import { SeededRandom } from '../src/geometry/random';
 
 const SEED = 0x0b5eed01;
 const SIGMA = 31 / 5;

@@ -11,11 +11,10 @@
  *    timestamps; all pairs (or a seeded sample of max_pairs), or with
  *    fixedDelta the pairs one `delta` apart (s, m, rad, deg or frames).
  */
-import type { Pose } from '../frames/frame';
 import { associateTimestamps } from '../frames/associate';
-import { invertRigid, multiply } from '../geometry/se3';
-import { SeededRandom } from '../tracking/random';
-import { umeyama } from '../tracking/umeyama';
+import { SeededRandom } from '../geometry/random';
+import { invertRigid, multiply, type Pose } from '../geometry/se3';
+import { umeyama } from '../geometry/umeyama';
 
 export interface TimedPose {
   timestamp: number;

@@ -18,8 +18,9 @@
  * own frame are what can be stale; v4l2/AVFoundation drop the rest.
  */
 import { Observable } from 'rxjs';
+import { intrinsicsFromFov } from '../geometry/intrinsics';
 import { SourceError } from './errors';
-import type { Frame, Intrinsics } from './frame';
+import type { Frame } from './frame';
 
 export class CameraError extends SourceError {
   constructor(message: string) {
@@ -109,12 +110,6 @@ export function parseCameraSpec(spec: string): CameraSpec {
     realtime: flag('realtime', true),
     loop: flag('loop', false),
   };
-}
-
-/** Pinhole intrinsics from a horizontal field of view (square pixels, centred principal point). */
-export function intrinsicsFromFov(width: number, height: number, fovDeg: number): Intrinsics {
-  const fx = width / 2 / Math.tan((fovDeg * Math.PI) / 360);
-  return { fx, fy: fx, cx: (width - 1) / 2, cy: (height - 1) / 2, width, height };
 }
 
 /** The ffmpeg command line (after the executable) for a camera spec. */

@@ -1,15 +1,5 @@
-/** Pinhole intrinsics in pixels; (cx, cy) follow OpenCV (pixel centres at integers). */
-export interface Intrinsics {
-  fx: number;
-  fy: number;
-  cx: number;
-  cy: number;
-  width: number;
-  height: number;
-}
-
-/** 4×4 row-major rigid transform, camera-to-world unless named otherwise. */
-export type Pose = Float64Array;
+import type { Intrinsics } from '../geometry/intrinsics';
+import type { Pose } from '../geometry/se3';
 
 /**
  * One camera frame. Pixel data are typed arrays, row-major, top-left first.
@@ -32,10 +22,4 @@ export interface Frame {
   groundTruthPose?: Pose;
   /** where the frame came from (file names), for error messages and recording */
   sourceInfo?: { rgbPath?: string; depthPath?: string; rgbTimestamp?: number; depthTimestamp?: number };
-}
-
-export function identityPose(): Pose {
-  const p = new Float64Array(16);
-  p[0] = p[5] = p[10] = p[15] = 1;
-  return p;
 }

@@ -7,12 +7,9 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { IntrinsicsSchema } from '../config';
+import type { Intrinsics, Pinhole } from '../geometry/intrinsics';
 import { readInputFile, type ImageSize } from './decode';
 import { SourceError } from './errors';
-import type { Intrinsics } from './frame';
-
-/** Intrinsics without the image size (a TUM preset fits any 640×480 sensor). */
-export type Pinhole = Omit<Intrinsics, 'width' | 'height'>;
 
 /** Colour-camera calibration per TUM sensor (https://cvg.cit.tum.de/data/datasets/rgbd-dataset/file_formats). */
 export const TUM_INTRINSICS: Readonly<Record<'fr1' | 'fr2' | 'fr3' | 'default', Pinhole>> = {

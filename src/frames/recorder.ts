@@ -13,13 +13,14 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { concatMap, defer, finalize, from, map, type Observable, type OperatorFunction } from 'rxjs';
 import { RecorderOptionsSchema, type RecorderOptions, type RecorderOptionsInput } from '../config';
+import { sameIntrinsics, type Intrinsics } from '../geometry/intrinsics';
 import { rigidPoseProblem } from '../geometry/se3';
 import { encodeColourPng, encodeDepthPng } from './decode';
 import { findInvalidDepth, metresToDepth16 } from './depthUnits';
 import { SourceError } from './errors';
-import type { Frame, Intrinsics } from './frame';
-import { parseOptions } from './parseOptions';
+import type { Frame } from './frame';
 import { MANIFEST_VERSION, formatManifestLine, type ManifestFrame } from './manifest';
+import { parseOptions } from './parseOptions';
 import { tumQuaternionFromPose } from './trajectory';
 
 const LIST_HEADERS: Record<string, string> = {
@@ -33,10 +34,6 @@ const LIST_HEADERS: Record<string, string> = {
 /** Shortest decimal that reads back as the same double. */
 function num(v: number): string {
   return Object.is(v, -0) ? '0' : String(v);
-}
-
-function sameIntrinsics(a: Intrinsics, b: Intrinsics): boolean {
-  return a.fx === b.fx && a.fy === b.fy && a.cx === b.cx && a.cy === b.cy && a.width === b.width && a.height === b.height;
 }
 
 /** Frame checks before anything is written, so a bad frame leaves no trace. */

@@ -7,15 +7,15 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Observable } from 'rxjs';
 import { RecordingSourceOptionsSchema, type RecordingSourceOptionsInput } from '../config';
-import { rigidPoseProblem } from '../geometry/se3';
+import { type Pose, rigidPoseProblem } from '../geometry/se3';
 import { handleBadFrame, type BadFrameHandling } from './badFrame';
 import { decodeColour, decodeDepth16, readInputFile } from './decode';
 import { depthToMetres } from './depthUnits';
 import { SourceError, defaultWarningSink, type WarningSink } from './errors';
-import type { Frame, Pose } from './frame';
+import type { Frame } from './frame';
 import { fromFrameIterator } from './lazySource';
-import { parseOptions } from './parseOptions';
 import { parseManifestLine, type ManifestFrame, type ManifestHeader } from './manifest';
+import { parseOptions } from './parseOptions';
 
 export type RecordingOptions = RecordingSourceOptionsInput & { onWarning?: WarningSink };
 

@@ -4,9 +4,9 @@
  * groundtruth.txt and for estimated trajectories (evaluate_ate/rpe inputs).
  */
 import { writeFile } from 'node:fs/promises';
-import { rigidPoseProblem } from '../geometry/se3';
+import { composeRt, rigidPoseProblem, rotationOf, type Pose } from '../geometry/se3';
+import { quaternionFromRotation, rotationFromQuaternion } from '../geometry/so3';
 import { SourceError } from './errors';
-import type { Pose } from './frame';
 import { parseLines, parseNumber, parseTimestamp, readDataLines, type DataLine, type LinePolicy } from './textLines';
 
 export interface TrajectoryEntry {
@@ -22,37 +22,12 @@ export const QUATERNION_NORM_TOLERANCE = 1e-2;
 
 /** Rotation (normalised quaternion) + translation → 4×4 row-major pose. */
 export function poseFromTumQuaternion(tx: number, ty: number, tz: number, qx: number, qy: number, qz: number, qw: number): Pose {
-  const n = Math.hypot(qx, qy, qz, qw);
-  const x = qx / n, y = qy / n, z = qz / n, w = qw / n;
-  return new Float64Array([
-    1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w), tx,
-    2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w), ty,
-    2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y), tz,
-    0, 0, 0, 1,
-  ]);
+  return composeRt(rotationFromQuaternion(qx, qy, qz, qw), [tx, ty, tz]);
 }
 
 /** Pose → [tx, ty, tz, qx, qy, qz, qw] with qw ≥ 0 (Shepperd's method, stable for every rotation). */
 export function tumQuaternionFromPose(pose: ArrayLike<number>): [number, number, number, number, number, number, number] {
-  const m = (r: number, c: number): number => pose[r * 4 + c] as number;
-  const trace = m(0, 0) + m(1, 1) + m(2, 2);
-  let x: number, y: number, z: number, w: number;
-  if (trace > 0) {
-    const s = 2 * Math.sqrt(trace + 1);
-    w = s / 4; x = (m(2, 1) - m(1, 2)) / s; y = (m(0, 2) - m(2, 0)) / s; z = (m(1, 0) - m(0, 1)) / s;
-  } else if (m(0, 0) > m(1, 1) && m(0, 0) > m(2, 2)) {
-    const s = 2 * Math.sqrt(1 + m(0, 0) - m(1, 1) - m(2, 2));
-    w = (m(2, 1) - m(1, 2)) / s; x = s / 4; y = (m(0, 1) + m(1, 0)) / s; z = (m(0, 2) + m(2, 0)) / s;
-  } else if (m(1, 1) > m(2, 2)) {
-    const s = 2 * Math.sqrt(1 + m(1, 1) - m(0, 0) - m(2, 2));
-    w = (m(0, 2) - m(2, 0)) / s; x = (m(0, 1) + m(1, 0)) / s; y = s / 4; z = (m(1, 2) + m(2, 1)) / s;
-  } else {
-    const s = 2 * Math.sqrt(1 + m(2, 2) - m(0, 0) - m(1, 1));
-    w = (m(1, 0) - m(0, 1)) / s; x = (m(0, 2) + m(2, 0)) / s; y = (m(1, 2) + m(2, 1)) / s; z = s / 4;
-  }
-  const sign = w < 0 ? -1 : 1;
-  const n = Math.hypot(x, y, z, w) * sign;
-  return [m(0, 3), m(1, 3), m(2, 3), x / n, y / n, z / n, w / n];
+  return [pose[3] as number, pose[7] as number, pose[11] as number, ...quaternionFromRotation(rotationOf(pose))];
 }
 
 function parseTrajectoryLine(l: DataLine, file: string): TrajectoryEntry {

@@ -1,5 +1,5 @@
-import type { Intrinsics, Pose } from '../frames/frame';
-import { invertRigid, rigidPoseProblem, top3x4 } from '../geometry/se3';
+import type { Intrinsics } from '../geometry/intrinsics';
+import { invertRigid, type Pose, rigidPoseProblem, top3x4 } from '../geometry/se3';
 import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 import { Status } from '../native/errors';

@@ -15,10 +15,10 @@
  * its trajectory and the fused mesh's median error rose from 1.6 to 2.3 cm.
  * A weight on its BaObservation would let this file delegate.
  */
-import type { PinholeK } from '../tracking/pnp';
-import { multiply } from '../geometry/se3';
-import { orthonormalize, se3FromTwist, solveSpd } from '../tracking/linalg';
-import { CHI2_2DOF } from './poseOptimize';
+import type { Pinhole } from '../geometry/intrinsics';
+import { solveSpd } from '../geometry/linalg';
+import { CHI2_2DOF } from '../geometry/poseOptimize';
+import { multiply, orthonormalize, se3FromTwist } from '../geometry/se3';
 import type { Keyframe, Landmark, MonoMap } from './map';
 
 export interface BundleAdjustOptions {
@@ -61,7 +61,7 @@ function invert3Sym(m: Float64Array, o: number, out: Float64Array): boolean {
  * take part with fixed poses. Afterwards, observations with χ² > 5.991 are
  * removed and landmarks left with fewer than 2 observations deleted.
  */
-export function bundleAdjust(map: MonoMap, window: readonly Keyframe[], fixed: ReadonlySet<number>, K: PinholeK,
+export function bundleAdjust(map: MonoMap, window: readonly Keyframe[], fixed: ReadonlySet<number>, K: Pinhole,
   options: BundleAdjustOptions): BundleAdjustReport {
   const free = window.filter((kf) => !fixed.has(kf.id));
   const poseIndex = new Map<number, number>();

@@ -3,9 +3,9 @@
  * normalised coordinates, pyramid level (its σ), 256-bit descriptors, and a
  * coarse grid so a projection search looks at a few features, not all.
  */
-import type { Intrinsics } from '../frames/frame';
+import { isIdentityDistortion, undistortNormalized, type Distortion } from '../geometry/distortion';
+import type { Intrinsics } from '../geometry/intrinsics';
 import type { Features } from '../tracking/features';
-import { isIdentityDistortion, undistortNormalized, type Distortion } from './distortion';
 
 const CELL = 16;
 

@@ -3,7 +3,7 @@
  * the intrinsics that go with it, and ray directions. Images here are at most
  * 640×480 and touched once per frame, so plain loops are enough.
  */
-import type { Intrinsics } from '../frames/frame';
+import type { Intrinsics } from '../geometry/intrinsics';
 
 /** RGB → 8-bit luma, BT.601 weights in 8.8 fixed point (the integers of ss_rgb_to_gray). */
 export function rgbToGray(rgb: Uint8Array, width: number, height: number): Uint8Array {
@@ -35,14 +35,6 @@ export function boxDownsample(img: Uint8Array, width: number, height: number, ch
     }
   }
   return out;
-}
-
-/** Intrinsics of an image box-downsampled by `factor` (pixel centres at integers, OpenCV convention). */
-export function scaleIntrinsics(K: Intrinsics, factor: number): Intrinsics {
-  return {
-    fx: K.fx / factor, fy: K.fy / factor, cx: (K.cx + 0.5) / factor - 0.5, cy: (K.cy + 0.5) / factor - 0.5,
-    width: Math.floor(K.width / factor), height: Math.floor(K.height / factor),
-  };
 }
 
 /** Fraction of pixels whose 3×3 neighbourhood spans more than `minRange` gray levels. */

@@ -6,10 +6,10 @@
  * any depth, so the map would be unmeasurable. Until then the initialiser
  * says why it is waiting.
  */
-import type { Intrinsics } from '../frames/frame';
+import { relativePose, type RelativePose } from '../geometry/essential';
+import type { Intrinsics } from '../geometry/intrinsics';
+import { rotationRansac } from '../geometry/rotationRansac';
 import type { ReciprocalMatcher } from '../tracking/matching';
-import { relativePose, type RelativePose } from './essential';
-import { rotationRansac } from './rotation';
 import type { FrameFeatures } from './frameFeatures';
 import type { MonoOptions } from './options';
 

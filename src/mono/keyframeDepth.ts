@@ -8,8 +8,8 @@
  * computed when the next keyframe exists (so it has views on both sides) and
  * released for fusion when its neighbours' depth maps can vouch for it.
  */
-import type { Intrinsics, Pose } from '../frames/frame';
-import { invertRigid, multiply } from '../geometry/se3';
+import type { Intrinsics } from '../geometry/intrinsics';
+import { invertRigid, multiply, type Pose } from '../geometry/se3';
 import type { NativeContext } from '../native/context';
 import { PlaneSweep, type PlaneSweepView } from '../native/kernels/planeSweep';
 import type { Keyframe, MonoMap } from './map';

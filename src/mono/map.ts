@@ -4,8 +4,7 @@
  * descriptor, observations). Poses are camera-to-world like everywhere in
  * scanstream; `tcw` caches the world-to-camera inverse that projects.
  */
-import type { Pose } from '../frames/frame';
-import { invertRigid } from '../geometry/se3';
+import { invertRigid, type Pose } from '../geometry/se3';
 import type { FrameFeatures } from './frameFeatures';
 
 export class Keyframe {

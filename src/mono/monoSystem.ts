@@ -16,26 +16,25 @@
  *  - dense keyframe depth by plane sweep, released for fusion.
  * State lives in this object (one per run), never in module globals.
  */
-import type { Frame, Intrinsics, Pose } from '../frames/frame';
-import { identityPose } from '../frames/frame';
-import { invertRigid, multiply } from '../geometry/se3';
+import type { Frame } from '../frames/frame';
+import { isIdentityDistortion, undistortImage } from '../geometry/distortion';
+import { sampsonError2 } from '../geometry/essential';
+import { sameIntrinsics, scaleIntrinsics, type Intrinsics, type Pinhole } from '../geometry/intrinsics';
+import { pnpRansac } from '../geometry/pnp';
+import { optimizePose } from '../geometry/poseOptimize';
+import { rotationRansac } from '../geometry/rotationRansac';
+import { identityPose, invertRigid, multiply, orthonormalize, type Pose, poseDelta } from '../geometry/se3';
+import { projectionMatrix, triangulateBatch } from '../geometry/triangulation';
 import type { NativeContext } from '../native/context';
 import { OrbExtractor } from '../tracking/features';
-import { orthonormalize, poseDelta } from '../tracking/linalg';
 import { ReciprocalMatcher } from '../tracking/matching';
-import { pnpRansac, type PinholeK } from '../tracking/pnp';
-import { projectionMatrix, triangulateBatch } from '../tracking/triangulation';
 import { bundleAdjust, type BundleAdjustReport } from './bundleAdjust';
-import { sampsonError2 } from './essential';
-import { isIdentityDistortion, undistortImage } from './distortion';
 import { FrameFeatures, hamming } from './frameFeatures';
-import { boxDownsample, rgbToGray, scaleIntrinsics } from './image';
+import { boxDownsample, rgbToGray } from './image';
 import { Initializer, type InitFrame } from './initializer';
 import { KeyframeDepth, type FusableDepth, type SourceFrame } from './keyframeDepth';
 import { Keyframe, MonoMap, type Landmark } from './map';
 import type { MonoOptions } from './options';
-import { optimizePose } from './poseOptimize';
-import { rotationRansac } from './rotation';
 
 export type MonoState = 'initializing' | 'ok' | 'lost';
 
@@ -96,7 +95,7 @@ export class MonoSystem {
   private readonly matcher: ReciprocalMatcher;
   private K: Intrinsics | null = null;
   private Ksmall: Intrinsics | null = null;
-  private pk: PinholeK = { fx: 1, fy: 1, cx: 0, cy: 0 };
+  private pk: Pinhole = { fx: 1, fy: 1, cx: 0, cy: 0 };
   private initializer: Initializer | null = null;
   private depth: KeyframeDepth | null = null;
   private state: MonoState = 'initializing';
@@ -169,7 +168,7 @@ export class MonoSystem {
       this.Ksmall = scaleIntrinsics(K, this.options.depthDownsample);
       this.initializer = new Initializer(this.options, this.K, this.matcher);
       this.depth = new KeyframeDepth(this.ctx, this.options, this.Ksmall);
-    } else if (K.fx !== this.K.fx || K.fy !== this.K.fy || K.cx !== this.K.cx || K.cy !== this.K.cy || K.width !== this.K.width || K.height !== this.K.height) {
+    } else if (!sameIntrinsics(K, this.K)) {
       throw new MonoInputError(`frame ${frame.index}: intrinsics changed mid-sequence (${JSON.stringify(K)} after ${JSON.stringify(this.K)})`);
     }
     if (frame.rgb.length !== frame.width * frame.height * 3) {

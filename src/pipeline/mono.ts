@@ -6,15 +6,14 @@
  * (× initialMedianDepth), and the voxel size follows it (voxelRatio).
  */
 import { lastValueFrom, Observable, Subject, tap, type OperatorFunction, type Subscription } from 'rxjs';
-import type { Frame, Pose } from '../frames/frame';
-import { identityPose } from '../frames/frame';
+import type { Frame } from '../frames/frame';
 import type { MeshBlock } from '../fusion/meshBlock';
 import { TsdfVolume, type TriangleSoup } from '../fusion/tsdfVolume';
-import { rigidPoseProblem } from '../geometry/se3';
-import type { NativeContext } from '../native/context';
+import { identityPose, type Pose, rigidPoseProblem } from '../geometry/se3';
 import type { FusableDepth } from '../mono/keyframeDepth';
 import { MonoSystem, type MonoTrackInfo } from '../mono/monoSystem';
 import { MonoOptionsSchema, type MonoOptions, type MonoOptionsInput } from '../mono/options';
+import type { NativeContext } from '../native/context';
 import { summarize, type StageSummary } from './runFusion';
 import { slamPipeline, type SlamPipelineOptions } from './slam';
 import type { PipelineUpdate } from './types';

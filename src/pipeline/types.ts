@@ -1,5 +1,6 @@
+import type { Frame } from '../frames/frame';
 import type { MeshBlock } from '../fusion/meshBlock';
-import type { Frame, Pose } from '../frames/frame';
+import type { Pose } from '../geometry/se3';
 
 /** Milliseconds spent per stage on one frame (e.g. { integrate: 4.1, mesh: 2.3 }). */
 export type StageTimings = Record<string, number>;

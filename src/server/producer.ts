@@ -4,7 +4,7 @@
  * plain Observable of updates.
  */
 import type { Observable } from 'rxjs';
-import type { Intrinsics } from '../frames/frame';
+import type { Intrinsics } from '../geometry/intrinsics';
 import type { CameraFrameMessage } from './dataMessages';
 import type { ErrorCode, SourceState } from './protocol';
 import type { FramePreview, SceneUpdate } from './sceneUpdate';

@@ -4,8 +4,9 @@
  * frame entered the pipeline (for latency) and an optional JPEG preview.
  * This is also what the pipeline worker posts to the main thread.
  */
-import type { Intrinsics, Pose } from '../frames/frame';
 import type { MeshBlock } from '../fusion/meshBlock';
+import type { Intrinsics } from '../geometry/intrinsics';
+import type { Pose } from '../geometry/se3';
 import type { PipelineUpdate, PipelineStats, StageTimings } from '../pipeline/types';
 import type { PackedMeshBlocks } from './dataMessages';
 

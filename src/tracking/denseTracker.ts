@@ -5,14 +5,13 @@
  * The tracker owns two pyramids and swaps them as frames are accepted.
  */
 import type { TrackingOptions } from '../config';
-import type { Intrinsics, Pose } from '../frames/frame';
 import type { TsdfVolume } from '../fusion/tsdfVolume';
-import { invertRigid, multiply, top3x4 } from '../geometry/se3';
+import type { Intrinsics } from '../geometry/intrinsics';
+import { invertRigid, multiply, type Pose, poseDelta, top3x4 } from '../geometry/se3';
 import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 import { raycastGuided } from '../native/kernels/tracking';
 import { IcpSolver, type IcpParams, type IcpResult } from './icp';
-import { poseDelta } from './linalg';
 import { RgbdPyramid, type PyramidLevel, type PyramidOptions } from './pyramid';
 
 export interface DenseTrackerOptions {

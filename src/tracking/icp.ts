@@ -3,12 +3,11 @@
  * term) between two RGB-D pyramids: one native reduction per level-iteration,
  * the 6×6 solve and the pose update here in float64.
  */
-import type { Pose } from '../frames/frame';
-import { multiply } from '../geometry/se3';
+import { solveSpd, symmetricEigen } from '../geometry/linalg';
+import { multiply, orthonormalize, type Pose, se3FromTwist } from '../geometry/se3';
 import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 import { ICP_OUT, icpReduce } from '../native/kernels/tracking';
-import { orthonormalize, se3FromTwist, solveSpd, symmetricEigen } from './linalg';
 import type { PyramidLevel, RgbdPyramid } from './pyramid';
 
 export interface IcpParams {

@@ -19,17 +19,16 @@
  * RANSAC against landmarks without it.
  */
 import type { TrackingOptions } from '../config';
-import type { Frame, Pose } from '../frames/frame';
-import { invertRigid, multiply } from '../geometry/se3';
+import type { Frame } from '../frames/frame';
+import { bundleAdjust, type BaObservation } from '../geometry/bundleAdjustment';
+import { pnpRansac } from '../geometry/pnp';
+import { invertRigid, multiply, type Pose, poseDelta } from '../geometry/se3';
+import { projectionMatrix, triangulateBatch } from '../geometry/triangulation';
+import { umeyamaRansac } from '../geometry/umeyama';
 import type { NativeContext } from '../native/context';
-import { bundleAdjust, type BaObservation } from './bundleAdjustment';
 import type { DenseTracker } from './denseTracker';
 import { OrbExtractor, type Features } from './features';
-import { poseDelta } from './linalg';
 import { ReciprocalMatcher } from './matching';
-import { pnpRansac } from './pnp';
-import { projectionMatrix, triangulateBatch } from './triangulation';
-import { umeyamaRansac } from './umeyama';
 
 export interface KeyframeEvent {
   /** keyframe id (0-based, in creation order) */

@@ -4,7 +4,7 @@
  * (the current view) or from a model ray-cast written into level 0 (the
  * reference view). Buffers are allocated once and reused frame after frame.
  */
-import type { Intrinsics } from '../frames/frame';
+import type { Intrinsics } from '../geometry/intrinsics';
 import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 import { depthPyramidDown, depthToPoints, imagePyramidDown, pointsToNormals } from '../native/kernels/pointmaps';

@@ -5,9 +5,10 @@
  * counters the report needs.
  */
 import type { TrackingOptions } from '../config';
-import type { Frame, Intrinsics, Pose } from '../frames/frame';
-import { identityPose } from '../frames/frame';
+import type { Frame } from '../frames/frame';
 import type { TsdfVolume } from '../fusion/tsdfVolume';
+import { sameIntrinsics, type Intrinsics } from '../geometry/intrinsics';
+import { identityPose, type Pose } from '../geometry/se3';
 import type { NativeContext } from '../native/context';
 import type { TrackingState } from '../pipeline/types';
 import { DenseTracker, denseTrackerOptions, type LostReason } from './denseTracker';
@@ -45,10 +46,6 @@ export class TrackingInputError extends Error {
     super(message);
     this.name = 'TrackingInputError';
   }
-}
-
-function sameIntrinsics(a: Intrinsics, b: Intrinsics): boolean {
-  return a.width === b.width && a.height === b.height && a.fx === b.fx && a.fy === b.fy && a.cx === b.cx && a.cy === b.cy;
 }
 
 export class SlamSystem {

@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'bun:test';
-import { rigidPoseProblem } from '../../src/geometry/se3';
-import type { Intrinsics } from '../../src/frames/frame';
 import { renderView } from '../../src/frames/synthetic/raycast';
 import { syntheticScene, type SyntheticScene } from '../../src/frames/synthetic/scene';
 import { sceneSdf } from '../../src/frames/synthetic/sdf';
 import { SyntheticSequence, syntheticIntrinsics, syntheticPoses, syntheticSource } from '../../src/frames/synthetic/source';
 import { lookAtWithRoll } from '../../src/frames/synthetic/trajectory';
+import type { Intrinsics } from '../../src/geometry/intrinsics';
+import { rigidPoseProblem } from '../../src/geometry/se3';
 import { collect, expectSameBytes } from './helpers';
 
 const small = { width: 160, height: 120, fx: 131.25, fy: 131.25 };

@@ -1,12 +1,12 @@
 import { describe, expect, test } from 'bun:test';
-import type { Intrinsics } from '../../src/frames/frame';
-import type { TriangleMesh } from '../../src/fusion/ply';
 import { renderView } from '../../src/frames/synthetic/raycast';
 import { syntheticScene, type SyntheticScene } from '../../src/frames/synthetic/scene';
 import { syntheticSdf } from '../../src/frames/synthetic/sdf';
 import { SyntheticSequence } from '../../src/frames/synthetic/source';
 import { lookAtWithRoll } from '../../src/frames/synthetic/trajectory';
 import { cullToSeen, syntheticTruthMesh } from '../../src/frames/synthetic/truth';
+import type { TriangleMesh } from '../../src/fusion/ply';
+import type { Intrinsics } from '../../src/geometry/intrinsics';
 
 function only(primitive: SyntheticScene['primitives'][number]): SyntheticScene {
   const base = syntheticScene('room');

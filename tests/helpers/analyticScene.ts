@@ -1,4 +1,5 @@
-import type { Intrinsics, Pose } from '../../src/frames/frame';
+import type { Intrinsics } from '../../src/geometry/intrinsics';
+import type { Pose } from '../../src/geometry/se3';
 
 /** A sphere in front of a wall plane z = wallZ: exact depth by ray casting, for fusion tests. */
 export interface SphereScene {

@@ -1,14 +1,16 @@
-import { afterAll, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { afterAll, expect, test } from 'bun:test';
 import { from, map, tap, type Observable } from 'rxjs';
 import { evaluateMesh } from '../../src/eval/meshMetrics';
 import { absoluteTrajectoryError } from '../../src/eval/trajectory';
-import type { Frame, Intrinsics, Pose } from '../../src/frames/frame';
+import type { Frame } from '../../src/frames/frame';
 import { createRenderer, syntheticScene, syntheticSource } from '../../src/frames/synthetic';
-import { cullToSeen, syntheticTruthMesh, type CullView } from '../../src/frames/synthetic/truth';
 import { lookAtWithRoll } from '../../src/frames/synthetic/trajectory';
+import { cullToSeen, syntheticTruthMesh, type CullView } from '../../src/frames/synthetic/truth';
 import { tumSource } from '../../src/frames/tum';
+import type { Intrinsics } from '../../src/geometry/intrinsics';
+import type { Pose } from '../../src/geometry/se3';
 import { NativeContext } from '../../src/native';
 import { runMono, type MonoPipeline } from '../../src/pipeline/mono';
 

@@ -2,7 +2,8 @@
  * A textured slanted plane seen by a few cameras, rendered analytically:
  * plane-sweep inputs with exact depth, small enough for the parity suite.
  */
-import type { Intrinsics, Pose } from '../../src/frames/frame';
+import type { Intrinsics } from '../../src/geometry/intrinsics';
+import type { Pose } from '../../src/geometry/se3';
 import { seededRandom } from '../helpers/random';
 
 export interface PlaneSceneView {

@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from 'bun:test';
 import { SyntheticSequence } from '../../src/frames/synthetic/source';
-import { boxDownsample, rgbToGray, scaleIntrinsics } from '../../src/mono/image';
+import { scaleIntrinsics } from '../../src/geometry/intrinsics';
+import { boxDownsample, rgbToGray } from '../../src/mono/image';
 import { NativeContext, NativeError } from '../../src/native';
 import { PlaneSweep } from '../../src/native/kernels/planeSweep';
 import { planeScene } from './planeScene';

@@ -3,17 +3,17 @@
  * guided model ray-cast and the ICP reduction on an analytic scene, ORB on a
  * textured image, and reciprocal matching (exact indices on every backend).
  */
-import type { ParityCase } from './kernels';
 import { TsdfVolume } from '../../src/fusion/tsdfVolume';
-import { multiply, top3x4 } from '../../src/geometry/se3';
+import { composeRt, multiply, top3x4 } from '../../src/geometry/se3';
+import { so3Exp } from '../../src/geometry/so3';
 import { depthToPoints, pointsToNormals } from '../../src/native/kernels/pointmaps';
 import { icpReduce, raycastGuided, rgbToGray } from '../../src/native/kernels/tracking';
 import { volumeBuffers } from '../../src/tracking/denseTracker';
 import { OrbExtractor } from '../../src/tracking/features';
-import { composeRt, so3Exp } from '../../src/tracking/linalg';
 import { ReciprocalMatcher } from '../../src/tracking/matching';
 import { orbitPoses, renderSphereScene, smallIntrinsics as K, type SphereScene } from '../helpers/analyticScene';
 import { seededRandom } from '../helpers/random';
+import type { ParityCase } from './kernels';
 
 const sphere: SphereScene = { center: [0, 0, 1.1], radius: 0.3, wallZ: 1.6 };
 

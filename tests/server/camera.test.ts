@@ -2,14 +2,15 @@
  * Live camera source against ffmpeg: the lavfi test pattern and a video file
  * stand in for a camera. Skips with a message when ffmpeg is not installed.
  */
-import { describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { browserSource, BrowserFrameError } from '../../src/frames/browserSource';
-import { CameraError, cameraSource, ffmpegArgs, intrinsicsFromFov, parseCameraSpec } from '../../src/frames/camera';
+import { CameraError, cameraSource, ffmpegArgs, parseCameraSpec } from '../../src/frames/camera';
 import type { Frame } from '../../src/frames/frame';
+import { intrinsicsFromFov } from '../../src/geometry/intrinsics';
 
 // browser, ffmpeg and worker start-up on a loaded 2-core machine: generous, bounded
 setDefaultTimeout(20000);

@@ -1,7 +1,8 @@
 /** Shared test helpers: synthetic mesh blocks and updates, and a protocol-aware ws client. */
 import WebSocket from 'ws';
-import { identityPose, type Frame } from '../../src/frames/frame';
+import { type Frame } from '../../src/frames/frame';
 import { blockKey, type MeshBlock } from '../../src/fusion/meshBlock';
+import { identityPose } from '../../src/geometry/se3';
 import type { PipelineUpdate } from '../../src/pipeline/types';
 import { decodeDataMessage, type DataMessage } from '../../src/server/dataMessages';
 import { clientMessage, parseServerMessage, type ClientMessageBody, type ServerMessage } from '../../src/server/protocol';

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from 'bun:test';
-import type { Intrinsics } from '../../src/frames/frame';
+import type { Intrinsics } from '../../src/geometry/intrinsics';
+import { SeededRandom } from '../../src/geometry/random';
 import { NativeContext } from '../../src/native';
 import { OrbExtractor } from '../../src/tracking/features';
 import { ReciprocalMatcher } from '../../src/tracking/matching';
-import { SeededRandom } from '../../src/tracking/random';
 import { lookAt } from '../helpers/analyticScene';
 import { renderRoom } from './scene';
 

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { TrackingOptionsSchema } from '../../src/config';
-import type { Intrinsics } from '../../src/frames/frame';
 import { TsdfVolume } from '../../src/fusion/tsdfVolume';
-import { invertRigid, multiply } from '../../src/geometry/se3';
+import type { Intrinsics } from '../../src/geometry/intrinsics';
+import { composeRt, invertRigid, multiply, poseDelta } from '../../src/geometry/se3';
+import { so3Exp } from '../../src/geometry/so3';
 import { NativeContext } from '../../src/native';
 import { DenseTracker, denseTrackerOptions } from '../../src/tracking/denseTracker';
-import { composeRt, poseDelta, so3Exp } from '../../src/tracking/linalg';
 import { lookAt } from '../helpers/analyticScene';
 import { renderRoom } from './scene';
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
+import { SeededRandom } from '../../src/geometry/random';
 import { NativeContext } from '../../src/native';
 import { DescriptorError, ReciprocalMatcher } from '../../src/tracking/matching';
-import { SeededRandom } from '../../src/tracking/random';
 
 const ctx = NativeContext.create({ backend: 'cpu' });
 const matcher = new ReciprocalMatcher(ctx);

@@ -3,7 +3,8 @@
  * two boxes, textured with a deterministic pattern so features and the
  * photometric term have something to hold on to. Exact depth by ray casting.
  */
-import type { Intrinsics, Pose } from '../../src/frames/frame';
+import type { Intrinsics } from '../../src/geometry/intrinsics';
+import type { Pose } from '../../src/geometry/se3';
 
 interface Hit {
   t: number;

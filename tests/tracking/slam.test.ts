@@ -1,15 +1,14 @@
-import { afterAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { afterAll, describe, expect, test } from 'bun:test';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { absoluteTrajectoryError } from '../../src/eval/trajectory';
 import type { Frame } from '../../src/frames/frame';
 import { syntheticSource } from '../../src/frames/synthetic/source';
 import { tumSource } from '../../src/frames/tum';
-import { invertRigid, multiply } from '../../src/geometry/se3';
+import { invertRigid, multiply, poseDelta } from '../../src/geometry/se3';
 import { NativeContext } from '../../src/native';
 import { runSlam, type SlamRunResult, type SlamUpdate } from '../../src/pipeline/slam';
-import { poseDelta } from '../../src/tracking/linalg';
 
 const ctx = NativeContext.create({ backend: 'cpu' });
 afterAll(() => ctx.destroy());

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { absoluteTrajectoryError, errorStats, relativePoseError, trajectorySvg } from '../../src/eval/trajectory';
-import { multiply } from '../../src/geometry/se3';
-import { composeRt, so3Exp } from '../../src/tracking/linalg';
-import { SeededRandom } from '../../src/tracking/random';
+import { SeededRandom } from '../../src/geometry/random';
+import { composeRt, multiply } from '../../src/geometry/se3';
+import { so3Exp } from '../../src/geometry/so3';
 
 function truthTrajectory(n: number): { timestamp: number; pose: Float64Array }[] {
   return Array.from({ length: n }, (_, i) => {

@@ -5,9 +5,10 @@
  * projected) limits which pixels test it. No allocation per pixel: all state is
  * in typed arrays made once per renderer.
  */
-import type { Intrinsics, Pose } from '../frame';
-import { createAlbedoSampler } from './texture';
+import type { Intrinsics } from '../../geometry/intrinsics';
+import type { Pose } from '../../geometry/se3';
 import type { Primitive, SyntheticScene } from './scene';
+import { createAlbedoSampler } from './texture';
 
 export interface SyntheticView {
   rgb: Uint8Array;

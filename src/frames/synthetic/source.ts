@@ -6,7 +6,9 @@
  */
 import type { Observable } from 'rxjs';
 import { SyntheticOptionsSchema, type SyntheticOptions, type SyntheticOptionsInput } from '../../config';
-import type { Frame, Intrinsics, Pose } from '../frame';
+import type { Intrinsics } from '../../geometry/intrinsics';
+import type { Pose } from '../../geometry/se3';
+import type { Frame } from '../frame';
 import { fromFrameIterator } from '../lazySource';
 import { parseOptions } from '../parseOptions';
 import { addColourNoise, addDepthNoise } from './noise';

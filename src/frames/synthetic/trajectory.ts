@@ -3,7 +3,7 @@
  * scene's path, looking at its target, with small seeded sinusoidal jitter in
  * position, aim and roll (a few cm and ~2°), smooth at 30 fps.
  */
-import type { Pose } from '../frame';
+import type { Pose } from '../../geometry/se3';
 import { uniformGenerator } from './random';
 import type { CameraPath } from './scene';
 

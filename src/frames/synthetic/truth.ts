@@ -6,7 +6,8 @@
  * mesh is "the truth" at the accuracy fusion is measured at (sub-millimetre).
  */
 import type { TriangleMesh } from '../../fusion/ply';
-import type { Intrinsics, Pose } from '../frame';
+import type { Intrinsics } from '../../geometry/intrinsics';
+import type { Pose } from '../../geometry/se3';
 import { MeshBuilder } from './meshBuilder';
 import { syntheticScene, type Primitive, type SyntheticScene, type SyntheticSceneName } from './scene';
 

@@ -1,7 +1,9 @@
 import { expect, test } from 'bun:test';
-import { decomposeEssential, essentialEightPoint, relativePose, sampsonError2, svd3 } from '../../src/mono/essential';
-import { composeRt, so3Exp } from '../../src/tracking/linalg';
-import { pnpRansac } from '../../src/tracking/pnp';
+import { decomposeEssential, essentialEightPoint, relativePose, sampsonError2 } from '../../src/geometry/essential';
+import { svd3 } from '../../src/geometry/linalg';
+import { pnpRansac } from '../../src/geometry/pnp';
+import { composeRt } from '../../src/geometry/se3';
+import { so3Exp } from '../../src/geometry/so3';
 import { seededRandom } from '../helpers/random';
 
 const f = 500;

@@ -7,10 +7,9 @@
  * 6k × 6k camera system. The first keyframe is held fixed (gauge); depth
  * fixes the scale.
  */
-import type { Pose } from '../frames/frame';
-import { multiply } from '../geometry/se3';
-import { invert3, orthonormalize, se3FromTwist, solveSpd } from './linalg';
-import type { PinholeK } from './pnp';
+import type { Pinhole } from './intrinsics';
+import { invert3, solveSpd } from './linalg';
+import { multiply, orthonormalize, type Pose, se3FromTwist } from './se3';
 
 export interface BaObservation {
   /** index into cameras */
@@ -24,7 +23,7 @@ export interface BaObservation {
 }
 
 export interface BaProblem {
-  K: PinholeK;
+  K: Pinhole;
   /** world-to-camera poses; refined in place (as new arrays) */
   cameras: Pose[];
   /** cameras[i] is held fixed when fixed[i] */

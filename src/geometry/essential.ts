@@ -10,85 +10,9 @@
  * Convention: x₂ᵀ E x₁ = 0 with X₂ = R X₁ + t, i.e. [R | t] maps camera-1
  * coordinates to camera-2 coordinates, E = [t]ₓ R, ‖t‖ = 1.
  */
-import { ransac, type RansacOptions } from '../tracking/ransac';
-import { symmetricEigen } from '../tracking/linalg';
-import { triangulateBatch } from '../tracking/triangulation';
-
-export interface Svd3 {
-  U: Float64Array;
-  /** descending */
-  S: Float64Array;
-  V: Float64Array;
-}
-
-function mat3Mul(A: ArrayLike<number>, B: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(9);
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) {
-      out[r * 3 + c] = (A[r * 3] as number) * (B[c] as number) + (A[r * 3 + 1] as number) * (B[3 + c] as number) +
-        (A[r * 3 + 2] as number) * (B[6 + c] as number);
-    }
-  }
-  return out;
-}
-
-function transpose3(A: ArrayLike<number>): Float64Array {
-  return new Float64Array([A[0] as number, A[3] as number, A[6] as number, A[1] as number, A[4] as number, A[7] as number,
-    A[2] as number, A[5] as number, A[8] as number]);
-}
-
-function cross(a: ArrayLike<number>, b: ArrayLike<number>): [number, number, number] {
-  const a0 = a[0] as number, a1 = a[1] as number, a2 = a[2] as number, b0 = b[0] as number, b1 = b[1] as number, b2 = b[2] as number;
-  return [a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0];
-}
-
-/**
- * SVD of a 3×3 matrix through the eigenvectors of AᵀA, with U and V proper
- * rotations (det +1; the sign goes to the smallest singular value's column,
- * which an essential matrix does not use).
- */
-export function svd3(A: ArrayLike<number>): Svd3 {
-  const AtA = mat3Mul(transpose3(A), A);
-  const eig = symmetricEigen(AtA, 3);
-  const V = new Float64Array(9);
-  const S = new Float64Array(3);
-  for (let k = 0; k < 3; k++) {
-    const src = 2 - k;
-    S[k] = Math.sqrt(Math.max(0, eig.values[src] as number));
-    for (let r = 0; r < 3; r++) V[r * 3 + k] = eig.vectors[r * 3 + src] as number;
-  }
-  const col = (M: Float64Array, k: number): [number, number, number] => [M[k] as number, M[3 + k] as number, M[6 + k] as number];
-  const v3 = cross(col(V, 0), col(V, 1));
-  for (let r = 0; r < 3; r++) V[r * 3 + 2] = v3[r] as number;
-  const U = new Float64Array(9);
-  const us: [number, number, number][] = [];
-  for (let k = 0; k < 2; k++) {
-    const v = col(V, k);
-    const u: [number, number, number] = [0, 1, 2].map((r) => (A[r * 3] as number) * v[0] + (A[r * 3 + 1] as number) * v[1] +
-      (A[r * 3 + 2] as number) * v[2]) as [number, number, number];
-    const n = Math.hypot(u[0], u[1], u[2]);
-    if (n > 1e-300) us.push([u[0] / n, u[1] / n, u[2] / n]);
-    else us.push(k === 0 ? [1, 0, 0] : cross(cross(us[0]!, [0, 0, 1]), us[0]!));
-  }
-  // u₂ orthogonal to u₁ exactly (rounding in A v / σ)
-  const d = us[0]![0] * us[1]![0] + us[0]![1] * us[1]![1] + us[0]![2] * us[1]![2];
-  const u2 = [0, 1, 2].map((r) => us[1]![r]! - d * us[0]![r]!);
-  const n2 = Math.hypot(u2[0]!, u2[1]!, u2[2]!);
-  const u1 = us[0]!;
-  const u2n: [number, number, number] = [u2[0]! / n2, u2[1]! / n2, u2[2]! / n2];
-  const u3 = cross(u1, u2n);
-  for (let r = 0; r < 3; r++) {
-    U[r * 3] = u1[r]!;
-    U[r * 3 + 1] = u2n[r]!;
-    U[r * 3 + 2] = u3[r]!;
-  }
-  // σ₃ sign: A v₃ = σ₃ u₃ with u₃ fixed by orientation
-  const v3c = col(V, 2);
-  let s3 = 0;
-  for (let r = 0; r < 3; r++) s3 += u3[r]! * ((A[r * 3] as number) * v3c[0] + (A[r * 3 + 1] as number) * v3c[1] + (A[r * 3 + 2] as number) * v3c[2]);
-  S[2] = s3;
-  return { U, S, V };
-}
+import { mat3Mul, svd3, symmetricEigen, transpose3 } from './linalg';
+import { ransac, type RansacOptions } from './ransac';
+import { triangulateBatch } from './triangulation';
 
 /** Isotropic normalisation (centroid to 0, mean distance √2) of points idx of xy. */
 function normaliser(xy: ArrayLike<number>, idx: ArrayLike<number>): [number, number, number] {

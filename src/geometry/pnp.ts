@@ -4,19 +4,11 @@
  * seeded RANSAC around both. Poses returned camera-to-world like every pose
  * in scanstream; `worldToCamera` is there too because that is what projects.
  */
-import type { Pose } from '../frames/frame';
-import { invertRigid } from '../geometry/se3';
-import { invert3, leastSquares, se3FromTwist, solveSpd, symmetricEigen } from './linalg';
+import type { Pinhole } from './intrinsics';
+import { invert3, leastSquares, solveSpd, symmetricEigen } from './linalg';
 import { ransac, type RansacOptions, type RansacResult } from './ransac';
+import { invertRigid, multiply, type Pose, se3FromTwist } from './se3';
 import { umeyama } from './umeyama';
-import { multiply } from '../geometry/se3';
-
-export interface PinholeK {
-  fx: number;
-  fy: number;
-  cx: number;
-  cy: number;
-}
 
 export interface PnpSolution {
   worldToCamera: Pose;
@@ -27,7 +19,7 @@ export interface PnpSolution {
 
 const PAIRS: readonly (readonly [number, number])[] = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
 
-function reprojRms(Tcw: ArrayLike<number>, world: ArrayLike<number>, pixels: ArrayLike<number>, K: PinholeK,
+function reprojRms(Tcw: ArrayLike<number>, world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pinhole,
   idx: ArrayLike<number>): number {
   let e = 0;
   for (let k = 0; k < idx.length; k++) {
@@ -39,7 +31,7 @@ function reprojRms(Tcw: ArrayLike<number>, world: ArrayLike<number>, pixels: Arr
 }
 
 /** squared reprojection error of point i (Infinity behind the camera) */
-export function reprojError2(Tcw: ArrayLike<number>, world: ArrayLike<number>, pixels: ArrayLike<number>, K: PinholeK,
+export function reprojError2(Tcw: ArrayLike<number>, world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pinhole,
   i: number): number {
   const x = world[3 * i] as number, y = world[3 * i + 1] as number, z = world[3 * i + 2] as number;
   const X = (Tcw[0] as number) * x + (Tcw[1] as number) * y + (Tcw[2] as number) * z + (Tcw[3] as number);
@@ -56,7 +48,7 @@ export function reprojError2(Tcw: ArrayLike<number>, world: ArrayLike<number>, p
  * N = 1, 2, 3 null-space approximations, each polished by Gauss-Newton on
  * the betas, and keeps the one with the lowest reprojection error.
  */
-export function epnp(world: ArrayLike<number>, pixels: ArrayLike<number>, K: PinholeK,
+export function epnp(world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pinhole,
   indices?: ArrayLike<number>): PnpSolution | null {
   const idx = indices ?? Int32Array.from({ length: world.length / 3 }, (_, i) => i);
   const n = idx.length;
@@ -227,7 +219,7 @@ function poseFromBetas(betas: number[], vecs: Float64Array[], alphas: Float64Arr
  * Gauss-Newton on the pixel reprojection error over the given points, from
  * an initial world-to-camera pose (left-multiplied twist updates).
  */
-export function refinePnp(Tcw0: Pose, world: ArrayLike<number>, pixels: ArrayLike<number>, K: PinholeK,
+export function refinePnp(Tcw0: Pose, world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pinhole,
   indices?: ArrayLike<number>, iterations = 10): PnpSolution {
   const idx = indices ?? Int32Array.from({ length: world.length / 3 }, (_, i) => i);
   let T = Tcw0;
@@ -270,7 +262,7 @@ export function refinePnp(Tcw0: Pose, world: ArrayLike<number>, pixels: ArrayLik
 }
 
 /** EPnP then Gauss-Newton. */
-export function solvePnp(world: ArrayLike<number>, pixels: ArrayLike<number>, K: PinholeK,
+export function solvePnp(world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pinhole,
   indices?: ArrayLike<number>): PnpSolution | null {
   const init = epnp(world, pixels, K, indices);
   if (!init) return null;
@@ -282,7 +274,7 @@ export function solvePnp(world: ArrayLike<number>, pixels: ArrayLike<number>, K:
  * unstable), threshold in pixels; the best model is re-fit on its inliers
  * with EPnP + Gauss-Newton.
  */
-export function pnpRansac(world: ArrayLike<number>, pixels: ArrayLike<number>, K: PinholeK,
+export function pnpRansac(world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pinhole,
   options: RansacOptions): RansacResult<PnpSolution> {
   const n = world.length / 3;
   const thr2 = options.threshold * options.threshold;

@@ -1,13 +1,11 @@
 import { describe, expect, test } from 'bun:test';
-import { invertRigid, multiply } from '../../src/geometry/se3';
-import {
-  composeRt, poseDelta, quaternionFromRotation, rotationFromQuaternion, se3FromTwist, so3Exp, so3Log, solveSpd,
-  symmetricEigen,
-} from '../../src/tracking/linalg';
-import { epnp, pnpRansac, solvePnp } from '../../src/tracking/pnp';
-import { SeededRandom } from '../../src/tracking/random';
-import { projectionMatrix, triangulateBatch } from '../../src/tracking/triangulation';
-import { umeyama, umeyamaRansac } from '../../src/tracking/umeyama';
+import { solveSpd, symmetricEigen } from '../../src/geometry/linalg';
+import { epnp, pnpRansac, solvePnp } from '../../src/geometry/pnp';
+import { SeededRandom } from '../../src/geometry/random';
+import { composeRt, invertRigid, multiply, poseDelta, se3FromTwist } from '../../src/geometry/se3';
+import { quaternionFromRotation, rotationFromQuaternion, so3Exp, so3Log } from '../../src/geometry/so3';
+import { projectionMatrix, triangulateBatch } from '../../src/geometry/triangulation';
+import { umeyama, umeyamaRansac } from '../../src/geometry/umeyama';
 
 const K = { fx: 525, fy: 525, cx: 319.5, cy: 239.5 };
 

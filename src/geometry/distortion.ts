@@ -6,7 +6,7 @@
  * iteration, as OpenCV's undistortPoints), and the small plane-sweep images
  * are resampled onto the undistorted pinhole grid.
  */
-import type { Intrinsics } from '../frames/frame';
+import type { Intrinsics } from './intrinsics';
 
 export type Distortion = readonly [number, number, number, number, number];
 

@@ -5,9 +5,10 @@
  * a 4×4 symmetric matrix, so it never returns a reflection. Scale as Umeyama
  * (1991): s = Σ dstᶜ·(R srcᶜ) / Σ ‖srcᶜ‖², the least-squares optimum given R.
  */
-import type { Pose } from '../frames/frame';
-import { composeRt, rotationFromQuaternion, symmetricEigen } from './linalg';
+import { symmetricEigen } from './linalg';
 import { ransac, type RansacOptions, type RansacResult } from './ransac';
+import { composeRt, type Pose } from './se3';
+import { rotationFromQuaternion } from './so3';
 
 export interface Similarity {
   /** 3×3 row-major rotation */

@@ -5,10 +5,9 @@
  * et al. 2015: 2 dof at 95% → 5.991 on residuals in units of the feature's
  * pyramid σ).
  */
-import type { Pose } from '../frames/frame';
-import { multiply } from '../geometry/se3';
-import { orthonormalize, se3FromTwist, solveSpd } from '../tracking/linalg';
-import type { PinholeK } from '../tracking/pnp';
+import type { Pinhole } from './intrinsics';
+import { solveSpd } from './linalg';
+import { multiply, orthonormalize, type Pose, se3FromTwist } from './se3';
 
 export const CHI2_2DOF = 5.991;
 
@@ -27,7 +26,7 @@ export interface PoseOptimizeResult {
  * outliers of a round sit out the next one but are re-tested after it.
  */
 export function optimizePose(tcw0: Pose, world: ArrayLike<number>, pixels: ArrayLike<number>, invSigma2: ArrayLike<number>,
-  K: PinholeK, rounds = 4, iterations = 10): PoseOptimizeResult {
+  K: Pinhole, rounds = 4, iterations = 10): PoseOptimizeResult {
   const n = world.length / 3;
   let T = tcw0;
   const inl = new Uint8Array(n).fill(1);

@@ -6,8 +6,8 @@
  * Gauglitz et al. (ISMAR 2012) and Pirchheim et al. (ISMAR 2013) for
  * rotation-only phases of keyframe SLAM.
  */
-import { ransac } from '../tracking/ransac';
-import { svd3 } from './essential';
+import { svd3 } from './linalg';
+import { ransac } from './ransac';
 
 function bearing(xy: ArrayLike<number>, i: number): [number, number, number] {
   const x = xy[2 * i] as number, y = xy[2 * i + 1] as number;

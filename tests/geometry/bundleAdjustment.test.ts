@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
-import { invertRigid, multiply } from '../../src/geometry/se3';
-import { bundleAdjust, type BaObservation } from '../../src/tracking/bundleAdjustment';
-import { composeRt, poseDelta, so3Exp } from '../../src/tracking/linalg';
-import { SeededRandom } from '../../src/tracking/random';
+import { bundleAdjust, type BaObservation } from '../../src/geometry/bundleAdjustment';
+import { SeededRandom } from '../../src/geometry/random';
+import { composeRt, invertRigid, multiply, poseDelta } from '../../src/geometry/se3';
+import { so3Exp } from '../../src/geometry/so3';
 
 const K = { fx: 525, fy: 525, cx: 319.5, cy: 239.5 };
 
