@@ -71,9 +71,12 @@ inline ss_status ss_check_image_pyramid_down(ss_context* ctx, const ss_image_pyr
 
 inline ss_status ss_check_geotrf(ss_context* ctx, const ss_geotrf_args& a, const ss_buffer* in, const ss_buffer* out) {
   if (a.dim != 2 && a.dim != 3) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_geotrf: dim must be 2 or 3, got %u", a.dim);
+  if (a.normalize > SS_GEOTRF_DIVIDE_W)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_geotrf: normalize must be 0, 1 or 2, got %u", a.normalize);
   if (a.count == 0) return SS_OK;
-  SS_NEED(ctx, in, (uint64_t)a.count * a.dim * 4, "in");
-  SS_NEED(ctx, out, (uint64_t)a.count * a.dim * 4, "out");
+  if ((uint64_t)a.first + a.count > 0xffffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_geotrf: first + count overflows");
+  SS_NEED(ctx, in, ((uint64_t)a.first + a.count) * a.dim * 4, "in");
+  SS_NEED(ctx, out, ((uint64_t)a.first + a.count) * a.dim * 4, "out");
   return SS_OK;
 }
 

@@ -74,18 +74,69 @@ inline double lse_row(float* s, uint32_t n, float inv_t) {
     __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
     __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, s + p * 16), _mm512_set1_ps(inv_t));
     _mm512_mask_storeu_ps(s + p * 16, mk, v);
-    mx = _mm512_mask_max_ps(mx, mk, mx, v);
+    /* max(v, mx) keeps mx where v is NaN (vmaxps returns its second operand) */
+    mx = _mm512_mask_max_ps(mx, mk, v, mx);
   }
   float m = _mm512_reduce_max_ps(mx);
+  /* every similarity NaN: an empty sum, as the portable body */
+  if (!(m > -SS_INF)) return -SS_INF;
   __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
   for (uint32_t p = 0; p < np; ++p) {
     uint32_t left = n - p * 16;
     __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
-    __m512 e = _mm512_maskz_mov_ps(mk, exp_neg(_mm512_sub_ps(_mm512_loadu_ps(s + p * 16), _mm512_set1_ps(m))));
+    __m512 v = _mm512_loadu_ps(s + p * 16);
+    /* NaN similarities count as −∞ (MASt3R: sim[sim.isnan()] = −inf): no term */
+    __mmask16 ok = mk & _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+    __m512 e = _mm512_maskz_mov_ps(ok, exp_neg(_mm512_sub_ps(v, _mm512_set1_ps(m))));
     acc0 = _mm512_add_pd(acc0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
     acc1 = _mm512_add_pd(acc1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
   }
   return (double)m + std::log(_mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1)));
+}
+
+/* R rows of q (dim floats each) against every packed panel of n columns:
+ * out[r·n + j] = sim(q_r, col_j), two panels at a time; stream: full panels
+ * by non-temporal stores (64-byte aligned rows) */
+template <int R, bool EUC>
+inline void sim_block(const float* q, const float* panels, uint32_t n, uint32_t dim, float* out, bool stream) {
+  uint32_t np = (n + 15) / 16;
+  for (uint32_t p = 0; p < np; p += 2) {
+    const bool two = p + 1 < np;
+    const float* B0 = panels + (size_t)p * dim * 16;
+    const float* B1 = two ? B0 + (size_t)dim * 16 : B0;
+    __m512 acc0[R], acc1[R];
+    for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+    for (uint32_t k = 0; k < dim; ++k) {
+      __m512 b0 = _mm512_loadu_ps(B0 + k * 16), b1 = _mm512_loadu_ps(B1 + k * 16);
+      for (int r = 0; r < R; ++r) {
+        __m512 v = _mm512_set1_ps(q[(size_t)r * dim + k]);
+        if (EUC) {
+          __m512 e0 = _mm512_sub_ps(v, b0), e1 = _mm512_sub_ps(v, b1);
+          acc0[r] = _mm512_fmadd_ps(e0, e0, acc0[r]);
+          acc1[r] = _mm512_fmadd_ps(e1, e1, acc1[r]);
+        } else {
+          acc0[r] = _mm512_fmadd_ps(v, b0, acc0[r]);
+          acc1[r] = _mm512_fmadd_ps(v, b1, acc1[r]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      __m512 s0 = acc0[r], s1 = acc1[r];
+      if (EUC) {
+        const __m512 one = _mm512_set1_ps(1.0f);
+        s0 = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_sqrt_ps(s0)));
+        s1 = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_sqrt_ps(s1)));
+      }
+      float* row = out + (size_t)r * n + (size_t)p * 16;
+      for (int h = 0; h < (two ? 2 : 1); ++h) {
+        __m512 v = h ? s1 : s0;
+        uint32_t left = n - (p + h) * 16;
+        if (left >= 16 && stream) _mm512_stream_ps(row + h * 16, v);
+        else if (left >= 16) _mm512_storeu_ps(row + h * 16, v);
+        else _mm512_mask_storeu_ps(row + h * 16, (__mmask16)((1u << left) - 1u), v);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -163,10 +214,10 @@ SS_API ss_status ss_mast3r_similarity(ss_context* ctx, const ss_mast3r_similarit
   float* o = ss_data<float>(out);
 #if defined(__AVX512F__)
   if (a.m >= 16) {
-    /* rows × 16-column panels; columns of desc2 transposed per panel on the fly
-     * into a small stack buffer, so every output is one FMA chain as in the
-     * portable body (same rounding order: k ascending) */
-    uint64_t rows = (uint64_t)a.batch * a.n;
+    /* desc2 packed in 16-column panels, dim-major (one aligned load per k and
+     * panel), then 8 rows × 2 panels of accumulators per step: each loaded
+     * panel value feeds 8 FMAs and each broadcast row value 2. Every output is
+     * still one FMA chain, k ascending, as in the portable body. */
     uint32_t panels = (a.m + 15) / 16;
     std::vector<float> packed((size_t)a.batch * panels * a.dim * 16);
     ctx->pool->parallel_for((int64_t)a.batch * panels, 16, [&](int64_t s, int64_t e) {
@@ -180,30 +231,29 @@ SS_API ss_status ss_mast3r_similarity(ss_context* ctx, const ss_mast3r_similarit
         }
       }
     });
-    ctx->pool->parallel_for((int64_t)rows, 8, [&](int64_t s, int64_t e) {
-      for (int64_t r = s; r < e; ++r) {
-        uint64_t b = (uint64_t)r / a.n;
-        const float* q = d1 + (uint64_t)r * a.dim;
-        float* orow = o + (uint64_t)r * a.m;
+    /* an output far larger than the caches goes around them (no read for
+     * ownership); rows must start 64-byte aligned for streaming stores */
+    const bool stream = total * 4 >= (16u << 20) && a.m % 16 == 0 && ((uintptr_t)o & 63) == 0;
+    const uint32_t blocks_per_batch = (a.n + 7) / 8;
+    ctx->pool->parallel_for((int64_t)a.batch * blocks_per_batch, 4, [&](int64_t s, int64_t e) {
+      for (int64_t t = s; t < e; ++t) {
+        uint64_t b = (uint64_t)t / blocks_per_batch;
+        uint32_t r0 = (uint32_t)(t % blocks_per_batch) * 8;
+        uint32_t rows = a.n - r0 < 8 ? a.n - r0 : 8;
+        const float* q = d1 + (b * a.n + r0) * a.dim;
+        float* orow = o + (b * a.n + r0) * a.m;
         const float* pk = packed.data() + (size_t)b * panels * a.dim * 16;
-        for (uint32_t p = 0; p < panels; ++p) {
-          const float* B = pk + (size_t)p * a.dim * 16;
-          __m512 acc = _mm512_setzero_ps();
-          if (!a.euc) {
-            for (uint32_t k = 0; k < a.dim; ++k)
-              acc = _mm512_fmadd_ps(_mm512_set1_ps(q[k]), _mm512_loadu_ps(B + k * 16), acc);
-          } else {
-            for (uint32_t k = 0; k < a.dim; ++k) {
-              __m512 dd = _mm512_sub_ps(_mm512_set1_ps(q[k]), _mm512_loadu_ps(B + k * 16));
-              acc = _mm512_fmadd_ps(dd, dd, acc);
-            }
-            acc = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_sqrt_ps(acc)));
+        if (rows == 8) {
+          if (a.euc) sim_block<8, true>(q, pk, a.m, a.dim, orow, stream);
+          else sim_block<8, false>(q, pk, a.m, a.dim, orow, stream);
+        } else {
+          for (uint32_t r = 0; r < rows; ++r) {
+            if (a.euc) sim_block<1, true>(q + (uint64_t)r * a.dim, pk, a.m, a.dim, orow + (uint64_t)r * a.m, stream);
+            else sim_block<1, false>(q + (uint64_t)r * a.dim, pk, a.m, a.dim, orow + (uint64_t)r * a.m, stream);
           }
-          uint32_t left = a.m - p * 16;
-          __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
-          _mm512_mask_storeu_ps(orow + p * 16, mk, acc);
         }
       }
+      if (stream) _mm_sfence();
     });
     return SS_OK;
   }
@@ -252,13 +302,15 @@ SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args
       for (int64_t i = s; i < e; ++i) {
         uint64_t b = (uint64_t)i / a.n, p = (uint64_t)i % a.n;
         sim_row(d1 + (uint64_t)i * a.dim, p2[b].data(), a.n, a.dim, a.euc, scratch.data());
-        float pos = scratch[p] * inv_t;
+        float pos_f = scratch[p] * inv_t;
+        double pos = pos_f == pos_f ? (double)pos_f : -(double)SS_INF;
         double row = lse_row(scratch.data(), a.n, inv_t);
         sim_row(d2 + (uint64_t)i * a.dim, p1[b].data(), a.n, a.dim, a.euc, scratch.data());
         double col = lse_row(scratch.data(), a.n, inv_t);
-        double t1 = (double)pos - col, t2 = (double)pos - row;
-        t1 = t1 > log_eps ? t1 : log_eps;
-        t2 = t2 > log_eps ? t2 : log_eps;
+        double t1 = pos - col, t2 = pos - row;
+        /* torch's clip keeps NaN: a pair whose similarities are all NaN is 0/0 */
+        t1 = t1 > log_eps || t1 != t1 ? t1 : log_eps;
+        t2 = t2 > log_eps || t2 != t2 ? t2 : log_eps;
         l[i] = (float)(-(t1 + t2));
       }
     });

@@ -42,6 +42,10 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_nn_query is not implemented on the CUDA backend yet");
 }
 
+SS_API ss_status ss_mast3r_depthmap_to_pts3d(ss_context* ctx, const ss_mast3r_depthmap_to_pts3d_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
+  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_depthmap_to_pts3d is not implemented on the CUDA backend yet");
+}
+
 SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangulate_args*, ss_buffer*, ss_buffer*, ss_buffer*) {
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_triangulate is not implemented on the CUDA backend yet");
 }

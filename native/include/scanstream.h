@@ -65,8 +65,9 @@ enum { SS_DIST_DOT = 0, SS_DIST_L2 = 1 };
  *   (the tests hold both to one answer);
  * HINTS: ss_mast3r_nn_query reads a guess per query from its output on entry;
  * RAYCAST_FULL_FALLBACK / RAYCAST_NO_NORMALS: see ss_tsdf_raycast_guided;
- * POINTS_KEEP_INVALID: ss_depth_to_points computes every pixel as MASt3R does
- *   (d·(u − cx)/fx, … also where d is not a valid depth) instead of NaN. */
+ * POINTS_KEEP_INVALID: ss_depth_to_points and ss_mast3r_depthmap_to_pts3d compute
+ *   every pixel as MASt3R does (d·(u − cx)/fx, … also where d is not a valid
+ *   depth) instead of NaN. */
 enum {
   SS_FLAG_PORTABLE = 1,
   SS_FLAG_HINTS = 2,
@@ -150,10 +151,20 @@ typedef struct ss_image_pyramid_down_args {
 
 /* rigid/projective transform of point batches: MASt3R's geotrf.
  * dim 2 or 3; T is (dim+1)×(dim+1) row-major in t[] (first (dim+1)^2 used);
- * out = in @ R^T + t; with normalize, out /= last homogeneous coordinate. */
+ * points [first, first + count) of in → the same points of out (in place
+ * allowed; first lets one buffer of B batches take B transforms):
+ * out = in @ R^T + t; normalize (MASt3R's norm): SS_GEOTRF_DIVIDE_LAST divides
+ * by the last output coordinate (MASt3R with a dim×dim T, embedded here with a
+ * last row (0, …, 0, 1)), SS_GEOTRF_DIVIDE_W by the homogeneous
+ * w = T[dim]·(p, 1) (MASt3R with a (dim+1)×(dim+1) T), then multiplies by
+ * scale (MASt3R's norm value; 0 reads as 1, so callers that predate it keep
+ * their meaning). flags: SS_FLAG_PORTABLE. */
+enum { SS_GEOTRF_NO_DIVIDE = 0, SS_GEOTRF_DIVIDE_LAST = 1, SS_GEOTRF_DIVIDE_W = 2 };
 typedef struct ss_geotrf_args {
-  uint32_t count, dim, normalize, pad0;
+  uint32_t count, dim, normalize, first;
   float t[16];
+  float scale;
+  uint32_t flags, pad0, pad1;
 } ss_geotrf_args;
 
 /* ---- TSDF voxel-block volume ----------------------------------------------
@@ -361,6 +372,18 @@ typedef struct ss_mast3r_nn_query_args {
   uint32_t db_width, db_height, dist, flags;
 } ss_mast3r_nn_query_args;
 
+/* MASt3R depthmap_to_pts3d, one pinhole camera per image: depth float32
+ * [batch, height, width], intrinsics float32 [batch, 4] = (fx, fy, cx, cy) →
+ * points float32 [batch, height, width, 3], X = d·(u − cx)/fx,
+ * Y = d·(v − cy)/fy, Z = d (rounded as MASt3R: product, then quotient), and
+ * valid uint8 [batch, height, width] = (d > 0), MASt3R's valid mask. With
+ * SS_FLAG_POINTS_KEEP_INVALID every pixel is computed as MASt3R does; without
+ * it pixels whose d is not > 0 get NaN (the fusion convention).
+ * flags: also SS_FLAG_PORTABLE. */
+typedef struct ss_mast3r_depthmap_to_pts3d_args {
+  uint32_t width, height, batch, flags;
+} ss_mast3r_depthmap_to_pts3d_args;
+
 /* MASt3R batched_triangulate: pts2d float32 [batch, cams, points, 2], proj
  * float32 [batch, cams, 3, 4] → out float32 [batch, points, 3]. Rows
  * P0 − x·P2 and P1 − y·P2 per camera; least squares A[:, :3]·X = −A[:, 3]
@@ -455,6 +478,7 @@ typedef struct ss_plane_sweep_args {
   K(mast3r_reciprocal_nn, IN(a) IN(b) OUT(nn_a) OUT(nn_b))                                         \
   K(mast3r_desc_index, IN(map) OUT(index))                                                         \
   K(mast3r_nn_query, IN(query_map) IN(query_idx) IN(db_map) IN(db_index) INOUT(out_idx))           \
+  K(mast3r_depthmap_to_pts3d, IN(depth) IN(intrinsics) OUT(points) OUT(valid))                     \
   K(mast3r_triangulate, IN(pts2d) IN(proj) OUT(out))                                               \
   K(mast3r_refine_depths_tsdf, IN(depths) IN(confs) IN(cams) OUT(out))                             \
   K(mast3r_similarity, IN(desc1) IN(desc2) OUT(out))                                               \

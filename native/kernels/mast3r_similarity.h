@@ -62,8 +62,9 @@ ss_device_inline void mast3r_infonce_pair(const ss_mast3r_infonce_args args, uin
   double col = mast3r_lse(c, base1, n, dim, args.euc, inv_t, false);
   double row = mast3r_lse(a, base2, n, dim, args.euc, inv_t, true);
   double t1 = pos - col, t2 = pos - row;
-  t1 = t1 > log_eps ? t1 : log_eps;
-  t2 = t2 > log_eps ? t2 : log_eps;
+  /* torch's clip keeps NaN: a pair whose similarities are all NaN is 0/0 */
+  t1 = t1 > log_eps || t1 != t1 ? t1 : log_eps;
+  t2 = t2 > log_eps || t2 != t2 ? t2 : log_eps;
   loss[i] = (float)(-(t1 + t2));
 }
 

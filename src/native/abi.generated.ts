@@ -23,6 +23,9 @@ export const abiConstants = {
   SS_FLAG_RAYCAST_FULL_FALLBACK: 4,
   SS_FLAG_RAYCAST_NO_NORMALS: 8,
   SS_FLAG_POINTS_KEEP_INVALID: 16,
+  SS_GEOTRF_NO_DIVIDE: 0,
+  SS_GEOTRF_DIVIDE_LAST: 1,
+  SS_GEOTRF_DIVIDE_W: 2,
   SS_PLANE_SWEEP_MAX_VIEWS: 4,
   SS_PLANE_SWEEP_MAX_PLANES: 512,
   SS_ABI_VERSION: 3,
@@ -79,7 +82,7 @@ export const kernelTable = {
   },
   ss_geotrf: {
     args: 'geotrf',
-    layout: { count: 'u32', dim: 'u32', normalize: 'u32', pad0: 'u32', t: ['f32', 16] },
+    layout: { count: 'u32', dim: 'u32', normalize: 'u32', first: 'u32', t: ['f32', 16], scale: 'f32', flags: 'u32', pad0: 'u32', pad1: 'u32' },
     buffers: { in: 'in', out: 'out' },
   },
   ss_tsdf_touched_blocks: {
@@ -151,6 +154,11 @@ export const kernelTable = {
     args: 'mast3r_nn_query',
     layout: { count: 'u32', width: 'u32', height: 'u32', dim: 'u32', db_width: 'u32', db_height: 'u32', dist: 'u32', flags: 'u32' },
     buffers: { query_map: 'in', query_idx: 'in', db_map: 'in', db_index: 'in', out_idx: 'inout' },
+  },
+  ss_mast3r_depthmap_to_pts3d: {
+    args: 'mast3r_depthmap_to_pts3d',
+    layout: { width: 'u32', height: 'u32', batch: 'u32', flags: 'u32' },
+    buffers: { depth: 'in', intrinsics: 'in', points: 'out', valid: 'out' },
   },
   ss_mast3r_triangulate: {
     args: 'mast3r_triangulate',
