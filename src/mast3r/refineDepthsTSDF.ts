@@ -1,9 +1,10 @@
 import { Mast3rInputError } from './errors';
 import { contextOf, type KernelOptions } from './native';
-import { shapeString, type NdArray } from './ndarray';
-import { floatData, requireNonEmpty, requirePositiveInt, requireRank } from './validate';
+import { shapeString, sizeOf, type NdArray } from './ndarray';
+import { CallBuffers, requireDistinct, tensorShape, type OutputOptions, type TensorInput } from './tensor';
+import { floatData, requirePositiveInt } from './validate';
 
-export interface RefineDepthsTSDFOptions extends KernelOptions {
+export interface RefineDepthsTSDFOptions extends KernelOptions, OutputOptions {
   /** the TSDF threshold τ (MASt3R's TSDF_thresh), > 0 */
   tau: number;
   /** candidate depths per pixel (default 1000) */
@@ -56,39 +57,36 @@ export function seedWords(seed: number | bigint): [number, number] {
  * The TSDF depth refinement of MASt3R's tsdf_optimizer.py: per pixel, samples
  * candidate depths d + (n − 1)·τ, scores each by the confidence-weighted TSDF
  * over all images and keeps the one closest to the zero level (see
- * mast3r-kernels.md). depths, confs: [N, H, W]; poses cam→world; K pinhole.
+ * mast3r-kernels.md). depths, confs: [N, H, W] (NativeTensors are read in
+ * place); poses cam→world; K pinhole. With `out` the refined depths are a
+ * view of that buffer, else a fresh array (the kernel's output copied once).
  * O(N²·H·W·samples) work, O(1) memory per pixel.
  */
-export function refineDepthsTSDF(depths: NdArray, confs: NdArray, poses: NdArray, K: NdArray,
+export function refineDepthsTSDF(depths: TensorInput, confs: TensorInput, poses: NdArray, K: NdArray,
   opts: RefineDepthsTSDFOptions): NdArray<Float32Array> {
-  requireRank('depths', depths, [3], 'depths [N, H, W]');
-  requireNonEmpty('depths', depths);
-  const [N, H, W] = depths.shape as [number, number, number];
-  if (confs.shape.length !== 3 || confs.shape[0] !== N || confs.shape[1] !== H || confs.shape[2] !== W) {
-    throw new Mast3rInputError(`confs: expected ${shapeString(depths.shape)} like depths, got ${shapeString(confs.shape)}`);
+  const ds = tensorShape('depths', depths);
+  if (ds.length !== 3) throw new Mast3rInputError(`depths: expected depths [N, H, W], got shape ${shapeString(ds)}`);
+  if (sizeOf(ds) === 0) throw new Mast3rInputError(`depths: is empty (shape ${shapeString(ds)})`);
+  const [N, H, W] = ds as [number, number, number];
+  const cs = tensorShape('confs', confs);
+  if (cs.length !== 3 || cs[0] !== N || cs[1] !== H || cs[2] !== W) {
+    throw new Mast3rInputError(`confs: expected ${shapeString(ds)} like depths, got ${shapeString(cs)}`);
   }
   const tau = opts?.tau;
   if (typeof tau !== 'number' || !(tau > 0) || !Number.isFinite(tau)) throw new Mast3rInputError(`tau must be a finite number > 0, got ${tau}`);
   const samples = opts.samples ?? 1000;
   requirePositiveInt('samples', samples);
   const [seedLo, seedHi] = seedWords(opts.seed ?? 0);
-  const d = floatData('depths', depths);
-  const c = floatData('confs', confs);
   const cams = packCameras(poses, K, N);
-  const ctx = contextOf(opts);
-  const bd = ctx.bufferFrom(d);
-  const bc = ctx.bufferFrom(c);
-  const bk = ctx.bufferFrom(cams);
-  const out = ctx.buffer(N * H * W * 4);
+  requireDistinct('out', opts.out, { depths, confs });
+  const bufs = new CallBuffers(contextOf(opts));
   try {
-    ctx.call('ss_mast3r_refine_depths_tsdf', {
+    const out = bufs.output('out', opts.out, N * H * W * 4);
+    bufs.ctx.call('ss_mast3r_refine_depths_tsdf', {
       images: N, width: W, height: H, samples, seed_lo: seedLo, seed_hi: seedHi, tau,
-    }, { depths: bd, confs: bc, cams: bk, out });
-    return { data: out.download().f32().slice(0, N * H * W), shape: [N, H, W] };
+    }, { depths: bufs.input(depths), confs: bufs.input(confs), cams: bufs.params(cams), out });
+    return { data: bufs.f32(out, N * H * W), shape: [N, H, W] };
   } finally {
-    bd.destroy();
-    bc.destroy();
-    bk.destroy();
-    out.destroy();
+    bufs.release();
   }
 }

@@ -1,36 +1,38 @@
 import { Mast3rInputError } from './errors';
 import { contextOf, type KernelOptions } from './native';
-import { shapeString, type NdArray } from './ndarray';
+import { shapeString, sizeOf, type NdArray } from './ndarray';
+import { CallBuffers, requireDistinct, tensorShape, type OutputOptions, type TensorInput } from './tensor';
 import { floatData, requireNonEmpty, requireRank } from './validate';
+
+export type TriangulateOptions = KernelOptions & OutputOptions;
 
 /**
  * MASt3R's batched_triangulate: pts2d [B, Nc, Np, 2], P [B, Nc, 3, 4] →
  * [B, Np, 3], the least-squares solution of the stacked rows P0 − x·P2,
  * P1 − y·P2 (w = 1, unweighted). NaN for non-finite or rank-deficient points.
+ * Inputs may be NativeTensors (read in place); with `out` the result is a
+ * view of that buffer, else a fresh array (the kernel's output copied once).
  */
-export function batchedTriangulate(pts2d: NdArray, P: NdArray, opts: KernelOptions = {}): NdArray<Float32Array> {
-  requireRank('pts2d', pts2d, [4], 'pts2d [B, Ncams, Npts, 2]');
-  requireRank('P', P, [4], 'P [B, Ncams, 3, 4]');
-  requireNonEmpty('pts2d', pts2d);
-  const [B, Nc, Np, two] = pts2d.shape as [number, number, number, number];
-  if (two !== 2) throw new Mast3rInputError(`pts2d: last dimension must be 2, got ${shapeString(pts2d.shape)}`);
-  if (P.shape[0] !== B || P.shape[1] !== Nc || P.shape[2] !== 3 || P.shape[3] !== 4) {
-    throw new Mast3rInputError(`P: expected [${B}, ${Nc}, 3, 4] to match pts2d ${shapeString(pts2d.shape)}, got ${shapeString(P.shape)}`);
+export function batchedTriangulate(pts2d: TensorInput, P: TensorInput, opts: TriangulateOptions = {}): NdArray<Float32Array> {
+  const ps = tensorShape('pts2d', pts2d);
+  const ms = tensorShape('P', P);
+  if (ps.length !== 4) throw new Mast3rInputError(`pts2d: expected pts2d [B, Ncams, Npts, 2], got shape ${shapeString(ps)}`);
+  if (ms.length !== 4) throw new Mast3rInputError(`P: expected P [B, Ncams, 3, 4], got shape ${shapeString(ms)}`);
+  if (sizeOf(ps) === 0) throw new Mast3rInputError(`pts2d: is empty (shape ${shapeString(ps)})`);
+  const [B, Nc, Np, two] = ps as [number, number, number, number];
+  if (two !== 2) throw new Mast3rInputError(`pts2d: last dimension must be 2, got ${shapeString(ps)}`);
+  if (ms[0] !== B || ms[1] !== Nc || ms[2] !== 3 || ms[3] !== 4) {
+    throw new Mast3rInputError(`P: expected [${B}, ${Nc}, 3, 4] to match pts2d ${shapeString(ps)}, got ${shapeString(ms)}`);
   }
   if (Nc > 64) throw new Mast3rInputError(`pts2d: at most 64 cameras per point, got ${Nc}`);
-  const p = floatData('pts2d', pts2d);
-  const m = floatData('P', P);
-  const ctx = contextOf(opts);
-  const bp = ctx.bufferFrom(p);
-  const bm = ctx.bufferFrom(m);
-  const out = ctx.buffer(B * Np * 12);
+  requireDistinct('out', opts.out, { pts2d, P });
+  const bufs = new CallBuffers(contextOf(opts));
   try {
-    ctx.call('ss_mast3r_triangulate', { batch: B, cams: Nc, points: Np }, { pts2d: bp, proj: bm, out });
-    return { data: out.download().f32().slice(0, B * Np * 3), shape: [B, Np, 3] };
+    const out = bufs.output('out', opts.out, B * Np * 12);
+    bufs.ctx.call('ss_mast3r_triangulate', { batch: B, cams: Nc, points: Np }, { pts2d: bufs.input(pts2d), proj: bufs.input(P), out });
+    return { data: bufs.f32(out, B * Np * 3), shape: [B, Np, 3] };
   } finally {
-    bp.destroy();
-    bm.destroy();
-    out.destroy();
+    bufs.release();
   }
 }
 

@@ -45,6 +45,53 @@ describe('depthmapToPts3d (MASt3R depthmap_to_pts3d)', () => {
   });
 });
 
+/** MASt3R's float32 arithmetic: depth * (grid − c) / f, each operation rounded to float32 */
+function float32DepthToPts(depth: Float32Array, B: number, H: number, W: number, k: number[][]): Float32Array {
+  const f = Math.fround;
+  const out = new Float32Array(B * H * W * 3);
+  for (let i = 0; i < B * H * W; i++) {
+    const [fx, fy, cx, cy] = k[Math.floor(i / (H * W))]!.map(f) as [number, number, number, number];
+    const d = depth[i]!, u = i % W, v = Math.floor(i / W) % H;
+    out.set([f(f(d * f(u - cx)) / fx), f(f(d * f(v - cy)) / fy), d], 3 * i);
+  }
+  return out;
+}
+
+describe('depthmapToPts3d: the native kernel alone gives MASt3R\'s values and mask', () => {
+  const r = seededRandom(8);
+  // 37 columns: two 16-pixel SIMD steps and a 5-pixel tail per row
+  const B = 3, H = 5, W = 37;
+  const special = [0, -0.5, NaN, Infinity, -0];
+  const depth = Float32Array.from({ length: B * H * W }, (_, i) => (i % 11 === 0 ? special[(i / 11) % 5]! : 0.2 + 4 * r()));
+  const K = [[480.5, 470.25, 18.5, 2], [300, 300, 10.25, 3.5], [512, 256, 0, 0]];
+  const focal = { data: Float32Array.from(K.flatMap((k) => k.slice(0, 2))), shape: [B, 2] };
+  const pp = { data: Float32Array.from(K.flatMap((k) => k.slice(2))), shape: [B, 2] };
+  test('bit for bit the float32 formula at every pixel (d ≤ 0, NaN and ∞ included); valid = d > 0', () => {
+    const got = depthmapToPts3d({ data: depth, shape: [B, H, W] }, focal, pp);
+    expect(new Uint32Array(got.pts.data.buffer)).toEqual(new Uint32Array(float32DepthToPts(depth, B, H, W, K).buffer));
+    expect(Array.from(got.valid)).toEqual(Array.from(depth, (d) => (d > 0 ? 1 : 0)));
+  });
+  test('the portable body and the SIMD path agree bit for bit, in both invalid modes', () => {
+    for (const invalid of ['mast3r', 'nan'] as const) {
+      const fast = depthmapToPts3d({ data: depth, shape: [B, H, W] }, focal, pp, { invalid });
+      const slow = depthmapToPts3d({ data: depth, shape: [B, H, W] }, focal, pp, { invalid, portable: true });
+      expect(new Uint32Array(fast.pts.data.buffer)).toEqual(new Uint32Array(slow.pts.data.buffer));
+      expect(fast.valid).toEqual(slow.valid);
+    }
+  });
+  test("invalid: 'nan' puts NaN where d is not > 0 and MASt3R's values elsewhere", () => {
+    const mast3r = depthmapToPts3d({ data: depth, shape: [B, H, W] }, focal, pp).pts.data;
+    const nan = depthmapToPts3d({ data: depth, shape: [B, H, W] }, focal, pp, { invalid: 'nan' }).pts.data;
+    let invalid = 0;
+    for (let i = 0; i < depth.length; i++) {
+      const ok = depth[i]! > 0;
+      if (!ok) invalid++;
+      for (let c = 0; c < 3; c++) expect(Object.is(nan[3 * i + c], ok ? mast3r[3 * i + c] : NaN)).toBe(true);
+    }
+    expect(invalid).toBeGreaterThan(10);
+  });
+});
+
 describe('geotrf', () => {
   const r = seededRandom(5);
   const pts = Float32Array.from({ length: 4 * 50 * 3 }, () => 4 * r() - 2);
@@ -80,6 +127,25 @@ describe('geotrf', () => {
     const H3 = [0.9, -0.1, 3, 0.2, 1.1, -2, 0, 0, 1];
     const p2 = pts.subarray(0, 100);
     expect(rel(geotrf({ data: Float32Array.from(H3), shape: [3, 3] }, { data: p2, shape: [50, 2] }).data, refGeotrf(H3, 3, p2, 2, false))).toBeLessThan(1e-5);
+  });
+  test('norm scales after the divide (MASt3R: pts / pts[..., -1:] * norm)', () => {
+    const K = [500, 0, 320, 0, 510, 240, 0, 0, 1];
+    const z = Float32Array.from(pts, (v, i) => (i % 3 === 2 ? 2 + Math.abs(v) : v));
+    const got = geotrf({ data: Float32Array.from(K), shape: [3, 3] }, { data: z, shape: [200, 3] }, { norm: 0.5 });
+    expect(normalised(got.data, refGeotrf(K, 3, z, 3, true).map((v) => v * 0.5))).toBeLessThan(1e-6);
+  });
+  test('the SIMD path equals the portable body bit for bit: every divide mode, batched slices, a ragged tail', () => {
+    // 3 batches of 37 points: the slices start mid-register and end in a tail
+    const P = pts.subarray(0, 3 * 37 * 3);
+    const Ts = [T4, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0.1, 0.2, 0.3, 1.5], [2, 0, 0, 1, 0, 2, 0, 1, 0, 0, 2, 1, 0, 0, 0, 1]];
+    const K3 = [500, 0, 320, 0, 510, 240, 0, 0, 1];
+    const cases: [number[], number[], number | boolean][] = [[Ts.flat(), [3, 4, 4], false], [Ts.flat(), [3, 4, 4], true], [[...K3, ...K3, ...K3], [3, 3, 3], 2]];
+    for (const [T, tshape, norm] of cases) {
+      const args = [{ data: Float32Array.from(T), shape: tshape }, { data: P, shape: [3, 37, 3] }] as const;
+      const fast = geotrf(...args, { norm });
+      const slow = geotrf(...args, { norm, portable: true });
+      expect(new Uint32Array(fast.data.buffer)).toEqual(new Uint32Array(slow.data.buffer));
+    }
   });
   test('bad input', () => {
     expect(() => geotrf({ data: new Float32Array(25), shape: [5, 5] }, { data: pts, shape: [200, 3] })).toThrow(/expected \[4, 4\] or \[3, 3\]/);

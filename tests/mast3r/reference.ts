@@ -188,13 +188,17 @@ export function refSimilarity(a: Float32Array, b: Float32Array, B: number, N: nu
   return out;
 }
 
-/** InfoNCE 'proper', exactly as the formula reads (naive exp, float64) */
-export function refInfoNCE(a: Float32Array, b: Float32Array, B: number, N: number, d: number, t: number, euc: boolean, eps = 1e-8): number {
+/** InfoNCE 'proper' per pair, exactly as the formula reads (naive exp, float64; a NaN similarity is −∞, as MASt3R sets it; clip keeps NaN, as torch's) */
+export function refInfoNCEPairs(a: Float32Array, b: Float32Array, B: number, N: number, d: number, t: number, euc: boolean, eps = 1e-8): Float64Array {
   const sim = refSimilarity(a, b, B, N, N, d, euc);
-  let total = 0;
+  const out = new Float64Array(B * N);
+  const clip = (v: number): number => (Number.isNaN(v) ? v : Math.max(v, eps));
   for (let bb = 0; bb < B; bb++) {
     for (let i = 0; i < N; i++) {
-      const S = (r: number, c: number): number => Math.exp(sim[(bb * N + r) * N + c]! / t);
+      const S = (r: number, c: number): number => {
+        const v = sim[(bb * N + r) * N + c]!;
+        return Number.isNaN(v) ? 0 : Math.exp(v / t);
+      };
       let col = 0;
       let row = 0;
       for (let k = 0; k < N; k++) {
@@ -202,10 +206,15 @@ export function refInfoNCE(a: Float32Array, b: Float32Array, B: number, N: numbe
         row += S(i, k);
       }
       const pos = S(i, i);
-      total += -(Math.log(Math.max(pos / col, eps)) + Math.log(Math.max(pos / row, eps)));
+      out[bb * N + i] = -(Math.log(clip(pos / col)) + Math.log(clip(pos / row)));
     }
   }
-  return total / (B * N);
+  return out;
+}
+
+/** the mean of refInfoNCEPairs (MASt3R's reduction) */
+export function refInfoNCE(a: Float32Array, b: Float32Array, B: number, N: number, d: number, t: number, euc: boolean, eps = 1e-8): number {
+  return refInfoNCEPairs(a, b, B, N, d, t, euc, eps).reduce((s, v) => s + v, 0) / (B * N);
 }
 
 // ---- Philox4x32-10 and the TSDF refinement ------------------------------------------------

@@ -3,7 +3,9 @@
  * kernels are exact, so every backend must give the CPU's indices bit for bit.
  */
 import type { ParityCase } from './kernels';
-import { batchedTriangulate, fastReciprocalNN, infoNCELoss, reciprocalNN, refineDepthsTSDF, similarities } from '../../src/mast3r';
+import {
+  batchedTriangulate, depthmapToPts3d, fastReciprocalNN, geotrf, infoNCELoss, reciprocalNN, refineDepthsTSDF, similarities,
+} from '../../src/mast3r';
 import { randomUnitRows, syntheticDescriptorPair } from '../../src/mast3r/synthetic';
 import { seededRandom } from '../helpers/random';
 
@@ -27,6 +29,34 @@ export const mast3rParityCases: ParityCase[] = [
       const r = fastReciprocalNN(m1, m2, { subsample: 4, ctx });
       const l2 = fastReciprocalNN(m1, m2, { subsample: 6, dist: 'l2', ctx });
       return { idx1: r.idx1, idx2: r.idx2, l2idx1: l2.idx1, l2idx2: l2.idx2 };
+    },
+  },
+  {
+    symbols: ['ss_mast3r_depthmap_to_pts3d'], name: 'MASt3R depthmap_to_pts3d (per-image cameras, invalid depths, both modes)', tolerance: 1e-6,
+    run: (ctx, seed) => {
+      const r = seededRandom(seed);
+      const B = 3, H = 24, W = 37;
+      const depth = Float32Array.from({ length: B * H * W }, (_, i) => (i % 7 === 0 ? 0 : i % 11 === 0 ? -1 : 0.3 + 4 * r()));
+      const focal = { data: Float32Array.from({ length: 2 * B }, () => 200 + 300 * r()), shape: [B, 2] };
+      const pp = { data: Float32Array.from({ length: 2 * B }, () => 10 + 10 * r()), shape: [B, 2] };
+      const m = depthmapToPts3d({ data: depth, shape: [B, H, W] }, focal, pp, { ctx });
+      const nan = depthmapToPts3d({ data: depth, shape: [B, H, W] }, focal, pp, { ctx, invalid: 'nan' });
+      return { pts: m.pts.data, valid: m.valid, ptsNan: nan.pts.data };
+    },
+  },
+  {
+    symbols: ['ss_geotrf'], name: 'MASt3R geotrf: batched transforms over one buffer, divide by w and by the last coordinate, scaled', tolerance: 1e-6,
+    run: (ctx, seed) => {
+      const r = seededRandom(seed);
+      const B = 3, N = 1001;
+      const pts = { data: Float32Array.from({ length: B * N * 3 }, () => 4 * r() - 2).map((v, i) => (i % 3 === 2 ? 3 + v : v)), shape: [B, N, 3] };
+      const T = { data: Float32Array.from({ length: B * 16 }, (_, i) => (i % 16 === 15 ? 1 : i % 5 === 0 ? 1 + 0.1 * r() : 0.1 * r())), shape: [B, 4, 4] };
+      const K = { data: Float32Array.from([500, 0, 320, 0, 510, 240, 0, 0, 1]), shape: [3, 3] };
+      return {
+        rigid: geotrf(T, pts, { ctx }).data,
+        byW: geotrf(T, pts, { ctx, norm: true }).data,
+        byZ: geotrf(K, pts, { ctx, norm: 0.5 }).data,
+      };
     },
   },
   {
