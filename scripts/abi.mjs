@@ -11,6 +11,7 @@ export const headerPath = join(root, 'native', 'include', 'scanstream.h');
 export const tsPath = join(root, 'src', 'native', 'abi.generated.ts');
 export const cudaUnsupportedPath = join(root, 'native', 'cuda', 'unsupported.cu');
 export const cudaImplementedPath = join(root, 'native', 'cuda', 'IMPLEMENTED');
+export const pythonAbiPath = join(root, 'python', 'scanstream', '_abi.py');
 
 function stripComments(text) {
   return text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
@@ -133,6 +134,39 @@ export function renderTs(abi) {
     out.push('  },');
   }
   out.push('} as const;', '');
+  return out.join('\n');
+}
+
+const ctypesOf = { u32: 'ctypes.c_uint32', i32: 'ctypes.c_int32', f32: 'ctypes.c_float', u64: 'ctypes.c_uint64', ptr: 'ctypes.c_void_p', cstring: 'ctypes.c_char_p', void: 'None' };
+
+/** The Python package's ctypes layer (python/scanstream/_abi.py): args structs, kernel buffers and roles, constants, core signatures. */
+export function renderPython(abi) {
+  const ct = (t) => {
+    const c = ctypesOf[t];
+    if (!c) throw new Error(`renderPython: no ctypes type for '${t}'`);
+    return c;
+  };
+  const out = [`# ${banner}`, '"""The scanstream C ABI as ctypes declarations, one entry per kernel of SS_KERNEL_TABLE."""', '',
+    'from __future__ import annotations', '', 'import ctypes', 'from typing import Any, Final, NamedTuple', '',
+    `ABI_VERSION: Final = ${abi.version}`, '', '# enums and #defines of scanstream.h'];
+  for (const [k, v] of Object.entries(abi.constants)) out.push(`${k}: Final = ${v}`);
+  out.push('', '', 'class Kernel(NamedTuple):', '    """One row of SS_KERNEL_TABLE."""', '',
+    '    name: str', '    symbol: str', '    args: type[ctypes.Structure]',
+    "    # (buffer name, role) in call order; role is 'in' (read), 'out' (written) or 'inout'",
+    '    buffers: tuple[tuple[str, str], ...]', '');
+  for (const k of abi.kernels) {
+    out.push('', `class ss_${k.name}_args(ctypes.Structure):`, '    _fields_ = [');
+    for (const f of k.fields) out.push(`        ('${f.name}', ${f.count === 1 ? ct(f.type) : `${ct(f.type)} * ${f.count}`}),`);
+    out.push('    ]', '');
+  }
+  out.push('', 'KERNELS: Final[dict[str, Kernel]] = {');
+  for (const k of abi.kernels) {
+    const bufs = k.buffers.map((b) => `('${b.name}', '${b.role}')`).join(', ');
+    out.push(`    '${k.symbol}': Kernel('${k.name}', '${k.symbol}', ss_${k.name}_args, (${bufs}${k.buffers.length === 1 ? ',' : ''})),`);
+  }
+  out.push('}', '', '# the functions that are not kernels: name -> (restype, argtypes)', 'CORE_FUNCTIONS: Final[dict[str, tuple[Any, tuple[Any, ...]]]] = {');
+  for (const f of abi.core) out.push(`    '${f.name}': (${ct(f.returns)}, (${f.args.map(ct).join(', ')}${f.args.length === 1 ? ',' : ''})),`);
+  out.push('}', '');
   return out.join('\n');
 }
 
