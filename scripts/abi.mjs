@@ -210,3 +210,17 @@ export function compareKernelLists(abi, lists) {
   }
   return problems;
 }
+
+/** The kernels a generated abi.generated.ts holds (the keys of its kernelTable). */
+export function kernelsInTs(text) {
+  const start = text.indexOf('export const kernelTable = {');
+  if (start < 0) return [];
+  return [...text.slice(start).matchAll(/^ {2}(ss_\w+): \{/gm)].map((m) => m[1]);
+}
+
+/** The kernels a set of backend sources defines (`SS_API ss_status ss_x(`), implemented or answering "not here". */
+export function kernelsDefinedIn(texts) {
+  const found = new Set();
+  for (const t of texts) for (const m of t.matchAll(/SS_API\s+ss_status\s+(ss_\w+)\s*\(\s*ss_context\*/g)) found.add(m[1]);
+  return [...found].filter((s) => !['ss_context_create', 'ss_buffer_create', 'ss_buffer_upload', 'ss_buffer_download', 'ss_buffer_fill', 'ss_buffer_wrap'].includes(s));
+}

@@ -1,0 +1,18 @@
+/** Types of scripts/abi.mjs (the C ABI as data, read from scanstream.h). */
+export interface AbiField { name: string; type: 'u32' | 'i32' | 'f32'; count: number }
+export interface AbiKernel { name: string; symbol: string; buffers: { name: string; role: 'in' | 'out' | 'inout' }[]; fields: AbiField[] }
+export interface AbiCoreFunction { name: string; returns: string; args: string[] }
+export interface Abi { version: number; kernels: AbiKernel[]; constants: Record<string, number>; core: AbiCoreFunction[] }
+export const root: string;
+export const headerPath: string;
+export const tsPath: string;
+export const cudaUnsupportedPath: string;
+export const cudaImplementedPath: string;
+export function parseHeader(text: string): Abi;
+export function readAbi(): Abi;
+export function renderTs(abi: Abi): string;
+export function renderCudaUnsupported(abi: Abi, implemented: Set<string>): string;
+export function readCudaImplemented(): Set<string>;
+export function compareKernelLists(abi: Abi, lists: Record<string, Iterable<string>>): string[];
+export function kernelsInTs(text: string): string[];
+export function kernelsDefinedIn(texts: string[]): string[];
