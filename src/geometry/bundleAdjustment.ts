@@ -1,15 +1,21 @@
 /**
- * Local RGB-D bundle adjustment: Levenberg-Marquardt over a few keyframe
- * poses and the landmarks they observe, with Huber-robust reprojection
- * residuals (pixels) and depth residuals (in units of the Kinect depth noise
- * σ_z = 1.5 mm·z², so one σ of depth weighs like one pixel). The landmarks
- * are eliminated by the Schur complement (each is a 3×3 block), leaving a
- * 6k × 6k camera system. The first keyframe is held fixed (gauge); depth
- * fixes the scale.
+ * Bundle adjustment for RGB-D and monocular keyframes: Levenberg-Marquardt on
+ * the reprojection error of the points the cameras observe, each observation
+ * weighted by its information 1/σ² (σ: the feature's pyramid scale) and
+ * Huber-robust on the σ-normalised 2-D residual (ORB-SLAM's local BA, Mur-Artal
+ * et al. 2015), plus — where an observation carries a measured depth — a depth
+ * residual in units of the Kinect noise σ_z = depthSigma·z² (so one σ of depth
+ * weighs like one pixel) with its own Huber weight. The points are eliminated
+ * by the Schur complement (Triggs et al., "Bundle adjustment — a modern
+ * synthesis", 2000, §6.1): the reduced camera system is 6·free cameras square
+ * whatever the point count, and each point's 3×3 block is inverted on its own.
+ * Fixed cameras constrain the points they see (the gauge; for a monocular map
+ * also the scale); depth fixes the scale where there is depth.
  */
 import type { Pinhole } from './intrinsics';
-import { invert3, solveSpd } from './linalg';
-import { multiply, orthonormalize, type Pose, se3FromTwist } from './se3';
+import { invert3Symmetric, solveSpd } from './linalg';
+import { linearizeProjection, projectionLinearization } from './projection';
+import { multiply, orthonormalize, se3FromTwist, type Pose } from './se3';
 
 export interface BaObservation {
   /** index into cameras */
@@ -18,232 +24,248 @@ export interface BaObservation {
   point: number;
   u: number;
   v: number;
-  /** measured depth (metres) or NaN */
-  depth: number;
+  /** measured depth along the optical axis (metres); absent or NaN: none */
+  depth?: number;
+  /** information of the pixel measurement, 1/σ² (default 1) */
+  weight?: number;
 }
 
 export interface BaProblem {
   K: Pinhole;
-  /** world-to-camera poses; refined in place (as new arrays) */
+  /** world-to-camera poses; the free ones are replaced by the refined (orthonormalised) poses */
   cameras: Pose[];
   /** cameras[i] is held fixed when fixed[i] */
-  fixed: boolean[];
-  /** world points n × 3; refined */
+  fixed: readonly boolean[];
+  /** world points n × 3; refined in place */
   points: Float64Array;
-  observations: BaObservation[];
+  observations: readonly BaObservation[];
 }
 
 export interface BaOptions {
   iterations?: number;
-  /** Huber threshold on a residual in its own units (pixels / σ of depth) */
+  /** Huber threshold on the σ-normalised reprojection error (pixels) and on the depth residual (σ units) */
   huber?: number;
   /** depth noise σ_z = depthSigma · z² (metres) */
   depthSigma?: number;
 }
 
 export interface BaResult {
+  /** accepted Levenberg-Marquardt steps */
   iterations: number;
   /** robust cost before and after */
   initialCost: number;
   finalCost: number;
-  /** RMS reprojection error (pixels) before and after, over all observations */
+  /** RMS reprojection error (pixels, unweighted) before and after, over the observations in front of their camera */
   initialRms: number;
   finalRms: number;
 }
 
-function huberWeight(r: number, delta: number): number {
-  const a = Math.abs(r);
-  return a <= delta ? 1 : delta / a;
-}
+/** a point this close to (or behind) the camera plane has no usable projection */
+const MIN_Z = 1e-9;
 
-function huberCost(r: number, delta: number): number {
-  const a = Math.abs(r);
-  return a <= delta ? 0.5 * r * r : delta * (a - 0.5 * delta);
-}
-
-interface Eval {
+interface Cost {
   cost: number;
   sq: number;
   count: number;
 }
 
-function evaluate(p: BaProblem, cams: Pose[], pts: Float64Array, huber: number, depthSigma: number): Eval {
-  let cost = 0, sq = 0, count = 0;
-  for (const o of p.observations) {
-    const T = cams[o.camera] as Pose;
-    const x = pts[3 * o.point] as number, y = pts[3 * o.point + 1] as number, z = pts[3 * o.point + 2] as number;
-    const X = (T[0] as number) * x + (T[1] as number) * y + (T[2] as number) * z + (T[3] as number);
-    const Y = (T[4] as number) * x + (T[5] as number) * y + (T[6] as number) * z + (T[7] as number);
-    const Z = (T[8] as number) * x + (T[9] as number) * y + (T[10] as number) * z + (T[11] as number);
-    if (!(Z > 1e-6)) {
-      cost += huber * 1e3;
-      continue;
-    }
-    const ru = p.K.fx * (X / Z) + p.K.cx - o.u, rv = p.K.fy * (Y / Z) + p.K.cy - o.v;
-    cost += huberCost(ru, huber) + huberCost(rv, huber);
-    sq += ru * ru + rv * rv;
-    count++;
-    if (Number.isFinite(o.depth)) cost += huberCost((Z - o.depth) / (depthSigma * o.depth * o.depth), huber);
-  }
-  return { cost, sq, count };
-}
-
 export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
   const iterations = options.iterations ?? 10;
-  const huber = options.huber ?? 2;
+  const delta = options.huber ?? 2;
   const depthSigma = options.depthSigma ?? 0.0015;
-  const nc = p.cameras.length;
-  const np = p.points.length / 3;
-  const free: number[] = [];
-  const col = new Int32Array(nc).fill(-1);
-  for (let i = 0; i < nc; i++) if (!p.fixed[i]) col[i] = free.push(i) - 1;
-  const nf = free.length;
-  let cams: Pose[] = p.cameras.map((c) => Float64Array.from(c));
-  let pts = Float64Array.from(p.points);
-  const start = evaluate(p, cams, pts, huber, depthSigma);
-  let cur = start;
-  let lambda = 1e-4;
-  let it = 0;
-  const byPoint: BaObservation[][] = Array.from({ length: np }, () => []);
-  for (const o of p.observations) byPoint[o.point]!.push(o);
-  const Jc = new Float64Array(6), Jp = new Float64Array(3);
-  for (; it < iterations; it++) {
-    // normal equations: cameras (6 nf), points (3 each, block diagonal), cross terms per point
-    const Hcc = new Float64Array(36 * nf * nf);
-    const gc = new Float64Array(6 * nf);
-    const Hpp = new Float64Array(9 * np);
-    const gp = new Float64Array(3 * np);
-    const Hcp = new Map<number, Float64Array>(); // key point * nc + camera → 6×3
-    const addRow = (o: BaObservation, r: number, w: number): void => {
-      const ci = col[o.camera] as number;
-      const j = o.point;
-      if (ci >= 0) {
-        for (let a = 0; a < 6; a++) {
-          gc[6 * ci + a]! += w * (Jc[a] as number) * r;
-          for (let b = 0; b < 6; b++) Hcc[(6 * ci + a) * 6 * nf + 6 * ci + b]! += w * (Jc[a] as number) * (Jc[b] as number);
-        }
-        const key = j * nc + o.camera;
-        let blk = Hcp.get(key);
-        if (!blk) Hcp.set(key, (blk = new Float64Array(18)));
-        for (let a = 0; a < 6; a++) for (let b = 0; b < 3; b++) blk[a * 3 + b]! += w * (Jc[a] as number) * (Jp[b] as number);
+  const K = p.K;
+  const obs = p.observations;
+  const nObs = obs.length;
+  const L = p.points.length / 3;
+  // free cameras in their order: columns of the reduced camera system
+  const freeCams: number[] = [];
+  const col = new Int32Array(p.cameras.length).fill(-1);
+  p.cameras.forEach((_, c) => {
+    if (!p.fixed[c]) col[c] = freeCams.push(c) - 1;
+  });
+  const P = freeCams.length;
+  const result: BaResult = { iterations: 0, initialCost: 0, finalCost: 0, initialRms: 0, finalRms: 0 };
+  if (P === 0 || L === 0) return result;
+
+  const weightOf = (o: BaObservation): number => o.weight ?? 1;
+  const depthOf = (o: BaObservation): number => o.depth ?? NaN;
+  let poses = freeCams.map((c) => p.cameras[c] as Pose);
+  let points = Float64Array.from(p.points);
+  const poseOf = (o: BaObservation, ps: Pose[]): Pose => {
+    const pi = col[o.camera] as number;
+    return pi < 0 ? (p.cameras[o.camera] as Pose) : (ps[pi] as Pose);
+  };
+  const huberCost = (e: number): number => (e <= delta ? e * e : 2 * delta * e - delta * delta);
+  const evaluate = (ps: Pose[], pts: Float64Array): Cost => {
+    let c = 0, sq = 0, count = 0;
+    for (let k = 0; k < nObs; k++) {
+      const o = obs[k] as BaObservation;
+      const T = poseOf(o, ps), li = o.point;
+      const x = pts[3 * li] as number, y = pts[3 * li + 1] as number, z = pts[3 * li + 2] as number;
+      const Z = (T[8] as number) * x + (T[9] as number) * y + (T[10] as number) * z + (T[11] as number);
+      if (!(Z > MIN_Z)) {
+        c += delta * delta * 10;
+        continue;
       }
-      for (let a = 0; a < 3; a++) {
-        gp[3 * j + a]! += w * (Jp[a] as number) * r;
-        for (let b = 0; b < 3; b++) Hpp[9 * j + a * 3 + b]! += w * (Jp[a] as number) * (Jp[b] as number);
-      }
-    };
-    for (const o of p.observations) {
-      const T = cams[o.camera] as Pose;
-      const j = o.point;
-      const x = pts[3 * j] as number, y = pts[3 * j + 1] as number, z = pts[3 * j + 2] as number;
       const X = (T[0] as number) * x + (T[1] as number) * y + (T[2] as number) * z + (T[3] as number);
       const Y = (T[4] as number) * x + (T[5] as number) * y + (T[6] as number) * z + (T[7] as number);
-      const Z = (T[8] as number) * x + (T[9] as number) * y + (T[10] as number) * z + (T[11] as number);
-      if (!(Z > 1e-6)) continue;
-      const iz = 1 / Z;
-      const ru = p.K.fx * X * iz + p.K.cx - o.u, rv = p.K.fy * Y * iz + p.K.cy - o.v;
-      // u row: d/dP = (fx/Z, 0, −fx X/Z²); camera twist (ω, v): dP/dω = −[P]×, dP/dv = I
-      const a = p.K.fx * iz, b = -p.K.fx * X * iz * iz;
-      Jc.set([b * Y, a * Z - b * X, -a * Y, a, 0, b]);
-      Jp.set([a * (T[0] as number) + b * (T[8] as number), a * (T[1] as number) + b * (T[9] as number), a * (T[2] as number) + b * (T[10] as number)]);
-      addRow(o, ru, huberWeight(ru, huber));
-      const c = p.K.fy * iz, d = -p.K.fy * Y * iz * iz;
-      Jc.set([-c * Z + d * Y, -d * X, c * X, 0, c, d]);
-      Jp.set([c * (T[4] as number) + d * (T[8] as number), c * (T[5] as number) + d * (T[9] as number), c * (T[6] as number) + d * (T[10] as number)]);
-      addRow(o, rv, huberWeight(rv, huber));
-      if (Number.isFinite(o.depth)) {
-        const s = 1 / (depthSigma * o.depth * o.depth);
-        const rz = (Z - o.depth) * s;
-        Jc.set([s * Y, -s * X, 0, 0, 0, s]);
-        Jp.set([s * (T[8] as number), s * (T[9] as number), s * (T[10] as number)]);
-        addRow(o, rz, huberWeight(rz, huber));
+      const du = K.fx * X / Z + K.cx - o.u, dv = K.fy * Y / Z + K.cy - o.v;
+      c += huberCost(Math.sqrt((du * du + dv * dv) * weightOf(o)));
+      sq += du * du + dv * dv;
+      count++;
+      const d = depthOf(o);
+      if (Number.isFinite(d)) c += huberCost(Math.abs((Z - d) / (depthSigma * d * d)));
+    }
+    return { cost: c, sq, count };
+  };
+
+  const n6 = 6 * P;
+  const Hpp = new Float64Array(n6 * n6), bp = new Float64Array(n6);
+  const Hll = new Float64Array(9 * L), bl = new Float64Array(3 * L);
+  // camera–point cross blocks, one 6×3 per observation
+  const Wpl = new Float64Array(18 * nObs);
+  const obsPose = new Int32Array(nObs);
+  const lin = projectionLinearization();
+  const Jz = new Float64Array(6), Jzl = new Float64Array(3);
+  const HllInv = new Float64Array(9 * L);
+  let lambda = 1e-3;
+  const start = evaluate(poses, points);
+  let current = start;
+  result.initialCost = start.cost;
+  // observations of each point, for the Schur complement
+  const byPoint: number[][] = Array.from({ length: L }, () => []);
+  for (let k = 0; k < nObs; k++) byPoint[(obs[k] as BaObservation).point]!.push(k);
+
+  for (let it = 0; it < iterations; it++) {
+    Hpp.fill(0); bp.fill(0); Hll.fill(0); bl.fill(0); Wpl.fill(0);
+    for (let k = 0; k < nObs; k++) {
+      const o = obs[k] as BaObservation;
+      const pi = col[o.camera] as number;
+      obsPose[k] = pi;
+      const T = poseOf(o, poses), li = o.point;
+      const x = points[3 * li] as number, y = points[3 * li + 1] as number, z = points[3 * li + 2] as number;
+      if (!linearizeProjection(T, K, x, y, z, o.u, o.v, MIN_Z, lin)) continue;
+      const ru = lin.ru, rv = lin.rv, Jl = lin.point, Jp = lin.pose;
+      const is2 = weightOf(o);
+      const e = Math.sqrt((ru * ru + rv * rv) * is2);
+      const w = (e <= delta ? 1 : delta / e) * is2;
+      const lo = 9 * li;
+      for (let r = 0; r < 3; r++) {
+        bl[3 * li + r] = (bl[3 * li + r] as number) - w * ((Jl[r] as number) * ru + (Jl[3 + r] as number) * rv);
+        for (let s = 0; s < 3; s++) Hll[lo + 3 * r + s] = (Hll[lo + 3 * r + s] as number) + w * ((Jl[r] as number) * (Jl[s] as number) + (Jl[3 + r] as number) * (Jl[3 + s] as number));
+      }
+      const po = 6 * pi;
+      if (pi >= 0) {
+        for (let r = 0; r < 6; r++) {
+          bp[po + r] = (bp[po + r] as number) - w * ((Jp[r] as number) * ru + (Jp[6 + r] as number) * rv);
+          for (let s = 0; s < 6; s++) {
+            Hpp[(po + r) * n6 + po + s] = (Hpp[(po + r) * n6 + po + s] as number) + w * ((Jp[r] as number) * (Jp[s] as number) + (Jp[6 + r] as number) * (Jp[6 + s] as number));
+          }
+          for (let s = 0; s < 3; s++) Wpl[18 * k + 3 * r + s] = w * ((Jp[r] as number) * (Jl[s] as number) + (Jp[6 + r] as number) * (Jl[3 + s] as number));
+        }
+      }
+      const d = depthOf(o);
+      if (!Number.isFinite(d)) continue;
+      // depth row: rz = (Z − d) / σ_z; dZ/dξ = (Y, −X, 0, 0, 0, 1), dZ/dx = third row of R
+      const sz = 1 / (depthSigma * d * d);
+      const rz = (lin.Z - d) * sz;
+      const wz = Math.abs(rz) <= delta ? 1 : delta / Math.abs(rz);
+      for (let s = 0; s < 3; s++) Jzl[s] = sz * (T[8 + s] as number);
+      for (let r = 0; r < 3; r++) {
+        bl[3 * li + r] = (bl[3 * li + r] as number) - wz * (Jzl[r] as number) * rz;
+        for (let s = 0; s < 3; s++) Hll[lo + 3 * r + s] = (Hll[lo + 3 * r + s] as number) + wz * (Jzl[r] as number) * (Jzl[s] as number);
+      }
+      if (pi < 0) continue;
+      Jz[0] = sz * lin.Y; Jz[1] = -sz * lin.X; Jz[2] = 0; Jz[3] = 0; Jz[4] = 0; Jz[5] = sz;
+      for (let r = 0; r < 6; r++) {
+        bp[po + r] = (bp[po + r] as number) - wz * (Jz[r] as number) * rz;
+        for (let s = 0; s < 6; s++) Hpp[(po + r) * n6 + po + s] = (Hpp[(po + r) * n6 + po + s] as number) + wz * (Jz[r] as number) * (Jz[s] as number);
+        for (let s = 0; s < 3; s++) Wpl[18 * k + 3 * r + s] = (Wpl[18 * k + 3 * r + s] as number) + wz * (Jz[r] as number) * (Jzl[s] as number);
       }
     }
-    // Schur complement: S = Hcc − Σ_j Hcp_j Hpp_j⁻¹ Hpcᵀ, b = −gc + Σ_j Hcp_j Hpp_j⁻¹ gp_j
+    // LM loop: retry with more damping until the cost goes down
     let accepted = false;
     for (let attempt = 0; attempt < 6 && !accepted; attempt++) {
-      const S = Float64Array.from(Hcc);
-      const bc = gc.map((v) => -v);
-      for (let k = 0; k < 6 * nf; k++) S[k * 6 * nf + k]! *= 1 + lambda;
-      const HppInv: (Float64Array | null)[] = new Array(np).fill(null);
-      for (let j = 0; j < np; j++) {
-        const H = Hpp.slice(9 * j, 9 * j + 9);
-        for (let k = 0; k < 3; k++) H[4 * k]! *= 1 + lambda;
-        for (let k = 0; k < 3; k++) H[4 * k]! += 1e-12;
-        const inv = invert3(H, 1e-18);
-        HppInv[j] = inv;
-        if (!inv) continue;
-        const obs = byPoint[j]!.filter((o) => (col[o.camera] as number) >= 0);
-        const blocks = obs.map((o) => ({ ci: col[o.camera] as number, B: Hcp.get(j * nc + o.camera) }));
-        const uniq = new Map<number, Float64Array>();
-        for (const { ci, B } of blocks) if (B && !uniq.has(ci)) uniq.set(ci, B);
-        const gj = [gp[3 * j] as number, gp[3 * j + 1] as number, gp[3 * j + 2] as number];
-        for (const [ci, B] of uniq) {
-          // BW = B · Hpp⁻¹ (6×3)
-          const BW = new Float64Array(18);
-          for (let r = 0; r < 6; r++) for (let c2 = 0; c2 < 3; c2++) {
-            let sum = 0;
-            for (let k = 0; k < 3; k++) sum += (B[r * 3 + k] as number) * (inv[k * 3 + c2] as number);
-            BW[r * 3 + c2] = sum;
-          }
+      const S = Float64Array.from(Hpp), rhs = Float64Array.from(bp);
+      for (let r = 0; r < n6; r++) S[r * n6 + r] = (S[r * n6 + r] as number) * (1 + lambda) + 1e-9;
+      for (let l = 0; l < L; l++) {
+        const D = Hll.slice(9 * l, 9 * l + 9);
+        for (let k = 0; k < 3; k++) D[4 * k] = (D[4 * k] as number) * (1 + lambda) + 1e-9;
+        // a point without a usable block stays where it is
+        if (!invert3Symmetric(D, 0, HllInv.subarray(9 * l, 9 * l + 9))) HllInv.fill(0, 9 * l, 9 * l + 9);
+      }
+      const tmp = new Float64Array(18);
+      for (let l = 0; l < L; l++) {
+        const Hi = HllInv.subarray(9 * l, 9 * l + 9);
+        const list = byPoint[l] as number[];
+        for (const k of list) {
+          const pi = obsPose[k] as number;
+          if (pi < 0) continue;
+          // tmp = W_k Hll⁻¹ (6×3)
           for (let r = 0; r < 6; r++) {
-            let t = 0;
-            for (let k = 0; k < 3; k++) t += (BW[r * 3 + k] as number) * gj[k]!;
-            bc[6 * ci + r]! += t;
+            for (let s = 0; s < 3; s++) {
+              tmp[3 * r + s] = (Wpl[18 * k + 3 * r] as number) * (Hi[s] as number) + (Wpl[18 * k + 3 * r + 1] as number) * (Hi[3 + s] as number) +
+                (Wpl[18 * k + 3 * r + 2] as number) * (Hi[6 + s] as number);
+            }
+            rhs[6 * pi + r] = (rhs[6 * pi + r] as number) - ((tmp[3 * r] as number) * (bl[3 * l] as number) + (tmp[3 * r + 1] as number) * (bl[3 * l + 1] as number) +
+              (tmp[3 * r + 2] as number) * (bl[3 * l + 2] as number));
           }
-          for (const [cj, C] of uniq) {
-            for (let r = 0; r < 6; r++) for (let c2 = 0; c2 < 6; c2++) {
-              let sum = 0;
-              for (let k = 0; k < 3; k++) sum += (BW[r * 3 + k] as number) * (C[c2 * 3 + k] as number);
-              S[(6 * ci + r) * 6 * nf + 6 * cj + c2]! -= sum;
+          for (const k2 of list) {
+            const pj = obsPose[k2] as number;
+            if (pj < 0) continue;
+            for (let r = 0; r < 6; r++) {
+              for (let s = 0; s < 6; s++) {
+                const v = (tmp[3 * r] as number) * (Wpl[18 * k2 + 3 * s] as number) + (tmp[3 * r + 1] as number) * (Wpl[18 * k2 + 3 * s + 1] as number) +
+                  (tmp[3 * r + 2] as number) * (Wpl[18 * k2 + 3 * s + 2] as number);
+                S[(6 * pi + r) * n6 + 6 * pj + s] = (S[(6 * pi + r) * n6 + 6 * pj + s] as number) - v;
+              }
             }
           }
         }
       }
-      const dc = nf > 0 ? solveSpd(S, bc, 6 * nf) : new Float64Array(0);
-      if (!dc) {
+      const dp = solveSpd(S, rhs, n6);
+      if (!dp) {
         lambda *= 10;
         continue;
       }
-      const nextCams: Pose[] = cams.slice();
-      for (let f = 0; f < nf; f++) nextCams[free[f]!] = orthonormalize(multiply(se3FromTwist(dc.subarray(6 * f, 6 * f + 6)), cams[free[f]!] as Pose));
-      const nextPts = Float64Array.from(pts);
-      for (let j = 0; j < np; j++) {
-        const inv = HppInv[j];
-        if (!inv) continue;
-        // dp = Hpp⁻¹ (−gp − Σ Hcpᵀ dc)
-        const rhs = [-(gp[3 * j] as number), -(gp[3 * j + 1] as number), -(gp[3 * j + 2] as number)];
-        const seen = new Set<number>();
-        for (const o of byPoint[j]!) {
-          const ci = col[o.camera] as number;
-          if (ci < 0 || seen.has(ci)) continue;
-          seen.add(ci);
-          const B = Hcp.get(j * nc + o.camera);
-          if (!B) continue;
-          for (let k = 0; k < 3; k++) for (let r = 0; r < 6; r++) rhs[k]! -= (B[r * 3 + k] as number) * (dc[6 * ci + r] as number);
+      const newPoses = poses.map((T, i) => multiply(se3FromTwist(dp.subarray(6 * i, 6 * i + 6)), T));
+      const newPoints = Float64Array.from(points);
+      for (let l = 0; l < L; l++) {
+        const r3 = [bl[3 * l] as number, bl[3 * l + 1] as number, bl[3 * l + 2] as number];
+        for (const k of byPoint[l] as number[]) {
+          const pi = obsPose[k] as number;
+          if (pi < 0) continue;
+          for (let s = 0; s < 3; s++) {
+            let v = 0;
+            for (let r = 0; r < 6; r++) v += (Wpl[18 * k + 3 * r + s] as number) * (dp[6 * pi + r] as number);
+            r3[s]! -= v;
+          }
         }
-        for (let k = 0; k < 3; k++) nextPts[3 * j + k]! += (inv[k * 3] as number) * rhs[0]! + (inv[k * 3 + 1] as number) * rhs[1]! + (inv[k * 3 + 2] as number) * rhs[2]!;
+        const Hi = HllInv.subarray(9 * l, 9 * l + 9);
+        for (let s = 0; s < 3; s++) {
+          newPoints[3 * l + s] = (newPoints[3 * l + s] as number) + (Hi[3 * s] as number) * r3[0]! + (Hi[3 * s + 1] as number) * r3[1]! + (Hi[3 * s + 2] as number) * r3[2]!;
+        }
       }
-      const next = evaluate(p, nextCams, nextPts, huber, depthSigma);
-      if (next.cost < cur.cost) {
-        cams = nextCams;
-        pts = nextPts;
-        const gain = cur.cost - next.cost;
-        cur = next;
+      const next = evaluate(newPoses, newPoints);
+      if (Number.isFinite(next.cost) && next.cost < current.cost) {
+        const gain = current.cost - next.cost;
+        poses = newPoses;
+        points = newPoints;
+        current = next;
         lambda = Math.max(1e-7, lambda / 3);
         accepted = true;
-        if (gain < 1e-6 * Math.max(1, cur.cost)) it = iterations;
+        result.iterations++;
+        if (gain < 1e-6 * current.cost) it = iterations;
       } else {
-        lambda *= 10;
+        lambda *= 4;
       }
     }
     if (!accepted) break;
   }
-  for (let i = 0; i < nc; i++) p.cameras[i] = cams[i] as Pose;
-  p.points.set(pts);
-  return {
-    iterations: it, initialCost: start.cost, finalCost: cur.cost,
-    initialRms: Math.sqrt(start.sq / Math.max(1, start.count)), finalRms: Math.sqrt(cur.sq / Math.max(1, cur.count)),
-  };
+  freeCams.forEach((c, i) => (p.cameras[c] = orthonormalize(poses[i] as Pose)));
+  p.points.set(points);
+  result.finalCost = current.cost;
+  result.initialRms = Math.sqrt(start.sq / Math.max(1, start.count));
+  result.finalRms = Math.sqrt(current.sq / Math.max(1, current.count));
+  return result;
 }
-

@@ -140,6 +140,22 @@ export function invert3(m: ArrayLike<number>, minDet = 1e-300): Float64Array | n
   return inv;
 }
 
+/**
+ * Inverse of the symmetric 3×3 block m[o … o+8] (reads its upper triangle) into
+ * out; false when |det| ≤ 1e-300 (out untouched).
+ */
+export function invert3Symmetric(m: ArrayLike<number>, o: number, out: Float64Array): boolean {
+  const a = m[o] as number, b = m[o + 1] as number, c = m[o + 2] as number, d = m[o + 4] as number, e = m[o + 5] as number, f = m[o + 8] as number;
+  const A = d * f - e * e, B = c * e - b * f, C = b * e - c * d;
+  const det = a * A + b * B + c * C;
+  if (!(Math.abs(det) > 1e-300)) return false;
+  const id = 1 / det;
+  out[0] = A * id; out[1] = B * id; out[2] = C * id;
+  out[3] = B * id; out[4] = (a * f - c * c) * id; out[5] = (b * c - a * e) * id;
+  out[6] = C * id; out[7] = (b * c - a * e) * id; out[8] = (a * d - b * b) * id;
+  return true;
+}
+
 export function det3(m: ArrayLike<number>): number {
   const a = (i: number): number => m[i] as number;
   return a(0) * (a(4) * a(8) - a(5) * a(7)) - a(1) * (a(3) * a(8) - a(5) * a(6)) + a(2) * (a(3) * a(7) - a(4) * a(6));

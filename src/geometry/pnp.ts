@@ -6,6 +6,7 @@
  */
 import type { Pinhole } from './intrinsics';
 import { invert3, leastSquares, solveSpd, symmetricEigen } from './linalg';
+import { linearizeProjection, projectionLinearization } from './projection';
 import { ransac, type RansacOptions, type RansacResult } from './ransac';
 import { invertRigid, multiply, type Pose, se3FromTwist } from './se3';
 import { umeyama } from './umeyama';
@@ -224,24 +225,15 @@ export function refinePnp(Tcw0: Pose, world: ArrayLike<number>, pixels: ArrayLik
   const idx = indices ?? Int32Array.from({ length: world.length / 3 }, (_, i) => i);
   let T = Tcw0;
   let cost = reprojRms(T, world, pixels, K, idx);
+  const lin = projectionLinearization();
   for (let it = 0; it < iterations; it++) {
     const H = new Float64Array(36);
     const g = new Float64Array(6);
-    const J = new Float64Array(12);
     for (let k = 0; k < idx.length; k++) {
       const i = idx[k] as number;
-      const x = world[3 * i] as number, y = world[3 * i + 1] as number, z = world[3 * i + 2] as number;
-      const X = (T[0] as number) * x + (T[1] as number) * y + (T[2] as number) * z + (T[3] as number);
-      const Y = (T[4] as number) * x + (T[5] as number) * y + (T[6] as number) * z + (T[7] as number);
-      const Z = (T[8] as number) * x + (T[9] as number) * y + (T[10] as number) * z + (T[11] as number);
-      if (!(Z > 1e-9)) continue;
-      const iz = 1 / Z;
-      const ru = K.fx * X * iz + K.cx - (pixels[2 * i] as number);
-      const rv = K.fy * Y * iz + K.cy - (pixels[2 * i + 1] as number);
-      // d(u,v)/dP · dP/dξ with dP/dω = −[P]×, dP/dv = I
-      const a = K.fx * iz, b = -K.fx * X * iz * iz, c = K.fy * iz, d = -K.fy * Y * iz * iz;
-      J[0] = b * Y; J[1] = a * Z - b * X; J[2] = -a * Y; J[3] = a; J[4] = 0; J[5] = b;
-      J[6] = -c * Z + d * Y; J[7] = -d * X; J[8] = c * X; J[9] = 0; J[10] = c; J[11] = d;
+      if (!linearizeProjection(T, K, world[3 * i] as number, world[3 * i + 1] as number, world[3 * i + 2] as number,
+        pixels[2 * i] as number, pixels[2 * i + 1] as number, 1e-9, lin)) continue;
+      const ru = lin.ru, rv = lin.rv, J = lin.pose;
       for (let r = 0; r < 6; r++) {
         g[r]! += (J[r] as number) * ru + (J[6 + r] as number) * rv;
         for (let s = 0; s < 6; s++) H[r * 6 + s]! += (J[r] as number) * (J[s] as number) + (J[6 + r] as number) * (J[6 + s] as number);

@@ -7,6 +7,7 @@
  */
 import type { Pinhole } from './intrinsics';
 import { solveSpd } from './linalg';
+import { linearizeProjection, projectionLinearization } from './projection';
 import { multiply, orthonormalize, type Pose, se3FromTwist } from './se3';
 
 export const CHI2_2DOF = 5.991;
@@ -31,7 +32,8 @@ export function optimizePose(tcw0: Pose, world: ArrayLike<number>, pixels: Array
   let T = tcw0;
   const inl = new Uint8Array(n).fill(1);
   const delta = Math.sqrt(CHI2_2DOF);
-  const H = new Float64Array(36), g = new Float64Array(6), J = new Float64Array(12);
+  const H = new Float64Array(36), g = new Float64Array(6);
+  const lin = projectionLinearization();
   const chi2 = new Float64Array(n);
   const evaluate = (P: Pose): void => {
     for (let i = 0; i < n; i++) {
@@ -54,21 +56,12 @@ export function optimizePose(tcw0: Pose, world: ArrayLike<number>, pixels: Array
       let used = 0;
       for (let i = 0; i < n; i++) {
         if (!inl[i]) continue;
-        const x = world[3 * i] as number, y = world[3 * i + 1] as number, z = world[3 * i + 2] as number;
-        const X = (T[0] as number) * x + (T[1] as number) * y + (T[2] as number) * z + (T[3] as number);
-        const Y = (T[4] as number) * x + (T[5] as number) * y + (T[6] as number) * z + (T[7] as number);
-        const Z = (T[8] as number) * x + (T[9] as number) * y + (T[10] as number) * z + (T[11] as number);
-        if (!(Z > 1e-9)) continue;
-        const iz = 1 / Z;
-        const ru = K.fx * X * iz + K.cx - (pixels[2 * i] as number);
-        const rv = K.fy * Y * iz + K.cy - (pixels[2 * i + 1] as number);
+        if (!linearizeProjection(T, K, world[3 * i] as number, world[3 * i + 1] as number, world[3 * i + 2] as number,
+          pixels[2 * i] as number, pixels[2 * i + 1] as number, 1e-9, lin)) continue;
+        const ru = lin.ru, rv = lin.rv, J = lin.pose;
         const is2 = invSigma2[i] as number;
         const e = Math.sqrt((ru * ru + rv * rv) * is2);
         const w = (e <= delta ? 1 : delta / e) * is2;
-        // d(u,v)/dP · dP/dξ, left-multiplied twist (ω, v): dP/dω = −[P]×, dP/dv = I
-        const a = K.fx * iz, b = -K.fx * X * iz * iz, c = K.fy * iz, d = -K.fy * Y * iz * iz;
-        J[0] = b * Y; J[1] = a * Z - b * X; J[2] = -a * Y; J[3] = a; J[4] = 0; J[5] = b;
-        J[6] = -c * Z + d * Y; J[7] = -d * X; J[8] = c * X; J[9] = 0; J[10] = c; J[11] = d;
         for (let r = 0; r < 6; r++) {
           g[r] = (g[r] as number) - w * ((J[r] as number) * ru + (J[6 + r] as number) * rv);
           for (let s = r; s < 6; s++) H[r * 6 + s] = (H[r * 6 + s] as number) + w * ((J[r] as number) * (J[s] as number) + (J[6 + r] as number) * (J[6 + s] as number));

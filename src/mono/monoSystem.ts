@@ -28,7 +28,7 @@ import { projectionMatrix, triangulateBatch } from '../geometry/triangulation';
 import type { NativeContext } from '../native/context';
 import { OrbExtractor } from '../tracking/features';
 import { ReciprocalMatcher } from '../tracking/matching';
-import { bundleAdjust, type BundleAdjustReport } from './bundleAdjust';
+import { adjustWindow, type WindowAdjustmentReport } from './windowAdjustment';
 import { FrameFeatures, hamming } from './frameFeatures';
 import { boxDownsample, rgbToGray } from './image';
 import { Initializer, type InitFrame } from './initializer';
@@ -49,7 +49,7 @@ export interface MonoTrackInfo {
   initialised?: { keyframes: number; landmarks: number; frames: number };
   /** the pose is the rotation-only model's (before initialisation): orientation measured, position held */
   rotationOnly?: boolean;
-  keyframe?: { id: number; frameIndex: number; landmarksAdded: number; ba?: BundleAdjustReport };
+  keyframe?: { id: number; frameIndex: number; landmarksAdded: number; ba?: WindowAdjustmentReport };
 }
 
 export interface MonoFrameResult {
@@ -251,7 +251,7 @@ export class MonoSystem {
       const lm = this.map.addLandmark(pw, kf0, pairs[2 * k] as number);
       this.map.observe(lm, kf1, pairs[2 * k + 1] as number);
     }
-    bundleAdjust(this.map, [kf0, kf1], new Set([0]), this.pk, { iterations: 15, huber: o.baHuberPx, levelScale: o.orbScale });
+    adjustWindow(this.map, [kf0, kf1], new Set([0]), this.pk, { iterations: 15, huber: o.baHuberPx, levelScale: o.orbScale });
     const depths = this.map.landmarkDepths(kf0);
     if (depths.length < o.initMinPoints / 2) {
       this.map.keyframes.length = 0;
@@ -616,7 +616,7 @@ export class MonoSystem {
     return (du * du + dv * dv) * (this.invSigma2[kf.feats.level[i] as number] as number) <= 5.991;
   }
 
-  private localBundleAdjust(): BundleAdjustReport | null {
+  private localBundleAdjust(): WindowAdjustmentReport | null {
     const o = this.options;
     if (o.baWindow === 0) return null;
     const kfs = this.map.keyframes;
@@ -624,7 +624,7 @@ export class MonoSystem {
     // the first keyframe anchors the map; keyframes outside the window stay fixed by construction
     const fixed = new Set<number>([0]);
     if (window.length < 3) return null;
-    return bundleAdjust(this.map, window, fixed, this.pk, { iterations: o.baIterations, huber: o.baHuberPx, levelScale: o.orbScale });
+    return adjustWindow(this.map, window, fixed, this.pk, { iterations: o.baIterations, huber: o.baHuberPx, levelScale: o.orbScale });
   }
 
   /** recent landmarks that are rarely found where they should be visible are dropped */

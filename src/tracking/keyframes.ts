@@ -21,6 +21,7 @@
 import type { TrackingOptions } from '../config';
 import type { Frame } from '../frames/frame';
 import { bundleAdjust, type BaObservation } from '../geometry/bundleAdjustment';
+import type { Pinhole } from '../geometry/intrinsics';
 import { pnpRansac } from '../geometry/pnp';
 import { invertRigid, multiply, type Pose, poseDelta } from '../geometry/se3';
 import { projectionMatrix, triangulateBatch } from '../geometry/triangulation';
@@ -287,7 +288,7 @@ export class KeyframeMap {
   }
 
   /** Local bundle adjustment over the last refineWindow keyframes (the oldest of them fixed). */
-  private refine(K: { fx: number; fy: number; cx: number; cy: number }): KeyframeEvent['refine'] {
+  private refine(K: Pinhole): KeyframeEvent['refine'] {
     const o = this.options;
     const win = this.keyframes.slice(-o.refineWindow);
     const camIndex = new Map<number, number>();
@@ -385,7 +386,7 @@ export class KeyframeMap {
 }
 
 /** the world point projects within maxPx of (u, v) in a camera at camToWorld, in front of it */
-function reprojects(K: { fx: number; fy: number; cx: number; cy: number }, camToWorld: Pose, X: ArrayLike<number>, u: number, v: number,
+function reprojects(K: Pinhole, camToWorld: Pose, X: ArrayLike<number>, u: number, v: number,
   maxPx: number): boolean {
   const Tcw = invertRigid(camToWorld);
   const [x, y, z] = transform(Tcw, X, 0);
