@@ -166,6 +166,7 @@ class Binder:
     def __init__(self, kernels: Sequence[str], ctx: Optional[Context] = None) -> None:
         base = ctx or default_context()
         self.ctx = base if any(base.supports(k) for k in kernels) else base.fallback_context()
+        self._fallback = self.ctx is not base
         self._buffers: List[Buffer] = []
         self._outputs: List[Tuple[Buffer, np.ndarray]] = []
 
@@ -246,6 +247,11 @@ class Binder:
 
     def call(self, kernel: str, args: ctypes.Structure, *buffers: Buffer) -> None:
         self.ctx.call(kernel, args, buffers)
+        if self._fallback:
+            # the backend lacks the kernel: it ran on the CPU over the arrays themselves (no bytes moved)
+            stats.fallback_calls += 1
+            if kernel not in stats.fallback_kernels:
+                stats.fallback_kernels.append(kernel)
 
     def finish(self) -> None:
         for b, arr in self._outputs:
