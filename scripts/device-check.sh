@@ -1,33 +1,78 @@
 #!/usr/bin/env bash
-# The GPU machine's check, in one call (never run by CI): builds the CPU and CUDA libraries there (sm_90),
-# runs the parity suite CUDA vs CPU, compute-sanitizer memcheck and racecheck on it, and the backends
-# benchmark twice; results under $OUT. Prepare here first (the device call carries .device):
+# The GPU machine's check, in one call (never run by CI). Steps (STEPS, default all):
+#   build     the CPU (+ stand-in) and CUDA libraries (sm_90)
+#   parity    the parity suite: every kernel on CUDA (or on the CPU in its place) vs the CPU
+#   sanitize  compute-sanitizer memcheck and racecheck over the CUDA parity group
+#   bench     bench/backends.ts twice
+#   scan      `scan` of the TUM clip (.device/tum30) on --backend cpu and cuda: trajectory
+#             difference (ATE of one against the other), per-stage times and the CPU fallback's cost
+# Results under $OUT (at most 8 files come back): summary.txt, logs.txt, parity.txt,
+# backends1.json, backends2.json, scan-cpu.json, scan-cuda.json, scan-compare.json.
+#
+# Prepare here first (the device call carries .device; ~60 MiB of the 64 allowed):
 #   mkdir -p .device && xz -T2 -c node_modules/bun/bin/bun.exe > .device/bun.xz
+#   tar cJf .device/sharp.tar.xz -C node_modules sharp @img detect-libc semver
 #   bun build tests/parity/parity.test.ts --target=bun --outfile .device/parity.test.js
 #   bun build bench/backends.ts --target=bun --outfile .device/backends.js
-# then run `bash scripts/device-check.sh` there with carry [".device"]. See ../shared/device.md.
+#   bun build src/cli.ts --target=bun --external sharp --outfile .device/cli.js
+#   .device/tum30: the first 30 frames of ../shared/data/tum_fr1_rpy with lossless WebP colour
+#     (pixel-identical to the PNGs; the clip in PNG does not fit the carry) and the PNG depth,
+#     associations.txt and groundtruth.txt
+# then `bash scripts/device-check.sh` there with carry [".device"].
 set -u
+STEPS=${STEPS:-build parity sanitize bench scan}
+has() { [[ " $STEPS " == *" $1 "* ]]; }
+log() { echo "$*" | tee -a "$OUT/summary.txt"; }
 xz -d -c .device/bun.xz > /tmp/bun && chmod +x /tmp/bun
-nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$OUT/gpu.txt"
-(cmake -S native -B build/cpu -DCMAKE_BUILD_TYPE=Release && cmake --build build/cpu -j"$(nproc)") > "$OUT/build-cpu.log" 2>&1 ||
-  { echo "cpu build failed"; tail -20 "$OUT/build-cpu.log"; }
-(cmake -S native/cuda -B build/cuda -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 && cmake --build build/cuda -j"$(nproc)") \
-  > "$OUT/build-cuda.log" 2>&1 || { echo "cuda build failed"; tail -30 "$OUT/build-cuda.log"; }
+mkdir -p node_modules && tar xJf .device/sharp.tar.xz -C node_modules
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/summary.txt"
 export SCANSTREAM_ROOT=$PWD
-timeout 200 /tmp/bun test ./.device/parity.test.js > "$OUT/parity.txt" 2>&1; echo "parity exit $?"
-grep -E "^\(fail\)|pass$|fail$|skip$" "$OUT/parity.txt" | tail -6
-timeout 200 compute-sanitizer --tool memcheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t cuda > "$OUT/memcheck.txt" 2>&1
-echo "memcheck exit $?"; grep -E "ERROR SUMMARY" "$OUT/memcheck.txt" | tail -1
-timeout 200 compute-sanitizer --tool racecheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "cuda.*TSDF" > "$OUT/racecheck.txt" 2>&1
-echo "racecheck exit $?"; grep -E "RACECHECK SUMMARY" "$OUT/racecheck.txt" | tail -1
-for run in 1 2; do
-  timeout 150 /tmp/bun .device/backends.js > "$OUT/backends$run.json" 2>> "$OUT/backends.err"; echo "bench $run exit $?"
-done
-python3 - <<'PY'
+if has build; then
+  (cmake -S native -B build/cpu -DCMAKE_BUILD_TYPE=Release && cmake --build build/cpu -j"$(nproc)" --target scanstream_cpu scanstream_standin) \
+    > /tmp/build-cpu.log 2>&1 || { log "cpu build failed"; tail -20 /tmp/build-cpu.log; }
+  (cmake -S native/cuda -B build/cuda -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 && cmake --build build/cuda -j"$(nproc)") \
+    > /tmp/build-cuda.log 2>&1 || { log "cuda build failed"; tail -30 /tmp/build-cuda.log; }
+  { echo "== build-cpu"; tail -5 /tmp/build-cpu.log; echo "== build-cuda"; tail -5 /tmp/build-cuda.log; } >> "$OUT/logs.txt"
+fi
+if has parity; then
+  timeout 240 /tmp/bun test ./.device/parity.test.js > "$OUT/parity.txt" 2>&1; log "parity exit $?"
+  grep -E "^\(fail\)|pass$|fail$|skip$" "$OUT/parity.txt" | tail -6 | tee -a "$OUT/summary.txt"
+fi
+if has sanitize; then
+  timeout 240 compute-sanitizer --tool memcheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "^cuda" > /tmp/memcheck.txt 2>&1
+  log "memcheck exit $? $(grep -E 'ERROR SUMMARY' /tmp/memcheck.txt | tail -1)"
+  timeout 200 compute-sanitizer --tool racecheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "^cuda.*TSDF" > /tmp/racecheck.txt 2>&1
+  log "racecheck exit $? $(grep -E 'RACECHECK SUMMARY' /tmp/racecheck.txt | tail -1)"
+  { echo "== memcheck"; tail -30 /tmp/memcheck.txt; echo "== racecheck"; tail -15 /tmp/racecheck.txt; } >> "$OUT/logs.txt"
+fi
+if has bench; then
+  for run in 1 2; do
+    timeout 150 /tmp/bun .device/backends.js > "$OUT/backends$run.json" 2>> /tmp/backends.err; log "bench $run exit $?"
+  done
+  { echo "== backends stderr"; tail -20 /tmp/backends.err; } >> "$OUT/logs.txt"
+fi
+if has scan; then
+  for b in cpu cuda; do
+    timeout 200 /tmp/bun .device/cli.js scan --source tum:.device/tum30 --intrinsics fr1 --out /tmp/scan-$b --quiet --backend $b \
+      > /tmp/scan-$b.out 2> /tmp/scan-$b.err; log "scan $b exit $?"
+    cp /tmp/scan-$b/report.json "$OUT/scan-$b.json" 2>/dev/null
+    { echo "== scan $b"; tail -5 /tmp/scan-$b.out; tail -10 /tmp/scan-$b.err; } >> "$OUT/logs.txt"
+  done
+  # the CUDA trajectory against the CPU's (rigid Horn alignment as TUM's evaluate_ate: a pure offset shows too)
+  /tmp/bun .device/cli.js eval traj --est /tmp/scan-cuda/trajectory.txt --truth /tmp/scan-cpu/trajectory.txt > "$OUT/scan-compare.json" 2>> "$OUT/logs.txt"
+  log "scan compare exit $?"
+  python3 - <<'PY' | tee -a "$OUT/summary.txt"
 import json, os
-for run in (1, 2):
-    d = json.load(open(f"{os.environ['OUT']}/backends{run}.json"))
-    for k, v in d['results'].items():
-        print(k, 'threads', v['threads'], 'integrate', v['integrate']['medianMs'], 'mesh', v['incrementalMesh']['medianMs'],
-              'raycast', v['raycast']['medianMs'], 'tris', v['triangles'])
+out = os.environ['OUT']
+c = json.load(open(f'{out}/scan-compare.json'))
+print('cuda vs cpu trajectory ATE rmse (m):', c['ate']['rmse'], 'max:', c['ate'].get('max'))
+for b in ('cpu', 'cuda'):
+    r = json.load(open(f'{out}/scan-{b}.json'))
+    n = r['native']
+    stages = {k: v['medianMs'] for k, v in r['stages'].items()}
+    fb = n['fallback']
+    print(b, 'frames', r['frames'], 'fps', r['framesPerSecond'], 'pipeline fps', r.get('pipelineFramesPerSecond'), 'stages', stages)
+    print(b, 'fallback calls', fb['calls'], 'bytes', fb['bytesCopied'], 'ms', round(fb['ms'], 1),
+          'ms/frame', round(fb['ms'] / max(1, r['frames']), 2), 'kernels', fb['kernels'])
 PY
+fi

@@ -1,5 +1,5 @@
 /* Macro vocabulary for kernel bodies compiled as C++ on the CPU backend.
- * cuda.h and metal.h define the same names for their compilers. */
+ * cuda.h defines the same names for nvcc (and the Metal backend's metal.h for MSL). */
 #ifndef SS_COMPAT_CPU_H
 #define SS_COMPAT_CPU_H
 
