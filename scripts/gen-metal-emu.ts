@@ -385,8 +385,15 @@ function parseKernels(p: ParsedFile, defines: Map<string, string>, problems: Met
   return out;
 }
 
+interface Body {
+  file: ParsedFile;
+  tokens: Token[];
+  from: number;
+  to: number;
+}
+
 /** function definitions by name: token ranges of their bodies */
-function functionBodies(p: ParsedFile, into: Map<string, { tokens: Token[]; from: number; to: number }[]>): void {
+function functionBodies(p: ParsedFile, into: Map<string, Body[]>): void {
   const t = p.tokens;
   for (let i = 0; i + 1 < t.length; i++) {
     const id = t[i] as Token;
@@ -398,7 +405,7 @@ function functionBodies(p: ParsedFile, into: Map<string, { tokens: Token[]; from
     if (t[k]?.text !== '{') continue;
     const end = matching(t, k);
     const list = into.get(id.text) ?? [];
-    list.push({ tokens: t, from: k, to: end });
+    list.push({ file: p, tokens: t, from: k, to: end });
     into.set(id.text, list);
   }
 }
@@ -449,19 +456,31 @@ export function parseMetalSource(text: string, file = '<source>'): MetalKernel[]
 function scanParsed(files: ParsedFile[], problems: MetalProblem[]): { kernels: MetalKernel[] } {
   const defines = new Map<string, string>();
   for (const f of files) for (const d of f.directives.defines) defines.set(d.name, d.body);
-  const bodies = new Map<string, { tokens: Token[]; from: number; to: number }[]>();
+  const bodies = new Map<string, Body[]>();
   for (const f of files) functionBodies(f, bodies);
   const main = files[0] as ParsedFile;
   const kernels: MetalKernel[] = [];
-  for (const k of parseKernels(main, defines, problems)) {
+  const parsed = parseKernels(main, defines, problems);
+  for (const k of parsed) {
     k.kernel.usesSync ||= reachesSync(main.tokens, k.bodyStart, k.bodyEnd, bodies, defines);
     kernels.push(k.kernel);
   }
+  /* Metal declares threadgroup variables at kernel scope only */
+  const kernelBodies = new Set(parsed.map((k) => k.bodyStart));
+  for (const list of bodies.values())
+    for (const b of list) {
+      if (b.file === main && kernelBodies.has(b.from)) continue;
+      for (let i = b.from; i < b.to; i++) {
+        const tok = b.tokens[i] as Token;
+        if (tok.text === 'SS_THREADGROUP_ARRAY' || tok.text === 'SS_THREADGROUP_VAR')
+          problems.push({ file: b.file.file, ...lineColumn(b.file.text, tok.pos),
+            message: `${tok.text} outside a kernel function: Metal declares threadgroup variables at kernel scope only; pass a threadgroup pointer to the helper` });
+      }
+    }
   return { kernels };
 }
 
-function reachesSync(tokens: Token[], from: number, to: number,
-  bodies: Map<string, { tokens: Token[]; from: number; to: number }[]>, defines: Map<string, string>): boolean {
+function reachesSync(tokens: Token[], from: number, to: number, bodies: Map<string, Body[]>, defines: Map<string, string>): boolean {
   const visited = new Set<string>();
   const queue: Token[][] = [tokens.slice(from, to + 1)];
   while (queue.length) {
@@ -649,17 +668,23 @@ export const emulatorDir = join(repoRoot, 'native', 'metal_emu');
  * -ffp-contract=off: every float operation rounds where the source says, so
  * results do not depend on the host's FMA (see docs/metal-emulator.md for the
  * CPU reference build, which does contract). -fno-strict-aliasing: MSL code
- * reinterprets buffers freely.
+ * reinterprets buffers freely. -march=native on x86-64 (built where it runs,
+ * like the CPU library; `portable` leaves it out): fma() becomes an
+ * instruction instead of a libm call; with contraction off no result changes.
  */
-export function emulatorCompileFlags(includeDirs: string[] = [], optimize = '-O2'): string[] {
-  return ['-std=c++17', optimize, '-g0', '-fPIC', '-ffp-contract=off', '-fno-math-errno', '-fno-strict-aliasing',
-    '-Werror=double-promotion', '-I', emulatorDir, ...includeDirs.flatMap((d) => ['-I', d])];
+export function emulatorCompileFlags(includeDirs: string[] = [], optimize = '-O2', portable = false): string[] {
+  const arch = !portable && process.arch === 'x64' ? ['-march=native'] : [];
+  return ['-std=c++17', ...optimize.split(' ').filter(Boolean), ...arch, '-g0', '-fPIC', '-ffp-contract=off', '-fno-math-errno',
+    '-fno-strict-aliasing', '-Werror=double-promotion', '-I', emulatorDir, ...includeDirs.flatMap((d) => ['-I', d])];
 }
 
 export interface BuildOptions extends GenerateOptions {
   outDir: string;
   cxx?: string;
+  /** optimisation flags, space-separated (default -O2) */
   optimize?: string;
+  /** leave out -march=native */
+  portable?: boolean;
   jobs?: number;
 }
 
@@ -690,7 +715,7 @@ export async function buildEmulator(files: string[], options: BuildOptions): Pro
   const gen = generateEmulatorSources(files, options.outDir, options);
   if (gen.problems.length) throw new Error(`MSL sources break the emulator's rules:\n${gen.problems.map((p) => formatProblem(p)).join('\n')}`);
   const includeDirs = [gen.includeDir, ...(options.includeDirs ?? [])];
-  const flags = emulatorCompileFlags(includeDirs, options.optimize);
+  const flags = emulatorCompileFlags(includeDirs, options.optimize, options.portable);
   const shimDeps = ['msl_shim.h', 'dispatch.h'].map((f) => join(emulatorDir, f));
   const units: { source: string; deps: string[] }[] = [
     { source: join(emulatorDir, 'fiber.cpp'), deps: [join(emulatorDir, 'fiber.h')] },

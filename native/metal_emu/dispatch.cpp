@@ -201,22 +201,32 @@ void permutation(std::vector<uint32_t>& out, uint32_t n, msl_emu_order order, ui
     for (uint32_t i = n; i > 1; --i) std::swap(out[i - 1], out[uint32_t(splitmix64(seed) % i)]);
 }
 
-void fill_position(msl_emu_thread_position& p, const job& j, const worker& w, const uint32_t size[3], uint32_t t) {
-  const uint32_t lx = t % size[0], ly = (t / size[0]) % size[1], lz = t / (size[0] * size[1]);
-  const uint32_t local[3] = {lx, ly, lz};
+/* the fields that are the same for every thread of the threadgroup */
+void fill_group_fields(msl_emu_thread_position& p, const job& j, const worker& w, const uint32_t size[3]) {
   for (int d = 0; d < 3; ++d) {
-    p.thread_position_in_threadgroup[d] = local[d];
     p.threadgroup_position_in_grid[d] = w.group_position[d];
-    p.thread_position_in_grid[d] = w.group_position[d] * j.group_size[d] + local[d];
     p.threads_per_threadgroup[d] = size[d];
     p.threadgroups_per_grid[d] = j.groups[d];
     p.threads_per_grid[d] = j.grid_threads[d];
   }
+  p.simdgroups_per_threadgroup = (w.thread_count + kWidth - 1) / kWidth;
+  p.threads_per_simdgroup = kWidth;
+}
+
+void fill_thread_fields(msl_emu_thread_position& p, const job& j, const uint32_t size[3], uint32_t t) {
+  uint32_t local[3] = {t, 0, 0};
+  if (size[1] != 1 || size[2] != 1) {
+    local[0] = t % size[0];
+    local[1] = (t / size[0]) % size[1];
+    local[2] = t / (size[0] * size[1]);
+  }
+  for (int d = 0; d < 3; ++d) {
+    p.thread_position_in_threadgroup[d] = local[d];
+    p.thread_position_in_grid[d] = p.threadgroup_position_in_grid[d] * j.group_size[d] + local[d];
+  }
   p.thread_index_in_threadgroup = t;
   p.thread_index_in_simdgroup = t % kWidth;
   p.simdgroup_index_in_threadgroup = t / kWidth;
-  p.simdgroups_per_threadgroup = (w.thread_count + kWidth - 1) / kWidth;
-  p.threads_per_simdgroup = kWidth;
 }
 
 void fiber_main(void* arg) {
@@ -251,8 +261,9 @@ bool ensure_fibers(worker& w, uint32_t n, size_t stack_bytes) {
 bool run_plain(worker& w, job& j, const uint32_t size[3]) {
   w.fibers = false;
   w.running = &w.plain;
+  fill_group_fields(w.plain.position, j, w, size);
   for (uint32_t k = 0; k < w.thread_count; ++k) {
-    fill_position(w.plain.position, j, w, size, w.order[k]);
+    fill_thread_fields(w.plain.position, j, size, w.order[k]);
     j.kernel->entry(&w.invocation, &w.plain.position);
     if (!w.error.empty()) break;
   }
@@ -271,7 +282,8 @@ bool run_fibers(worker& w, job& j, const uint32_t size[3]) {
     lane& l = w.lanes[t];
     w.states[t] = lane_state::runnable;
     l.simd_calls = l.barrier_calls = 0;
-    fill_position(l.position, j, w, size, t);
+    fill_group_fields(l.position, j, w, size);
+    fill_thread_fields(l.position, j, size, t);
     fiber_prepare(&l.context, &w.stacks[t], fiber_main, &l);
   }
   for (uint32_t g = 0; g < simd_groups; ++g) {

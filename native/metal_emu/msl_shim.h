@@ -298,6 +298,14 @@ static_assert(sizeof(int3) == 16 && sizeof(uint4) == 16 && sizeof(bool3) == 4 &&
 
 /* ---------------------------------------------------------------- scalar math */
 
+/* metal::fast and metal::precise name the same functions: the emulator always computes precisely */
+namespace fast {
+using namespace metal;
+}
+namespace precise {
+using namespace metal;
+}
+
 /* The float functions; half arguments convert to float. */
 #define MSL_EMU_F1(name, expr)                                                                                         \
   inline float name(float x) { return expr; }                                                                         \
@@ -865,13 +873,18 @@ template <class T> struct matrix_product {
  * step. The operands of the lowest active lane are used; every lane gets the result. */
 template <class T> inline const char* complete_matrix_product(const rt::simd_view& v) {
   auto first = lane_operand<matrix_product<T>>(v, uint32_t(__builtin_ctz(v.active)));
+  float acc[8][8];
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j) acc[i][j] = first.c ? float(first.c->m[i][j]) : 0.0f;
+  /* j innermost: eight independent fma chains, each element still summed k = 0..7 in order */
+  for (int i = 0; i < 8; ++i)
+    for (int k = 0; k < 8; ++k) {
+      const float a = float(first.a->m[i][k]);
+      for (int j = 0; j < 8; ++j) acc[i][j] = __builtin_fmaf(a, float(first.b->m[k][j]), acc[i][j]);
+    }
   metal::simdgroup_matrix<T, 8, 8> out;
   for (int i = 0; i < 8; ++i)
-    for (int j = 0; j < 8; ++j) {
-      float acc = first.c ? float(first.c->m[i][j]) : 0.0f;
-      for (int k = 0; k < 8; ++k) acc = __builtin_fmaf(float(first.a->m[i][k]), float(first.b->m[k][j]), acc);
-      out.m[i][j] = T(acc);
-    }
+    for (int j = 0; j < 8; ++j) out.m[i][j] = T(acc[i][j]);
   for (uint32_t m = v.active; m; m &= m - 1) *lane_operand<matrix_product<T>>(v, uint32_t(__builtin_ctz(m))).d = out;
   return nullptr;
 }

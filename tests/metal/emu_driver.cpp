@@ -15,7 +15,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern "C" const msl_emu_kernel_registry* msl_emu_registry_fixtures(void);
@@ -136,9 +138,10 @@ int list() {
 
 /* seconds of the fastest of `repeats` dispatches */
 double best_seconds(const char* name, msl_emu_grid_kind kind, msl_emu_size grid, msl_emu_size group,
-                    const msl_emu_bindings& bindings, int repeats) {
+                    const msl_emu_bindings& bindings, int repeats, uint32_t workers = 1) {
   const msl_emu_kernel_info* kernel = msl_emu_find_kernel(msl_emu_registry_fixtures(), name);
   msl_emu_options options = msl_emu_default_options();
+  options.workers = workers;
   double best = 1e30;
   char error[1024];
   for (int r = 0; r < repeats; ++r) {
@@ -161,9 +164,15 @@ int bench() {
   msl_emu_bindings_set_buffer(&b, 0, y.data(), n * 4);
   msl_emu_bindings_set_buffer(&b, 1, x.data(), n * 4);
   msl_emu_bindings_set_threadgroup_length(&b, 0, 16);
+  const uint32_t cores = std::max(1u, std::thread::hardware_concurrency());
   const double plain = best_seconds("bench_plain", MSL_EMU_GRID_THREADS, {n, 1, 1}, {256, 1, 1}, b, 3);
-  const double fibers = best_seconds("bench_fibers", MSL_EMU_GRID_THREADS, {n, 1, 1}, {256, 1, 1}, b, 3);
-  std::printf("{\n  \"plain_ns_per_thread\": %.2f,\n  \"fibers_ns_per_thread\": %.2f", plain / n * 1e9, fibers / n * 1e9);
+  const double plain_all = best_seconds("bench_plain", MSL_EMU_GRID_THREADS, {n, 1, 1}, {256, 1, 1}, b, 3, cores);
+  std::printf("{\n  \"plain_ns_per_thread\": %.2f,\n  \"plain_ns_per_thread_%u_workers\": %.2f", plain / n * 1e9, cores,
+              plain_all / n * 1e9);
+  for (uint32_t size : {32u, 256u, 1024u}) {
+    const double fibers = best_seconds("bench_fibers", MSL_EMU_GRID_THREADS, {n, 1, 1}, {size, 1, 1}, b, 3);
+    std::printf(",\n  \"fibers_ns_per_thread_tg%u\": %.2f", size, fibers / n * 1e9);
+  }
 
   const uint32_t rounds = 64;
   msl_emu_bindings r;

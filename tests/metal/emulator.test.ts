@@ -164,6 +164,21 @@ describe('generator', () => {
     expect(parseMetalSource(src).map((k) => [k.name, k.usesSync])).toEqual([['via_helper', true], ['via_macro', true], ['arithmetic', false]]);
   });
 
+  test('refuses SS_THREADGROUP_ARRAY in a helper function (Metal: threadgroup variables at kernel scope only)', () => {
+    const path = join(out, 'helper_array.metal');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path, `
+      static float helper(uint i) { SS_THREADGROUP_ARRAY(float, tile, 32); tile[i] = 1.0f; return tile[i ^ 1u]; }
+      kernel void k(device float* x [[buffer(0)]], uint i [[thread_index_in_threadgroup]]) {
+        SS_THREADGROUP_ARRAY(float, ok, 32);
+        ok[i] = helper(i);
+      }`);
+    const problems = scanMetalFiles([path]).problems.map((p) => `${p.line}: ${p.message}`);
+    expect(problems).toEqual([
+      '2: SS_THREADGROUP_ARRAY outside a kernel function: Metal declares threadgroup variables at kernel scope only; pass a threadgroup pointer to the helper',
+    ]);
+  });
+
   test('flags unsuffixed floating literals (1.0, 1e-3, .5, 0x1p3) but not 1.0f, 0.5h, 0x1p-3f, integers or text in comments', () => {
     const src = 'float a = 1.0 + 1e-3 + .5 + 0x1p3; // 2.0 in a comment\nfloat b = 1.0f + 0.5h + 0x1p-3f + 3 + 0x1f + 10u;';
     expect(findUnsuffixedFloatLiterals(src).map((l) => [l.line, l.text])).toEqual([[1, '1.0'], [1, '1e-3'], [1, '.5'], [1, '0x1p3']]);
