@@ -12,7 +12,7 @@ import { runSlam } from '../pipeline/slam';
 import { meshBlocksToPly } from '../server/ply';
 import { backendFlagUsage, parseBackendFlag } from './backendFlag';
 import { Progress } from './progress';
-import { monoScanUsage, parseMonoFlags, runMonoScan } from '../mono/scanCli';
+import { monoScanUsage, parseMonoFlags, runMonoScan } from './scanMono';
 
 const usage = `usage: scanstream scan --source SPEC --out DIR [options]
 

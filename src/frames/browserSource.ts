@@ -7,7 +7,7 @@
  */
 import { Observable, Subject } from 'rxjs';
 import sharp, { type OutputInfo } from 'sharp';
-import type { CameraFrameMessage } from '../server/dataMessages';
+import type { BrowserCameraFrame } from './cameraFrame';
 import { SourceError } from './errors';
 import type { Frame } from './frame';
 
@@ -22,7 +22,7 @@ export class BrowserFrameError extends SourceError {
 export const MAX_BROWSER_PIXELS = 1920 * 1080;
 
 /** Cheap checks done before any decoding; throws BrowserFrameError naming what is wrong. */
-export function validateCameraFrame(m: CameraFrameMessage): void {
+export function validateCameraFrame(m: BrowserCameraFrame): void {
   const what = `camera frame ${m.index} (${m.width}×${m.height} ${m.encoding})`;
   if (m.width < 16 || m.height < 16 || m.width * m.height > MAX_BROWSER_PIXELS) {
     throw new BrowserFrameError(`${what}: size must be at least 16×16 and at most ${MAX_BROWSER_PIXELS} pixels`);
@@ -38,7 +38,7 @@ export function validateCameraFrame(m: CameraFrameMessage): void {
   }
 }
 
-async function toRgb(m: CameraFrameMessage): Promise<Uint8Array> {
+async function toRgb(m: BrowserCameraFrame): Promise<Uint8Array> {
   if (m.encoding === 'rgb') return m.data;
   let out: { data: Buffer; info: OutputInfo };
   try {
@@ -57,7 +57,7 @@ async function toRgb(m: CameraFrameMessage): Promise<Uint8Array> {
 export interface BrowserSource {
   readonly frames: Observable<Frame>;
   /** Offer one frame; rejects with BrowserFrameError if it is invalid. Resolves once it was emitted or superseded. */
-  push(m: CameraFrameMessage): Promise<void>;
+  push(m: BrowserCameraFrame): Promise<void>;
   /** frames replaced by a newer one before they were emitted */
   readonly dropped: number;
   /** the camera stopped: complete the source */
@@ -66,7 +66,7 @@ export interface BrowserSource {
 
 export function browserSource(): BrowserSource {
   const subject = new Subject<Frame>();
-  let waiting: CameraFrameMessage | null = null;
+  let waiting: BrowserCameraFrame | null = null;
   let decoding = false;
   let emitted = 0;
   let dropped = 0;

@@ -6,18 +6,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { readInputFile } from '../frames/decode';
+import type { TriangleMesh } from '../geometry/mesh';
 import { SourceError } from '../frames/errors';
-
-export interface TriangleMesh {
-  /** xyz per vertex */
-  positions: Float32Array;
-  /** rgb per vertex */
-  colors?: Uint8Array;
-  /** unit normal per vertex */
-  normals?: Float32Array;
-  /** three vertex indices per triangle; absent for a point cloud */
-  indices?: Uint32Array;
-}
 
 type ScalarType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
 

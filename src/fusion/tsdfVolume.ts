@@ -1,4 +1,5 @@
 import type { Intrinsics } from '../geometry/intrinsics';
+import type { TriangleSoup } from '../geometry/mesh';
 import { invertRigid, type Pose, rigidPoseProblem, top3x4 } from '../geometry/se3';
 import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
@@ -56,12 +57,6 @@ export interface RaycastResult {
   /** world-frame unit normals, NaN on miss */
   normals: Float32Array;
   color: Uint8Array;
-}
-
-export interface TriangleSoup {
-  positions: Float32Array;
-  colors: Uint8Array;
-  indices: Uint32Array;
 }
 
 /**

@@ -27,6 +27,7 @@ import { identityPose, invertRigid, multiply, orthonormalize, type Pose, poseDel
 import { projectionMatrix, triangulateBatch } from '../geometry/triangulation';
 import type { NativeContext } from '../native/context';
 import { OrbExtractor } from '../tracking/features';
+import type { TrackingState } from '../tracking/trackingState';
 import { ReciprocalMatcher } from '../tracking/matching';
 import { adjustWindow, type WindowAdjustmentReport } from './windowAdjustment';
 import { FrameFeatures, hamming } from './frameFeatures';
@@ -36,7 +37,8 @@ import { KeyframeDepth, type FusableDepth, type SourceFrame } from './keyframeDe
 import { Keyframe, MonoMap, type Landmark } from './map';
 import type { MonoOptions } from './options';
 
-export type MonoState = 'initializing' | 'ok' | 'lost';
+/** a monocular map never takes poses from ground truth */
+export type MonoState = Exclude<TrackingState, 'groundtruth'>;
 
 export interface MonoTrackInfo {
   state: MonoState;

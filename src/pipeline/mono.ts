@@ -8,7 +8,8 @@
 import { lastValueFrom, Observable, Subject, tap, type OperatorFunction, type Subscription } from 'rxjs';
 import type { Frame } from '../frames/frame';
 import type { MeshBlock } from '../fusion/meshBlock';
-import { TsdfVolume, type TriangleSoup } from '../fusion/tsdfVolume';
+import { TsdfVolume } from '../fusion/tsdfVolume';
+import { type TriangleSoup } from '../geometry/mesh';
 import { identityPose, type Pose, rigidPoseProblem } from '../geometry/se3';
 import type { FusableDepth } from '../mono/keyframeDepth';
 import { MonoSystem, type MonoTrackInfo } from '../mono/monoSystem';

@@ -1,7 +1,7 @@
 import { lastValueFrom, tap, type Observable } from 'rxjs';
 import type { FusionOptionsInput } from '../config';
 import type { Frame } from '../frames/frame';
-import type { TriangleSoup } from '../fusion/tsdfVolume';
+import type { TriangleSoup } from '../geometry/mesh';
 import type { NativeContext } from '../native/context';
 import { fusionPipeline } from './pipeline';
 import type { PipelineUpdate } from './types';

@@ -1,7 +1,8 @@
 import { lastValueFrom, Observable, pipe, Subject, tap, type OperatorFunction } from 'rxjs';
 import { FusionOptionsSchema, TrackingOptionsSchema, type FusionOptionsInput, type TrackingOptionsInput } from '../config';
 import { type Frame } from '../frames/frame';
-import { TsdfVolume, type TriangleSoup } from '../fusion/tsdfVolume';
+import { TsdfVolume } from '../fusion/tsdfVolume';
+import { type TriangleSoup } from '../geometry/mesh';
 import { identityPose, type Pose } from '../geometry/se3';
 import type { NativeContext } from '../native/context';
 import { SlamSystem, type TrackedFrame, type TrackingInfo } from '../tracking/slamSystem';

@@ -1,11 +1,10 @@
 import type { Frame } from '../frames/frame';
 import type { MeshBlock } from '../fusion/meshBlock';
 import type { Pose } from '../geometry/se3';
+import type { TrackingState } from '../tracking/trackingState';
 
 /** Milliseconds spent per stage on one frame (e.g. { integrate: 4.1, mesh: 2.3 }). */
 export type StageTimings = Record<string, number>;
-
-export type TrackingState = 'groundtruth' | 'initializing' | 'ok' | 'lost';
 
 export interface PipelineStats {
   frames: number;

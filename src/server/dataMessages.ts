@@ -12,6 +12,8 @@
  * Browser-safe: DataView and typed arrays only.
  */
 import { z } from 'zod';
+import type { BrowserCameraFrame } from '../frames/cameraFrame';
+import { TRACKING_STATES, type TrackingState } from '../tracking/trackingState';
 import { PROTOCOL_VERSION } from './protocol';
 
 export const DataType = {
@@ -25,8 +27,6 @@ export const DataType = {
 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
-export const TRACKING_STATES = ['groundtruth', 'initializing', 'ok', 'lost'] as const;
-export type WireTrackingState = (typeof TRACKING_STATES)[number];
 
 const HEADER_FIXED = 8;
 const MAX_SECTIONS = 8;
@@ -80,7 +80,7 @@ export interface PoseMessage {
   kind: 'pose';
   seq: number;
   frameIndex: number;
-  trackingState: WireTrackingState;
+  trackingState: TrackingState;
   /** source clock, seconds */
   timestamp: number;
   /** wall clock (ms since epoch) when the frame entered the pipeline; NaN if unknown */
@@ -116,7 +116,7 @@ export interface StatsMessage {
   frames: number;
   blocks: number;
   triangles: number;
-  trackingState: WireTrackingState;
+  trackingState: TrackingState;
   /** pipeline frames per second (recent) */
   fps: number;
   /** frames a live source dropped because the pipeline lagged */
@@ -125,23 +125,10 @@ export interface StatsMessage {
   timings: Record<string, number>;
 }
 
-export type CameraEncoding = 'rgb' | 'jpeg';
-
-export interface CameraFrameMessage {
+/** A browser camera's frame on the wire (client → server). */
+export interface CameraFrameMessage extends BrowserCameraFrame {
   kind: 'cameraFrame';
   seq: number;
-  index: number;
-  /** capture time, seconds */
-  timestamp: number;
-  width: number;
-  height: number;
-  encoding: CameraEncoding;
-  fx: number;
-  fy: number;
-  cx: number;
-  cy: number;
-  /** RGB (width × height × 3 bytes) or JPEG bytes */
-  data: Uint8Array;
 }
 
 export type DataMessage = MeshBlockMessage | PoseMessage | TrajectoryMessage | FrameImageMessage | StatsMessage | CameraFrameMessage;
@@ -176,13 +163,13 @@ function assemble(type: DataTypeCode, seq: number, meta: Uint8Array, payloads: A
   return out;
 }
 
-function trackingCode(state: WireTrackingState): number {
+function trackingCode(state: TrackingState): number {
   const i = TRACKING_STATES.indexOf(state);
   if (i < 0) throw new DataMessageError(`tracking state '${String(state)}' is not one of ${TRACKING_STATES.join(', ')}`);
   return i;
 }
 
-function trackingName(code: number): WireTrackingState {
+function trackingName(code: number): TrackingState {
   const s = TRACKING_STATES[code];
   if (s === undefined) throw new DataMessageError(`tracking state code ${code} is not one of 0..${TRACKING_STATES.length - 1}`);
   return s;

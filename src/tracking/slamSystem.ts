@@ -10,7 +10,7 @@ import type { TsdfVolume } from '../fusion/tsdfVolume';
 import { sameIntrinsics, type Intrinsics } from '../geometry/intrinsics';
 import { identityPose, type Pose } from '../geometry/se3';
 import type { NativeContext } from '../native/context';
-import type { TrackingState } from '../pipeline/types';
+import type { TrackingState } from './trackingState';
 import { DenseTracker, denseTrackerOptions, type LostReason } from './denseTracker';
 import type { IcpResult } from './icp';
 import { KeyframeMap, type KeyframeEvent, type RelocalisationResult } from './keyframes';

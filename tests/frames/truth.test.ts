@@ -5,7 +5,7 @@ import { syntheticSdf } from '../../src/frames/synthetic/sdf';
 import { SyntheticSequence } from '../../src/frames/synthetic/source';
 import { lookAtWithRoll } from '../../src/frames/synthetic/trajectory';
 import { cullToSeen, syntheticTruthMesh } from '../../src/frames/synthetic/truth';
-import type { TriangleMesh } from '../../src/fusion/ply';
+import type { TriangleMesh } from '../../src/geometry/mesh';
 import type { Intrinsics } from '../../src/geometry/intrinsics';
 
 function only(primitive: SyntheticScene['primitives'][number]): SyntheticScene {

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SourceError } from '../../src/frames/errors';
-import { decodePly, encodePly, readPly, writePly, type TriangleMesh } from '../../src/fusion/ply';
+import { decodePly, encodePly, readPly, writePly } from '../../src/fusion/ply';
+import { type TriangleMesh } from '../../src/geometry/mesh';
 import { seededRandom } from '../helpers/random';
 
 let dir = '';

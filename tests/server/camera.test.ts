@@ -163,14 +163,14 @@ describe('browser source', () => {
     const src = browserSource();
     const first = firstValueFrom(src.frames);
     const data = new Uint8Array(32 * 24 * 3).fill(9);
-    await src.push({ kind: 'cameraFrame', seq: 0, index: 5, timestamp: 2.5, width: 32, height: 24, encoding: 'rgb', ...k, data });
+    await src.push({ index: 5, timestamp: 2.5, width: 32, height: 24, encoding: 'rgb', ...k, data });
     const f = await first;
     expect(f).toMatchObject({ index: 0, timestamp: 2.5, width: 32, height: 24, intrinsics: { ...k, width: 32, height: 24 } });
     expect(f.rgb).toEqual(data);
-    const bad = src.push({ kind: 'cameraFrame', seq: 1, index: 6, timestamp: 3, width: 32, height: 24, encoding: 'rgb', ...k, data: data.subarray(1) });
+    const bad = src.push({ index: 6, timestamp: 3, width: 32, height: 24, encoding: 'rgb', ...k, data: data.subarray(1) });
     await expect(bad).rejects.toThrow(BrowserFrameError);
     await expect(bad).rejects.toThrow(/RGB payload is 2303 bytes; expected 2304/);
-    const notJpeg = src.push({ kind: 'cameraFrame', seq: 2, index: 7, timestamp: 3, width: 32, height: 24, encoding: 'jpeg', ...k, data: new Uint8Array(10) });
+    const notJpeg = src.push({ index: 7, timestamp: 3, width: 32, height: 24, encoding: 'jpeg', ...k, data: new Uint8Array(10) });
     await expect(notJpeg).rejects.toThrow(/not a JPEG/);
   });
 });

@@ -1,5 +1,5 @@
 /** Growable triangle mesh with per-vertex normals, for building truth surfaces. */
-import type { TriangleMesh } from '../../fusion/ply';
+import type { TriangleMesh } from '../../geometry/mesh';
 
 export class MeshBuilder {
   private positions: number[] = [];

@@ -5,7 +5,7 @@
  * triangles are within `maxChordError` (10 µm) of the true surface, so the
  * mesh is "the truth" at the accuracy fusion is measured at (sub-millimetre).
  */
-import type { TriangleMesh } from '../../fusion/ply';
+import type { TriangleMesh } from '../../geometry/mesh';
 import type { Intrinsics } from '../../geometry/intrinsics';
 import type { Pose } from '../../geometry/se3';
 import { MeshBuilder } from './meshBuilder';

@@ -14,7 +14,7 @@ import { intrinsicsFromFov } from '../geometry/intrinsics';
 import type { NativeContext } from '../native/context';
 import { runMono } from '../pipeline/mono';
 import { meshBlocksToPly } from '../server/ply';
-import { MonoOptionsSchema, type MonoOptionsInput } from './options';
+import { MonoOptionsSchema, type MonoOptionsInput } from '../mono/options';
 
 export const monoScanUsage = `mono mode (--mode mono): colour only — features, two-view initialisation,
 PnP tracking, windowed bundle adjustment, plane-sweep depth on keyframes.
