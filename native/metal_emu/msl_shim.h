@@ -151,17 +151,20 @@ template <class T, int N> struct vec;
   }
 
 #define MSL_EMU_VEC_BINARY(op)                                                                                         \
-  friend constexpr vec operator op(vec a, vec b) {                                                              \
+  friend constexpr vec operator op(vec a, vec b) {                                                                     \
     for (int i = 0; i < size; ++i) a[i] = T(a[i] op b[i]);                                                             \
     return a;                                                                                                          \
   }                                                                                                                    \
-  constexpr vec& operator op##=(vec b) {                                                                       \
+  constexpr vec& operator op##=(vec b) {                                                                               \
     for (int i = 0; i < size; ++i) (*this)[i] = T((*this)[i] op b[i]);                                                 \
     return *this;                                                                                                      \
+  }                                                                                                                    \
+  void operator op##=(vec b) volatile {                                                                                \
+    for (int i = 0; i < size; ++i) (*this)[i] = T((*this)[i] op b[i]);                                                \
   }
 
 #define MSL_EMU_VEC_COMPARE(op)                                                                                        \
-  friend constexpr vec<bool, size> operator op(vec a, vec b) {                                           \
+  friend constexpr vec<bool, size> operator op(vec a, vec b) {                                                         \
     vec<bool, size> r{};                                                                                               \
     for (int i = 0; i < size; ++i) r[i] = a[i] op b[i];                                                                \
     return r;                                                                                                          \
@@ -315,7 +318,7 @@ using namespace metal;
   }
 #define MSL_EMU_F2(name, expr)                                                                                         \
   inline float name(float x, float y) { return expr; }                                                                \
-  template <int N> inline msl_emu::vec<float, N> name(msl_emu::vec<float, N> a, const msl_emu::vec<float, N>& b) {   \
+  template <int N> inline msl_emu::vec<float, N> name(msl_emu::vec<float, N> a, msl_emu::vec<float, N> b) {   \
     for (int i = 0; i < N; ++i) a[i] = name(a[i], b[i]);                                                              \
     return a;                                                                                                          \
   }
@@ -361,11 +364,11 @@ MSL_EMU_F2(step, y < x ? 0.0f : 1.0f) /* step(edge, x) */
 #undef MSL_EMU_F2
 
 inline float abs(float x) { return __builtin_fabsf(x); }
-template <int N> inline msl_emu::vec<float, N> abs(const msl_emu::vec<float, N>& v) { return fabs(v); }
+template <int N> inline msl_emu::vec<float, N> abs(msl_emu::vec<float, N> v) { return fabs(v); }
 inline float fma(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
 template <int N>
-inline msl_emu::vec<float, N> fma(msl_emu::vec<float, N> a, const msl_emu::vec<float, N>& b,
-                                  const msl_emu::vec<float, N>& c) {
+inline msl_emu::vec<float, N> fma(msl_emu::vec<float, N> a, msl_emu::vec<float, N> b,
+                                  msl_emu::vec<float, N> c) {
   for (int i = 0; i < N; ++i) a[i] = __builtin_fmaf(a[i], b[i], c[i]);
   return a;
 }
@@ -373,15 +376,15 @@ inline msl_emu::vec<float, N> fma(msl_emu::vec<float, N> a, const msl_emu::vec<f
 inline float mad(float a, float b, float c) { return a * b + c; }
 inline float clamp(float x, float lo, float hi) { return fmin(fmax(x, lo), hi); }
 template <int N>
-inline msl_emu::vec<float, N> clamp(const msl_emu::vec<float, N>& x, const msl_emu::vec<float, N>& lo,
-                                    const msl_emu::vec<float, N>& hi) {
+inline msl_emu::vec<float, N> clamp(msl_emu::vec<float, N> x, msl_emu::vec<float, N> lo,
+                                    msl_emu::vec<float, N> hi) {
   return fmin(fmax(x, lo), hi);
 }
 /* mix(x, y, a) = x + (y - x) * a, as MSL defines it */
 inline float mix(float x, float y, float a) { return x + (y - x) * a; }
 template <int N>
-inline msl_emu::vec<float, N> mix(const msl_emu::vec<float, N>& x, const msl_emu::vec<float, N>& y,
-                                  const msl_emu::vec<float, N>& a) {
+inline msl_emu::vec<float, N> mix(msl_emu::vec<float, N> x, msl_emu::vec<float, N> y,
+                                  msl_emu::vec<float, N> a) {
   return x + (y - x) * a;
 }
 inline float smoothstep(float e0, float e1, float x) {
@@ -394,7 +397,7 @@ inline bool isinf(float x) { return __builtin_isinf(x); }
 inline bool isfinite(float x) { return __builtin_isfinite(x); }
 inline bool signbit(float x) { return __builtin_signbit(x); }
 #define MSL_EMU_PRED(name)                                                                                             \
-  template <int N> inline msl_emu::vec<bool, N> name(const msl_emu::vec<float, N>& v) {                               \
+  template <int N> inline msl_emu::vec<bool, N> name(msl_emu::vec<float, N> v) {                               \
     msl_emu::vec<bool, N> r{};                                                                                         \
     for (int i = 0; i < N; ++i) r[i] = name(v[i]);                                                                     \
     return r;                                                                                                          \
@@ -410,17 +413,17 @@ MSL_EMU_PRED(signbit)
   inline T min(T a, T b) { return b < a ? b : a; }                                                                     \
   inline T max(T a, T b) { return a < b ? b : a; }                                                                     \
   inline T clamp(T x, T lo, T hi) { return min(max(x, lo), hi); }                                                     \
-  template <int N> inline msl_emu::vec<T, N> min(msl_emu::vec<T, N> a, const msl_emu::vec<T, N>& b) {                  \
+  template <int N> inline msl_emu::vec<T, N> min(msl_emu::vec<T, N> a, msl_emu::vec<T, N> b) {                  \
     for (int i = 0; i < N; ++i) a[i] = min(a[i], b[i]);                                                                \
     return a;                                                                                                          \
   }                                                                                                                    \
-  template <int N> inline msl_emu::vec<T, N> max(msl_emu::vec<T, N> a, const msl_emu::vec<T, N>& b) {                  \
+  template <int N> inline msl_emu::vec<T, N> max(msl_emu::vec<T, N> a, msl_emu::vec<T, N> b) {                  \
     for (int i = 0; i < N; ++i) a[i] = max(a[i], b[i]);                                                                \
     return a;                                                                                                          \
   }                                                                                                                    \
   template <int N>                                                                                                     \
-  inline msl_emu::vec<T, N> clamp(const msl_emu::vec<T, N>& x, const msl_emu::vec<T, N>& lo,                           \
-                                  const msl_emu::vec<T, N>& hi) {                                                      \
+  inline msl_emu::vec<T, N> clamp(msl_emu::vec<T, N> x, msl_emu::vec<T, N> lo,                           \
+                                  msl_emu::vec<T, N> hi) {                                                      \
     return min(max(x, lo), hi);                                                                                        \
   }
 MSL_EMU_INT(int)
@@ -469,23 +472,23 @@ inline ulong mulhi(ulong a, ulong b) { return ulong((unsigned __int128)a * b >> 
 
 /* ---------------------------------------------------------------- geometric, relational */
 
-template <int N> inline float dot(const msl_emu::vec<float, N>& a, const msl_emu::vec<float, N>& b) {
+template <int N> inline float dot(msl_emu::vec<float, N> a, msl_emu::vec<float, N> b) {
   float s = a[0] * b[0]; /* left to right: ((a.x*b.x + a.y*b.y) + a.z*b.z) ... */
   for (int i = 1; i < N; ++i) s = s + a[i] * b[i];
   return s;
 }
-inline float3 cross(const float3& a, const float3& b) {
+inline float3 cross(float3 a, float3 b) {
   return float3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x);
 }
-template <int N> inline float length_squared(const msl_emu::vec<float, N>& v) { return dot(v, v); }
-template <int N> inline float length(const msl_emu::vec<float, N>& v) { return __builtin_sqrtf(dot(v, v)); }
-template <int N> inline float distance(const msl_emu::vec<float, N>& a, const msl_emu::vec<float, N>& b) {
+template <int N> inline float length_squared(msl_emu::vec<float, N> v) { return dot(v, v); }
+template <int N> inline float length(msl_emu::vec<float, N> v) { return __builtin_sqrtf(dot(v, v)); }
+template <int N> inline float distance(msl_emu::vec<float, N> a, msl_emu::vec<float, N> b) {
   return length(a - b);
 }
-template <int N> inline float distance_squared(const msl_emu::vec<float, N>& a, const msl_emu::vec<float, N>& b) {
+template <int N> inline float distance_squared(msl_emu::vec<float, N> a, msl_emu::vec<float, N> b) {
   return length_squared(a - b);
 }
-template <int N> inline msl_emu::vec<float, N> normalize(const msl_emu::vec<float, N>& v) {
+template <int N> inline msl_emu::vec<float, N> normalize(msl_emu::vec<float, N> v) {
   return v * (1.0f / __builtin_sqrtf(dot(v, v)));
 }
 
@@ -494,19 +497,19 @@ template <class T, class = std::enable_if_t<!msl_emu::is_vec<T>::value>> inline 
   return c ? b : a;
 }
 template <class T, int N>
-inline msl_emu::vec<T, N> select(msl_emu::vec<T, N> a, const msl_emu::vec<T, N>& b, const msl_emu::vec<bool, N>& c) {
+inline msl_emu::vec<T, N> select(msl_emu::vec<T, N> a, msl_emu::vec<T, N> b, msl_emu::vec<bool, N> c) {
   for (int i = 0; i < N; ++i)
     if (c[i]) a[i] = b[i];
   return a;
 }
 inline bool all(bool b) { return b; }
 inline bool any(bool b) { return b; }
-template <int N> inline bool all(const msl_emu::vec<bool, N>& b) {
+template <int N> inline bool all(msl_emu::vec<bool, N> b) {
   for (int i = 0; i < N; ++i)
     if (!b[i]) return false;
   return true;
 }
-template <int N> inline bool any(const msl_emu::vec<bool, N>& b) {
+template <int N> inline bool any(msl_emu::vec<bool, N> b) {
   for (int i = 0; i < N; ++i)
     if (b[i]) return true;
   return false;

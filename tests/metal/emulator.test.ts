@@ -230,6 +230,31 @@ describe('shim', () => {
     expect(String(r.stderr)).toContain('-Werror,-Wdouble-promotion');
   });
 
+  test('vectors, half and struct members read, written and updated through threadgroup (volatile) pointers compile', () => {
+    const path = join(io, 'threadgroup_values.metal');
+    mkdirSync(io, { recursive: true });
+    writeFileSync(path, `
+      using namespace metal;
+      struct Pair { float a; uint b; };
+      kernel void k(device float4* p [[buffer(0)]], threadgroup float4* t [[threadgroup(0)]], threadgroup half* h [[threadgroup(1)]],
+                    threadgroup Pair* pairs [[threadgroup(2)]], uint i [[thread_position_in_grid]]) {
+        t[i] = p[i];
+        float4 v = t[i] + t[i ^ 1u];
+        t[i] += v;
+        t[i].x += 1.0f;
+        float s = t[i][2] + dot(t[i], v) + simd_sum(t[i]).x + length(float3(t[i].x, t[i].y, t[i].z));
+        h[i] = s;
+        half copy = h[i];
+        pairs[i].a = h[i] + float(copy);
+        pairs[i].b = 3u;
+        threadgroup float4& r = t[i];
+        r.y = pairs[i].a;
+        p[i] = max(t[i], float4(0.0f));
+      }`);
+    const r = syntax(path);
+    expect(r.status === 0 ? 'ok' : String(r.stderr)).toBe('ok');
+  });
+
   test('vector types have MSL sizes and alignments (float3 16 bytes, packed_float3 12, uchar3 4, half3 8)', () => {
     const path = join(io, 'sizes.metal');
     mkdirSync(io, { recursive: true });
