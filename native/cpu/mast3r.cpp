@@ -168,6 +168,35 @@ SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangul
   return SS_OK;
 }
 
+SS_API ss_status ss_mast3r_matches_to_depths(ss_context* ctx, const ss_mast3r_matches_to_depths_args* args,
+                                             ss_buffer* matches, ss_buffer* cams, ss_buffer* points, ss_buffer* depths,
+                                             ss_buffer* confs) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_mast3r_matches_to_depths_args a = *args;
+  if (a.batch == 0 || a.views == 0 || a.width == 0 || a.height == 0)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_matches_to_depths: empty input (batch=%u, views=%u, %ux%u)",
+                   a.batch, a.views, a.width, a.height);
+  if (a.views > MAST3R_MATCH_MAX_VIEWS)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_matches_to_depths: at most %u views, got %u",
+                   (unsigned)MAST3R_MATCH_MAX_VIEWS, a.views);
+  uint64_t n = (uint64_t)a.batch * a.width * a.height;
+  if (n * a.views > 0xffffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_matches_to_depths: too many matches");
+  SS_REQUIRE_BUFFER(ctx, matches, n * a.views * 20);
+  SS_REQUIRE_BUFFER(ctx, cams, (uint64_t)a.batch * ((a.views + 1) * 12 + 4) * 4);
+  SS_REQUIRE_BUFFER(ctx, points, n * 12);
+  SS_REQUIRE_BUFFER(ctx, depths, n * 4);
+  SS_REQUIRE_BUFFER(ctx, confs, n * 4);
+  const float* m = ss_data<float>(matches);
+  const float* c = ss_data<float>(cams);
+  float* p = ss_data<float>(points);
+  float* d = ss_data<float>(depths);
+  float* cf = ss_data<float>(confs);
+  ctx->pool->parallel_for((int64_t)n, 1024, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) mast3r_matches_depth_pixel(a, (uint32_t)i, m, c, p, d, cf);
+  });
+  return SS_OK;
+}
+
 SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_refine_depths_tsdf_args* args,
                                               ss_buffer* depths, ss_buffer* confs, ss_buffer* cams,
                                               ss_buffer* out) {

@@ -50,6 +50,10 @@ SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangul
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_triangulate is not implemented on the CUDA backend yet");
 }
 
+SS_API ss_status ss_mast3r_matches_to_depths(ss_context* ctx, const ss_mast3r_matches_to_depths_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
+  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_matches_to_depths is not implemented on the CUDA backend yet");
+}
+
 SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_refine_depths_tsdf_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_refine_depths_tsdf is not implemented on the CUDA backend yet");
 }

@@ -393,6 +393,22 @@ typedef struct ss_mast3r_triangulate_args {
   uint32_t batch, cams, points, pad0;
 } ss_mast3r_triangulate_args;
 
+/* MASt3R matches_to_depths: matches float32 [batch, views, height, width, 5]
+ * = (x1, y1, x2, y2, conf) of reference pixel ↔ view v; cams float32
+ * [batch, (views + 1)·12 + 4] = the projections K·E[:3] of the reference
+ * camera and of each view (3×4 row-major), then the reference camera's
+ * world→camera row E[2] (for z). Per pixel, each view's match is triangulated
+ * with the reference camera as ss_mast3r_triangulate does (float32 results),
+ * averaged weighted by confidence over the views where it is finite
+ * (normaliser ≤ 1e-5 → 1; float64 sums) → points float32 [batch, h, w, 3] and
+ * depths float32 [batch, h, w] (z in the reference camera), NaN where at most
+ * min_valid views are finite; confs float32 [batch, h, w] = the sum of the
+ * valid views' confidences. views ≤ 64. */
+typedef struct ss_mast3r_matches_to_depths_args {
+  uint32_t batch, views, width, height;
+  uint32_t min_valid, pad0, pad1, pad2;
+} ss_mast3r_matches_to_depths_args;
+
 /* TSDF depth refinement of MASt3R's tsdf_optimizer.py. depths, confs: float32
  * [images, height, width]; cams: float32 [images, 16] = cam→world 3×4
  * row-major, then fx, fy, cx, cy; out: float32 [images, height, width].
@@ -480,6 +496,7 @@ typedef struct ss_plane_sweep_args {
   K(mast3r_nn_query, IN(query_map) IN(query_idx) IN(db_map) IN(db_index) INOUT(out_idx))           \
   K(mast3r_depthmap_to_pts3d, IN(depth) IN(intrinsics) OUT(points) OUT(valid))                     \
   K(mast3r_triangulate, IN(pts2d) IN(proj) OUT(out))                                               \
+  K(mast3r_matches_to_depths, IN(matches) IN(cams) OUT(points) OUT(depths) OUT(confs))             \
   K(mast3r_refine_depths_tsdf, IN(depths) IN(confs) IN(cams) OUT(out))                             \
   K(mast3r_similarity, IN(desc1) IN(desc2) OUT(out))                                               \
   K(mast3r_infonce, IN(desc1) IN(desc2) OUT(loss))                                                 \

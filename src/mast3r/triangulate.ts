@@ -1,8 +1,9 @@
+import type { NativeBuffer } from '../native/buffer';
 import { Mast3rInputError } from './errors';
 import { contextOf, type KernelOptions } from './native';
 import { shapeString, sizeOf, type NdArray } from './ndarray';
 import { CallBuffers, requireDistinct, tensorShape, type OutputOptions, type TensorInput } from './tensor';
-import { floatData, requireNonEmpty, requireRank } from './validate';
+import { floatData } from './validate';
 
 export type TriangulateOptions = KernelOptions & OutputOptions;
 
@@ -36,9 +37,13 @@ export function batchedTriangulate(pts2d: TensorInput, P: TensorInput, opts: Tri
   }
 }
 
-export interface MatchesToDepthsOptions extends KernelOptions {
+export interface MatchesToDepthsOptions extends KernelOptions, OutputOptions {
   /** a pixel needs more than ⌊ratio·Nv⌋ valid views (MASt3R: `<= min_num_valids` → NaN); default 0.3 */
   minValidRatio?: number;
+  /** the depths' buffer (≥ 4 bytes a pixel); `out` takes the points (≥ 12 bytes a pixel) */
+  depthsOut?: NativeBuffer;
+  /** the confidence sums' buffer (≥ 4 bytes a pixel) */
+  confsOut?: NativeBuffer;
 }
 
 export interface MatchDepths {
@@ -59,29 +64,10 @@ function cameraMatrices(name: string, arr: NdArray, B: number, cams: number, row
   return floatData(name, arr);
 }
 
-/**
- * MASt3R's matches_to_depths: K [B, Nv+1, 3, 3], world→camera E
- * [B, Nv+1, 3 or 4, 4] (camera 0 is the reference), matches
- * [B, Nv, H, W, 5] = (x1, y1, x2, y2, conf) of reference pixel ↔ view v.
- * Triangulates each pair, averages the views weighted by confidence
- * ignoring NaN (normaliser ≤ 1e-5 → 1), NaN where the valid views number
- * ≤ ⌊0.3·Nv⌋, and returns depth z in the reference camera.
- */
-export function matchesToDepths(K: NdArray, E: NdArray, matches: NdArray, opts: MatchesToDepthsOptions = {}): MatchDepths {
-  requireRank('matches', matches, [5], 'matches [B, Nv, H, W, 5]');
-  requireNonEmpty('matches', matches);
-  const [B, Nv, H, W, five] = matches.shape as [number, number, number, number, number];
-  if (five !== 5) throw new Mast3rInputError(`matches: last dimension must be 5 (x1, y1, x2, y2, conf), got ${shapeString(matches.shape)}`);
-  const k = cameraMatrices('K', K, B, Nv + 1, [3], 3);
-  const e = cameraMatrices('E', E, B, Nv + 1, [3, 4], 4);
-  const eRows = E.shape[2] as number;
-  const mt = floatData('matches', matches);
-  const ratio = opts.minValidRatio ?? 0.3;
-  const minValid = Math.floor(Nv * ratio);
-  const hw = H * W;
-
-  // P = K·E[:3] per camera; pair (b, v) triangulates camera 0 with camera v + 1
-  const proj = new Float32Array(B * (Nv + 1) * 12);
+/** Per batch element: P = K·E[:3] of the reference camera and each view, then the reference camera's E row 2 (ss_mast3r_matches_to_depths's cams). */
+function packProjections(k: Float32Array, e: Float32Array, eRows: number, B: number, Nv: number): Float32Array {
+  const per = (Nv + 1) * 12 + 4;
+  const out = new Float32Array(B * per);
   for (let b = 0; b < B; b++) {
     for (let c = 0; c <= Nv; c++) {
       const kb = (b * (Nv + 1) + c) * 9;
@@ -90,77 +76,59 @@ export function matchesToDepths(K: NdArray, E: NdArray, matches: NdArray, opts: 
         for (let col = 0; col < 4; col++) {
           let s = 0;
           for (let t = 0; t < 3; t++) s += (k[kb + r * 3 + t] as number) * (e[eb + t * 4 + col] as number);
-          proj[(b * (Nv + 1) + c) * 12 + r * 4 + col] = s;
+          out[b * per + c * 12 + r * 4 + col] = s;
         }
       }
     }
+    const e0 = b * (Nv + 1) * eRows * 4;
+    out.set(e.subarray(e0 + 8, e0 + 12), b * per + (Nv + 1) * 12);
   }
-  const pts2d = new Float32Array(B * Nv * 2 * hw * 2);
-  const P = new Float32Array(B * Nv * 2 * 12);
-  for (let b = 0; b < B; b++) {
-    for (let v = 0; v < Nv; v++) {
-      const pair = b * Nv + v;
-      P.set(proj.subarray(b * (Nv + 1) * 12, b * (Nv + 1) * 12 + 12), pair * 24);
-      P.set(proj.subarray((b * (Nv + 1) + v + 1) * 12, (b * (Nv + 1) + v + 2) * 12), pair * 24 + 12);
-      const mbase = pair * hw * 5;
-      const o1 = pair * 2 * hw * 2;
-      const o2 = o1 + hw * 2;
-      for (let i = 0; i < hw; i++) {
-        pts2d[o1 + 2 * i] = mt[mbase + 5 * i] as number;
-        pts2d[o1 + 2 * i + 1] = mt[mbase + 5 * i + 1] as number;
-        pts2d[o2 + 2 * i] = mt[mbase + 5 * i + 2] as number;
-        pts2d[o2 + 2 * i + 1] = mt[mbase + 5 * i + 3] as number;
-      }
-    }
-  }
-  const X = batchedTriangulate({ data: pts2d, shape: [B * Nv, 2, hw, 2] }, { data: P, shape: [B * Nv, 2, 3, 4] }, opts).data;
+  return out;
+}
 
-  const points = new Float32Array(B * hw * 3);
-  const depths = new Float32Array(B * hw);
-  const confs = new Float32Array(B * hw);
-  for (let b = 0; b < B; b++) {
-    const eb = b * (Nv + 1) * eRows * 4;
-    for (let i = 0; i < hw; i++) {
-      let norm = 0;
-      let valid = 0;
-      for (let v = 0; v < Nv; v++) {
-        const at = ((b * Nv + v) * hw + i) * 3;
-        if (Number.isFinite(X[at] as number) && Number.isFinite(X[at + 1] as number) && Number.isFinite(X[at + 2] as number)) {
-          norm += mt[((b * Nv + v) * hw + i) * 5 + 4] as number;
-          valid++;
-        }
-      }
-      confs[b * hw + i] = norm;
-      if (norm <= 1e-5) norm = 1;
-      let sx = 0;
-      let sy = 0;
-      let sz = 0;
-      for (let v = 0; v < Nv; v++) {
-        const at = ((b * Nv + v) * hw + i) * 3;
-        const x = X[at] as number;
-        const y = X[at + 1] as number;
-        const z = X[at + 2] as number;
-        if (!Number.isFinite(x) || !Number.isFinite(y) || !Number.isFinite(z)) continue;
-        const c = (mt[((b * Nv + v) * hw + i) * 5 + 4] as number) / norm;
-        sx += x * c;
-        sy += y * c;
-        sz += z * c;
-      }
-      const o = (b * hw + i) * 3;
-      if (valid <= minValid) {
-        points[o] = points[o + 1] = points[o + 2] = NaN;
-        depths[b * hw + i] = NaN;
-        continue;
-      }
-      points[o] = sx;
-      points[o + 1] = sy;
-      points[o + 2] = sz;
-      depths[b * hw + i] = (e[eb + 8] as number) * sx + (e[eb + 9] as number) * sy + (e[eb + 10] as number) * sz + (e[eb + 11] as number);
+/**
+ * MASt3R's matches_to_depths: K [B, Nv+1, 3, 3], world→camera E
+ * [B, Nv+1, 3 or 4, 4] (camera 0 is the reference), matches
+ * [B, Nv, H, W, 5] = (x1, y1, x2, y2, conf) of reference pixel ↔ view v
+ * (a NativeTensor is read in place). One native call triangulates each pair,
+ * averages the views weighted by confidence ignoring NaN (normaliser ≤ 1e-5
+ * → 1), puts NaN where the valid views number ≤ ⌊0.3·Nv⌋, and returns depth
+ * z in the reference camera. With out / depthsOut / confsOut the results are
+ * views of those buffers, else fresh arrays (copied once).
+ */
+export function matchesToDepths(K: NdArray, E: NdArray, matches: TensorInput, opts: MatchesToDepthsOptions = {}): MatchDepths {
+  const ms = tensorShape('matches', matches);
+  if (ms.length !== 5) throw new Mast3rInputError(`matches: expected matches [B, Nv, H, W, 5], got shape ${shapeString(ms)}`);
+  if (sizeOf(ms) === 0) throw new Mast3rInputError(`matches: is empty (shape ${shapeString(ms)})`);
+  const [B, Nv, H, W, five] = ms as [number, number, number, number, number];
+  if (five !== 5) throw new Mast3rInputError(`matches: last dimension must be 5 (x1, y1, x2, y2, conf), got ${shapeString(ms)}`);
+  if (Nv > 64) throw new Mast3rInputError(`matches: at most 64 views, got ${Nv}`);
+  const k = cameraMatrices('K', K, B, Nv + 1, [3], 3);
+  const e = cameraMatrices('E', E, B, Nv + 1, [3, 4], 4);
+  const ratio = opts.minValidRatio ?? 0.3;
+  if (!Number.isFinite(ratio) || ratio < 0) throw new Mast3rInputError(`minValidRatio must be a finite number >= 0, got ${ratio}`);
+  const outs = { out: opts.out, depthsOut: opts.depthsOut, confsOut: opts.confsOut };
+  for (const [name, buf] of Object.entries(outs)) {
+    requireDistinct(name, buf, { matches });
+    for (const [other, b2] of Object.entries(outs)) {
+      if (name < other && buf !== undefined && buf === b2) throw new Mast3rInputError(`${name}: is also ${other}'s buffer`);
     }
   }
-  return {
-    points: { data: points, shape: [B, H, W, 3] },
-    depths: { data: depths, shape: [B, H, W] },
-    confs: { data: confs, shape: [B, H, W] },
-  };
+  const n = B * H * W;
+  const bufs = new CallBuffers(contextOf(opts));
+  try {
+    const points = bufs.output('out', opts.out, 12 * n);
+    const depths = bufs.output('depthsOut', opts.depthsOut, 4 * n);
+    const confs = bufs.output('confsOut', opts.confsOut, 4 * n);
+    bufs.ctx.call('ss_mast3r_matches_to_depths', { batch: B, views: Nv, width: W, height: H, min_valid: Math.floor(Nv * ratio) }, {
+      matches: bufs.input(matches), cams: bufs.params(packProjections(k, e, E.shape[2] as number, B, Nv)), points, depths, confs,
+    });
+    return {
+      points: { data: bufs.f32(points, 3 * n), shape: [B, H, W, 3] },
+      depths: { data: bufs.f32(depths, n), shape: [B, H, W] },
+      confs: { data: bufs.f32(confs, n), shape: [B, H, W] },
+    };
+  } finally {
+    bufs.release();
+  }
 }

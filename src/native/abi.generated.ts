@@ -165,6 +165,11 @@ export const kernelTable = {
     layout: { batch: 'u32', cams: 'u32', points: 'u32', pad0: 'u32' },
     buffers: { pts2d: 'in', proj: 'in', out: 'out' },
   },
+  ss_mast3r_matches_to_depths: {
+    args: 'mast3r_matches_to_depths',
+    layout: { batch: 'u32', views: 'u32', width: 'u32', height: 'u32', min_valid: 'u32', pad0: 'u32', pad1: 'u32', pad2: 'u32' },
+    buffers: { matches: 'in', cams: 'in', points: 'out', depths: 'out', confs: 'out' },
+  },
   ss_mast3r_refine_depths_tsdf: {
     args: 'mast3r_refine_depths_tsdf',
     layout: { images: 'u32', width: 'u32', height: 'u32', samples: 'u32', seed_lo: 'u32', seed_hi: 'u32', flags: 'u32', pad0: 'u32', tau: 'f32', pad1: 'f32', pad2: 'f32', pad3: 'f32' },

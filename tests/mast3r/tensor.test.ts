@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test';
 import {
-  batchedTriangulate, depthmapToPts3d, geotrf, infoNCELoss, Mast3rInputError, refineDepthsTSDF, similarities,
+  batchedTriangulate, depthmapToPts3d, geotrf, infoNCELoss, Mast3rInputError, matchesToDepths, refineDepthsTSDF, similarities,
 } from '../../src/mast3r';
 import { randomUnitRows } from '../../src/mast3r/synthetic';
 import { NativeContext, type NativeBuffer } from '../../src/native';
@@ -154,6 +154,33 @@ describe('triangulation and TSDF refinement over native buffers', () => {
     expect(sharesMemory(w.result.data, out)).toBe(true);
     expect(w.allocated).toEqual([]);
     for (const x of [bp, bm, out]) x.destroy();
+  });
+  test('matchesToDepths: one native call; into the caller\'s buffers equal to the allocating form; the results are the kernel\'s', () => {
+    const Nv = 3, h = 5, w = 7;
+    const K: number[] = [], E: number[] = [];
+    for (let bc = 0; bc < B * (Nv + 1); bc++) {
+      K.push(400, 0, 3, 0, 400, 2, 0, 0, 1);
+      E.push(1, 0, 0, 0.2 * (bc % (Nv + 1)), 0, 1, 0, 0.01 * bc, 0, 0, 1, 0.1, 0, 0, 0, 1);
+    }
+    const Ka = { data: Float32Array.from(K), shape: [B, Nv + 1, 3, 3] }, Ea = { data: Float32Array.from(E), shape: [B, Nv + 1, 4, 4] };
+    const m = Float32Array.from({ length: B * Nv * h * w * 5 }, (_, i) => (i % 5 === 4 ? 0.5 + r() : 10 * r()));
+    const alloc = matchesToDepths(Ka, Ea, { data: m, shape: [B, Nv, h, w, 5] }, { ctx });
+    expect(alloc.depths.data.some(Number.isFinite)).toBe(true);
+    const bm = ctx.bufferFrom(m), pts = ctx.buffer(12 * B * h * w), dep = ctx.buffer(4 * B * h * w), cf = ctx.buffer(4 * B * h * w);
+    const got = watch(ctx, () => matchesToDepths(Ka, Ea, { buffer: bm, shape: [B, Nv, h, w, 5] }, { ctx, out: pts, depthsOut: dep, confsOut: cf }));
+    expect(got.result.points.data).toEqual(alloc.points.data);
+    expect(got.result.depths.data).toEqual(alloc.depths.data);
+    expect(got.result.confs.data).toEqual(alloc.confs.data);
+    expect(sharesMemory(got.result.depths.data, dep)).toBe(true);
+    expect(got.calls.map((c) => c.kernel)).toEqual(['ss_mast3r_matches_to_depths']);
+    // only the cameras' projections are uploaded: 4 bytes × ((Nv + 1)·12 + 4) per batch element
+    expect(got.allocated).toEqual([4 * B * ((Nv + 1) * 12 + 4)]);
+    const tampered = watch(ctx, () => matchesToDepths(Ka, Ea, { data: m, shape: [B, Nv, h, w, 5] }, { ctx }), (_, bufs) => {
+      bufs.depths!.f32(0, B * h * w).fill(9);
+      bufs.confs!.f32(0, B * h * w).fill(8);
+    });
+    expect(tampered.result.depths.data.every((v) => v === 9) && tampered.result.confs.data.every((v) => v === 8)).toBe(true);
+    for (const x of [bm, pts, dep, cf]) x.destroy();
   });
   test('refineDepthsTSDF into a caller\'s buffer equals the allocating form', () => {
     const N = 2, h = 8, w = 10;

@@ -4,7 +4,8 @@
  */
 import type { ParityCase } from './kernels';
 import {
-  batchedTriangulate, depthmapToPts3d, fastReciprocalNN, geotrf, infoNCELoss, reciprocalNN, refineDepthsTSDF, similarities,
+  batchedTriangulate, depthmapToPts3d, fastReciprocalNN, geotrf, infoNCELoss, matchesToDepths, reciprocalNN, refineDepthsTSDF,
+  similarities,
 } from '../../src/mast3r';
 import { randomUnitRows, syntheticDescriptorPair } from '../../src/mast3r/synthetic';
 import { seededRandom } from '../helpers/random';
@@ -68,6 +69,22 @@ export const mast3rParityCases: ParityCase[] = [
       for (let i = 0; i < B * Nc; i++) P.set([500, 0, 256, 0.3 * (i % Nc), 0, 500, 192, 0.1 * r(), 0, 0, 1, 0.05 * r()], i * 12);
       const pts = Float32Array.from({ length: B * Nc * Np * 2 }, () => 512 * r());
       return { X: batchedTriangulate({ data: pts, shape: [B, Nc, Np, 2] }, { data: P, shape: [B, Nc, 3, 4] }, { ctx }).data };
+    },
+  },
+  {
+    symbols: ['ss_mast3r_matches_to_depths'], name: 'MASt3R matches_to_depths (4 views, invalid matches, the view quota)', tolerance: 1e-5,
+    run: (ctx, seed) => {
+      const r = seededRandom(seed);
+      const B = 2, Nv = 4, H = 12, W = 17;
+      const K: number[] = [], E: number[] = [];
+      for (let c = 0; c < B * (Nv + 1); c++) {
+        K.push(400 + 10 * r(), 0, 8, 0, 400, 6, 0, 0, 1);
+        E.push(1, 0.01 * r(), 0, 0.2 * (c % (Nv + 1)), 0, 1, 0, 0.05 * r(), 0, 0, 1, 0.1, 0, 0, 0, 1);
+      }
+      const matches = Float32Array.from({ length: B * Nv * H * W * 5 }, (_, i) => (i % 5 === 4 ? 0.5 + r() : i % 37 === 0 ? NaN : 16 * r()));
+      const out = matchesToDepths({ data: Float32Array.from(K), shape: [B, Nv + 1, 3, 3] }, { data: Float32Array.from(E), shape: [B, Nv + 1, 4, 4] },
+        { data: matches, shape: [B, Nv, H, W, 5] }, { ctx });
+      return { points: out.points.data, depths: out.depths.data, confs: out.confs.data };
     },
   },
   {
