@@ -346,6 +346,19 @@ class ss_mast3r_triangulate_args(ctypes.Structure):
     ]
 
 
+class ss_mast3r_matches_to_depths_args(ctypes.Structure):
+    _fields_ = [
+        ('batch', ctypes.c_uint32),
+        ('views', ctypes.c_uint32),
+        ('width', ctypes.c_uint32),
+        ('height', ctypes.c_uint32),
+        ('min_valid', ctypes.c_uint32),
+        ('pad0', ctypes.c_uint32),
+        ('pad1', ctypes.c_uint32),
+        ('pad2', ctypes.c_uint32),
+    ]
+
+
 class ss_mast3r_refine_depths_tsdf_args(ctypes.Structure):
     _fields_ = [
         ('images', ctypes.c_uint32),
@@ -433,6 +446,7 @@ KERNELS: Final[dict[str, Kernel]] = {
     'ss_mast3r_nn_query': Kernel('mast3r_nn_query', 'ss_mast3r_nn_query', ss_mast3r_nn_query_args, (('query_map', 'in'), ('query_idx', 'in'), ('db_map', 'in'), ('db_index', 'in'), ('out_idx', 'inout'))),
     'ss_mast3r_depthmap_to_pts3d': Kernel('mast3r_depthmap_to_pts3d', 'ss_mast3r_depthmap_to_pts3d', ss_mast3r_depthmap_to_pts3d_args, (('depth', 'in'), ('intrinsics', 'in'), ('points', 'out'), ('valid', 'out'))),
     'ss_mast3r_triangulate': Kernel('mast3r_triangulate', 'ss_mast3r_triangulate', ss_mast3r_triangulate_args, (('pts2d', 'in'), ('proj', 'in'), ('out', 'out'))),
+    'ss_mast3r_matches_to_depths': Kernel('mast3r_matches_to_depths', 'ss_mast3r_matches_to_depths', ss_mast3r_matches_to_depths_args, (('matches', 'in'), ('cams', 'in'), ('points', 'out'), ('depths', 'out'), ('confs', 'out'))),
     'ss_mast3r_refine_depths_tsdf': Kernel('mast3r_refine_depths_tsdf', 'ss_mast3r_refine_depths_tsdf', ss_mast3r_refine_depths_tsdf_args, (('depths', 'in'), ('confs', 'in'), ('cams', 'in'), ('out', 'out'))),
     'ss_mast3r_similarity': Kernel('mast3r_similarity', 'ss_mast3r_similarity', ss_mast3r_similarity_args, (('desc1', 'in'), ('desc2', 'in'), ('out', 'out'))),
     'ss_mast3r_infonce': Kernel('mast3r_infonce', 'ss_mast3r_infonce', ss_mast3r_infonce_args, (('desc1', 'in'), ('desc2', 'in'), ('loss', 'out'))),

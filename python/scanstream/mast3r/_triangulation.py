@@ -1,8 +1,9 @@
 """MASt3R's batched_triangulate and matches_to_depths (mast3r/cloud_opt/triangulation.py).
 
-matches_to_depths is src/mast3r/triangulate.ts's orchestration in numpy: the
-projection matrices and the confidence-weighted average in float64 in the same
-order, the triangulation on the native kernel, so results equal the TypeScript API's."""
+matches_to_depths is one native call, as in src/mast3r/triangulate.ts: the host
+packs the cameras' projections (in the same float64 order), the kernel
+triangulates each view's match and averages per pixel, so results equal the
+TypeScript API's."""
 
 from __future__ import annotations
 
@@ -77,51 +78,32 @@ def matches_to_depths(intrinsics: Any, extrinsics: Any, matches: Any, batchsize:
     B, Nv, H, W, five = shape_of(matches)
     if five != 5:
         raise Mast3rInputError(f'matches: last dimension must be 5 (x1, y1, x2, y2, conf), got {shape_str(matches.shape)}')
+    if Nv > 64:
+        raise Mast3rInputError(f'matches: at most 64 views, got {Nv}')
     k = _cameras('intrinsics', intrinsics, B, Nv + 1, [3], 3).astype(np.float64)
-    e32 = _cameras('extrinsics', extrinsics, B, Nv + 1, [3, 4], 4)
-    e = e32.astype(np.float64)
-    mt = float32_input('matches', matches)
+    e = _cameras('extrinsics', extrinsics, B, Nv + 1, [3, 4], 4)
     try:
         ratio = float(min_num_valids_ratio)
     except (TypeError, ValueError):
-        raise Mast3rInputError(f'min_num_valids_ratio: expected a number, got {min_num_valids_ratio!r}') from None
-    min_valid = math.floor(Nv * ratio)
-    hw = H * W
+        ratio = float('nan')
+    if not (math.isfinite(ratio) and ratio >= 0):
+        raise Mast3rInputError(f'min_num_valids_ratio must be a finite number >= 0, got {min_num_valids_ratio!r}')
+    mt = float32_input('matches', matches)
 
-    # P = K·E[:3] per camera, three products summed left to right in float64 as the TypeScript API does
-    proj = np.zeros((B, Nv + 1, 3, 4), np.float64)
+    # cams per batch element: P = K·E[:3] of the reference camera and of each view (three products summed
+    # left to right in float64, as the TypeScript API packs them), then the reference camera's E row 2
+    e64 = e.astype(np.float64)
+    proj = np.zeros((B, Nv + 1, 3, 4))
     for t in range(3):
-        proj = proj + k[:, :, :, t, None] * e[:, :, None, t, :]
-    proj32 = proj.astype(np.float32)
-    # pair (b, v): camera 0 with camera v + 1
-    P = np.empty((B, Nv, 2, 3, 4), np.float32)
-    P[:, :, 0] = proj32[:, :1]
-    P[:, :, 1] = proj32[:, 1:]
-    m = mt.reshape(B, Nv, hw, 5)
-    pts2d = np.empty((B, Nv, 2, hw, 2), np.float32)
-    pts2d[:, :, 0] = m[..., 0:2]
-    pts2d[:, :, 1] = m[..., 2:4]
-    X = _triangulate(pts2d.reshape(B * Nv, 2, hw, 2), P.reshape(B * Nv, 2, 3, 4)).reshape(B, Nv, hw, 3).astype(np.float64)
-
-    conf = m[..., 4].astype(np.float64)
-    valid = np.isfinite(X).all(axis=-1)
-    norm = np.zeros((B, hw))
-    count = np.zeros((B, hw), np.int64)
-    for v in range(Nv):
-        norm = norm + np.where(valid[:, v], conf[:, v], 0.0)
-        count += valid[:, v]
-    confs = norm.astype(np.float32)
-    norm = np.where(norm <= 1e-5, 1.0, norm)
-    s = np.zeros((B, hw, 3))
-    for v in range(Nv):
-        c = conf[:, v] / norm
-        s = s + np.where(valid[:, v, :, None], X[:, v] * c[..., None], 0.0)
-    few = count <= min_valid
-    ref = e[:, 0, 2]
-    depth = ref[:, None, 0] * s[..., 0] + ref[:, None, 1] * s[..., 1] + ref[:, None, 2] * s[..., 2] + ref[:, None, 3]
-    points = s.astype(np.float32)
-    depths = depth.astype(np.float32)
-    points[few] = np.nan
-    depths[few] = np.nan
-    return (as_result(points.reshape(B, H, W, 3), matches), as_result(depths.reshape(B, H, W), matches),
-            as_result(confs.reshape(B, H, W), matches))
+        proj = proj + k[:, :, :, t, None] * e64[:, :, None, t, :]
+    cams = np.empty((B, (Nv + 1) * 12 + 4), np.float32)
+    cams[:, :(Nv + 1) * 12] = proj.reshape(B, -1)
+    cams[:, (Nv + 1) * 12:] = e[:, 0, 2]
+    points = np.empty((B, H, W, 3), np.float32)
+    depths = np.empty((B, H, W), np.float32)
+    confs = np.empty((B, H, W), np.float32)
+    with Binder(['ss_mast3r_matches_to_depths']) as bd:
+        args = _abi.ss_mast3r_matches_to_depths_args(batch=B, views=Nv, width=W, height=H, min_valid=math.floor(Nv * ratio))
+        bd.call('ss_mast3r_matches_to_depths', args, bd.input(mt), bd.input(cams), bd.output(points), bd.output(depths), bd.output(confs))
+        bd.finish()
+    return as_result(points, matches), as_result(depths, matches), as_result(confs, matches)
