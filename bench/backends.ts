@@ -9,7 +9,7 @@ import { syntheticSource } from '../src/frames/synthetic/source';
 import { TsdfVolume } from '../src/fusion/tsdfVolume';
 import { NativeContext } from '../src/native';
 import { libraryPath, type BackendName } from '../src/native/library';
-import { summarize } from '../src/pipeline/runFusion';
+import { summarize } from '../src/pipeline/runTimer';
 
 export async function runBackendsBench(): Promise<object> {
   const frames = await lastValueFrom(syntheticSource({ scene: 'room', frames: 60, seed: 1 }).pipe(toArray()));

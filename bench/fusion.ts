@@ -16,7 +16,7 @@ import { readPly } from '../src/fusion/ply';
 import { TsdfVolume } from '../src/fusion/tsdfVolume';
 import { evaluateMesh, type MeshLike } from '../src/eval/meshMetrics';
 import { NativeContext } from '../src/native';
-import { summarize } from '../src/pipeline/runFusion';
+import { summarize } from '../src/pipeline/runTimer';
 
 const VOXEL = 0.01;
 const TRUNC = 0.04;

@@ -15,7 +15,7 @@ import { cullToSeen, syntheticTruthMesh, type CullView } from '../src/frames/syn
 import { tumSource } from '../src/frames/tum';
 import { scaleIntrinsics } from '../src/geometry/intrinsics';
 import type { Pose } from '../src/geometry/se3';
-import { boxDownsample, rgbToGray } from '../src/mono/image';
+import { boxDownsample, grayImage } from '../src/mono/image';
 import { NativeContext } from '../src/native';
 import { PlaneSweep } from '../src/native/kernels/planeSweep';
 import { runMono, type MonoRunResult } from '../src/pipeline/mono';
@@ -41,12 +41,14 @@ function planeSweepBench(): Record<string, unknown> {
   const seq = new SyntheticSequence({ scene: 'room', frames: 120, seed: 2 });
   const K = scaleIntrinsics(seq.intrinsics, 4);
   const truth = new SyntheticSequence({ scene: 'room', frames: 120, seed: 2, width: K.width, height: K.height, fx: K.fx, fy: K.fy, cx: K.cx, cy: K.cy });
+  const grayCtx = NativeContext.create({ backend: 'cpu' });
   const small = (i: number): { gray: Uint8Array; pose: Float64Array } => {
     const f = seq.frame(i);
-    return { gray: boxDownsample(rgbToGray(f.rgb, f.width, f.height), f.width, f.height, 1, 4), pose: f.groundTruthPose as Float64Array };
+    return { gray: boxDownsample(grayImage(grayCtx, f.rgb, f.width, f.height), f.width, f.height, 1, 4), pose: f.groundTruthPose as Float64Array };
   };
   const ref = small(60);
   const views = [small(48), small(72), small(54)];
+  grayCtx.destroy();
   const trueDepth = truth.frame(60).depth as Float32Array;
   const params = { minDepth: 0.5, maxDepth: 6, planes: 64, radius: 2, bestViews: 2 };
   const out: Record<string, unknown> = { width: K.width, height: K.height, planes: 64, views: 3, window: '5×5 ZNCC', targetMs: 150 };

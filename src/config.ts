@@ -4,6 +4,14 @@
  */
 import { z } from 'zod';
 
+/**
+ * A failed parse as one line a person can read, `path: message; …`; an issue
+ * about the value as a whole is named `root` (e.g. '(options)', '(message)').
+ */
+export function formatZodIssues(error: z.ZodError, root = '(root)'): string {
+  return error.issues.map((i) => `${i.path.join('.') || root}: ${i.message}`).join('; ');
+}
+
 // ---- fusion ----------------------------------------------------------------
 
 export const FusionOptionsSchema = z.object({

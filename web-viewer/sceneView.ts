@@ -6,7 +6,7 @@
  */
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import type { WireIntrinsics } from '../src/server/dataMessages';
+import type { Intrinsics } from '../src/geometry/intrinsics';
 
 export class SceneView {
   private readonly renderer: THREE.WebGLRenderer;
@@ -139,7 +139,7 @@ export class SceneView {
   }
 
   /** Show the current camera: `pose` is 4×4 row-major camera-to-world. */
-  setCamera(pose: Float64Array, k: WireIntrinsics): void {
+  setCamera(pose: Float64Array, k: Intrinsics): void {
     const d = 0.15; // frustum depth in metres: visible at room scale without hiding the mesh
     const corners = [
       [0, 0],

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { IntrinsicsSchema } from '../config';
+import { formatZodIssues, IntrinsicsSchema } from '../config';
 import type { Intrinsics, Pinhole } from '../geometry/intrinsics';
 import { readInputFile, type ImageSize } from './decode';
 import { SourceError } from './errors';
@@ -44,8 +44,7 @@ export async function readIntrinsicsJson(path: string): Promise<Intrinsics> {
   }
   const parsed = IntrinsicsSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new SourceError(`expected intrinsics {fx, fy, cx, cy: numbers, fx, fy > 0; width, height: positive integers}: ${issues}`, { file: path });
+    throw new SourceError(`expected intrinsics {fx, fy, cx, cy: numbers, fx, fy > 0; width, height: positive integers}: ${formatZodIssues(parsed.error)}`, { file: path });
   }
   return parsed.data;
 }

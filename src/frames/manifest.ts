@@ -5,7 +5,7 @@
  * files), so a crash leaves at most a truncated last line.
  */
 import { z } from 'zod';
-import { IntrinsicsSchema } from '../config';
+import { formatZodIssues, IntrinsicsSchema } from '../config';
 import { SourceError } from './errors';
 
 export const MANIFEST_VERSION = 1;
@@ -60,8 +60,7 @@ export function parseManifestLine(text: string, file: string, line: number): Man
   }
   const parsed = ManifestLineSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(line)'}: ${i.message}`).join('; ');
-    throw new SourceError(`expected a manifest header or frame line: ${issues}`, { file, line });
+    throw new SourceError(`expected a manifest header or frame line: ${formatZodIssues(parsed.error, '(line)')}`, { file, line });
   }
   return parsed.data;
 }

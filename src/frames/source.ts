@@ -7,7 +7,7 @@
  * once (before any stream exists); reading errors arrive through the Observable.
  */
 import type { Observable } from 'rxjs';
-import { SyntheticOptionsSchema, SyntheticSceneNameSchema, type PaceMode, type SyntheticOptionsInput } from '../config';
+import { formatZodIssues, SyntheticOptionsSchema, SyntheticSceneNameSchema, type PaceMode, type SyntheticOptionsInput } from '../config';
 import { SourceError, type BadFramePolicy, type WarningSink } from './errors';
 import type { Frame } from './frame';
 import { pace } from './pacing';
@@ -100,7 +100,7 @@ function syntheticOptions(spec: string, target: string, params: Record<string, s
   }
   const parsed = SyntheticOptionsSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new SourceError(`source '${spec}': ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new SourceError(`source '${spec}': ${formatZodIssues(parsed.error)}`);
   }
   return parsed.data;
 }

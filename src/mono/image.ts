@@ -1,19 +1,56 @@
 /**
- * Small image helpers for the monocular pipeline: luma, box downsampling and
- * the intrinsics that go with it, and ray directions. Images here are at most
+ * Small image helpers for the monocular pipeline: luma (on the native
+ * kernel), box downsampling and a texture measure. Images here are at most
  * 640×480 and touched once per frame, so plain loops are enough.
  */
-import type { Intrinsics } from '../geometry/intrinsics';
+import type { NativeBuffer } from '../native/buffer';
+import type { NativeContext } from '../native/context';
+import { rgbToGray } from '../native/kernels/tracking';
 
-/** RGB → 8-bit luma, BT.601 weights in 8.8 fixed point (the integers of ss_rgb_to_gray). */
-export function rgbToGray(rgb: Uint8Array, width: number, height: number): Uint8Array {
-  const n = width * height;
-  if (rgb.length !== 3 * n) throw new RangeError(`rgbToGray: ${rgb.length} bytes is not ${width}×${height}×3`);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = (77 * (rgb[3 * i] as number) + 150 * (rgb[3 * i + 1] as number) + 29 * (rgb[3 * i + 2] as number) + 128) >> 8;
+/**
+ * RGB → 8-bit luma on the native kernel (ss_rgb_to_gray: BT.601 in 8.8 fixed
+ * point, the same integers on every backend), into buffers kept between
+ * frames.
+ */
+export class GrayConverter {
+  private readonly ctx: NativeContext;
+  private rgb: NativeBuffer | null = null;
+  private gray: NativeBuffer | null = null;
+
+  constructor(ctx: NativeContext) {
+    this.ctx = ctx;
   }
-  return out;
+
+  /** The gray image in a native buffer (for kernels) and as a view of it, both valid until the next convert(). */
+  convert(rgb: Uint8Array, width: number, height: number): { buffer: NativeBuffer; pixels: Uint8Array } {
+    const n = width * height;
+    if (rgb.length !== 3 * n) throw new RangeError(`rgb → gray: ${rgb.length} bytes is not ${width}×${height}×3`);
+    if (!this.gray || this.gray.bytes < n) {
+      this.destroy();
+      this.rgb = this.ctx.buffer(3 * n);
+      this.gray = this.ctx.buffer(n);
+    }
+    const gray = this.gray;
+    rgbToGray(this.ctx, width, height, (this.rgb as NativeBuffer).write(rgb), gray);
+    gray.download(0, n);
+    return { buffer: gray, pixels: gray.u8(0, n) };
+  }
+
+  destroy(): void {
+    this.rgb?.destroy();
+    this.gray?.destroy();
+    this.rgb = this.gray = null;
+  }
+}
+
+/** One RGB image → a gray copy (tests, one-off conversions). */
+export function grayImage(ctx: NativeContext, rgb: Uint8Array, width: number, height: number): Uint8Array {
+  const converter = new GrayConverter(ctx);
+  try {
+    return converter.convert(rgb, width, height).pixels.slice();
+  } finally {
+    converter.destroy();
+  }
 }
 
 /** factor × factor box mean (rounded) of a 1- or 3-channel 8-bit image; size floor(w / f) × floor(h / f). */

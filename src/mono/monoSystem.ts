@@ -31,7 +31,7 @@ import type { TrackingState } from '../tracking/trackingState';
 import { ReciprocalMatcher } from '../tracking/matching';
 import { adjustWindow, type WindowAdjustmentReport } from './windowAdjustment';
 import { FrameFeatures, hamming } from './frameFeatures';
-import { boxDownsample, rgbToGray } from './image';
+import { boxDownsample, GrayConverter } from './image';
 import { Initializer, type InitFrame } from './initializer';
 import { KeyframeDepth, type FusableDepth, type SourceFrame } from './keyframeDepth';
 import { Keyframe, MonoMap, type Landmark } from './map';
@@ -94,6 +94,7 @@ export class MonoSystem {
   private readonly rotationOnly = new Set<number>();
   private readonly ctx: NativeContext;
   private readonly orb: OrbExtractor;
+  private readonly gray: GrayConverter;
   private readonly matcher: ReciprocalMatcher;
   private K: Intrinsics | null = null;
   private Ksmall: Intrinsics | null = null;
@@ -114,6 +115,7 @@ export class MonoSystem {
   constructor(ctx: NativeContext, options: MonoOptions) {
     this.ctx = ctx;
     this.options = options;
+    this.gray = new GrayConverter(ctx);
     this.orb = new OrbExtractor(ctx, {
       maxFeatures: options.orbFeatures, levels: options.orbLevels, scaleFactor: options.orbScale,
       fastThreshold: options.fastThreshold, fastMinThreshold: options.fastMinThreshold,
@@ -184,13 +186,13 @@ export class MonoSystem {
     this.setup(frame);
     this.counts.frames++;
     const K = this.K as Intrinsics;
-    const gray = rgbToGray(frame.rgb, frame.width, frame.height);
+    const { buffer: grayBuffer, pixels: gray } = this.gray.convert(frame.rgb, frame.width, frame.height);
     const f = this.options.depthDownsample;
     const dist = this.options.distortion;
     const undistortSmall = (img: Uint8Array, channels: number): Uint8Array =>
       dist && !isIdentityDistortion(dist) ? undistortImage(img, this.Ksmall as Intrinsics, dist, channels) : img;
     const smallGray = undistortSmall(boxDownsample(gray, frame.width, frame.height, 1, f), 1);
-    const feats = new FrameFeatures(this.orb.extract(gray, frame.width, frame.height), K, dist);
+    const feats = new FrameFeatures(this.orb.extractFromBuffer(grayBuffer, frame.width, frame.height), K, dist);
     const t1 = performance.now();
     const timings: Record<string, number> = { features: t1 - t0 };
     const small = (): { gray: Uint8Array; rgb: Uint8Array } => ({ gray: smallGray, rgb: undistortSmall(boxDownsample(frame.rgb, frame.width, frame.height, 3, f), 3) });
@@ -640,6 +642,7 @@ export class MonoSystem {
 
   destroy(): void {
     this.orb.destroy();
+    this.gray.destroy();
     this.matcher.destroy();
     this.depth?.destroy();
   }

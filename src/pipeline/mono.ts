@@ -5,19 +5,24 @@
  * The map has no metric scale: its unit is the first keyframe's median depth
  * (× initialMedianDepth), and the voxel size follows it (voxelRatio).
  */
-import { lastValueFrom, Observable, Subject, tap, type OperatorFunction, type Subscription } from 'rxjs';
+import { lastValueFrom, map, Observable, pipe, Subject, tap, type OperatorFunction, type Subscription } from 'rxjs';
 import type { Frame } from '../frames/frame';
-import type { MeshBlock } from '../fusion/meshBlock';
 import { TsdfVolume } from '../fusion/tsdfVolume';
-import { type TriangleSoup } from '../geometry/mesh';
+import type { TriangleSoup } from '../geometry/mesh';
 import { identityPose, type Pose, rigidPoseProblem } from '../geometry/se3';
 import type { FusableDepth } from '../mono/keyframeDepth';
 import { MonoSystem, type MonoTrackInfo } from '../mono/monoSystem';
 import { MonoOptionsSchema, type MonoOptions, type MonoOptionsInput } from '../mono/options';
 import type { NativeContext } from '../native/context';
-import { summarize, type StageSummary } from './runFusion';
+import { fuseSteps, type FuseStep } from './fuse';
+import { RunTimer, type StageSummary } from './runTimer';
 import { slamPipeline, type SlamPipelineOptions } from './slam';
 import type { PipelineUpdate } from './types';
+
+interface MonoStep extends FuseStep {
+  tracking: MonoTrackInfo;
+  fused: MonoUpdate['fused'];
+}
 
 /** A pipeline update with what monocular tracking decided for the frame. */
 export interface MonoUpdate extends PipelineUpdate {
@@ -50,8 +55,8 @@ export function monoPipeline(ctx: NativeContext, input: MonoOptionsInput = {}): 
   });
   const system = new MonoSystem(ctx, o);
   let nanRejected = 0;
-  const integrate = (d: FusableDepth): number => {
-    // nothing non-finite reaches the volume: a bad pose skips the map, bad pixels become "no depth"
+  /** pixels with depth; nothing non-finite reaches the volume: a bad pose skips the map, bad pixels become "no depth" */
+  const usable = (d: FusableDepth): number => {
     if (rigidPoseProblem(d.pose) !== null) {
       nanRejected++;
       return 0;
@@ -64,56 +69,33 @@ export function monoPipeline(ctx: NativeContext, input: MonoOptionsInput = {}): 
         nanRejected++;
       } else if (v > 0) n++;
     }
-    if (n > 0) volume.integrate(d.depth, d.rgb, d.K, d.pose);
     return n;
   };
-  const operator: OperatorFunction<Frame, MonoUpdate> = (source) =>
-    new Observable<MonoUpdate>((subscriber) => {
-      let frames = 0;
-      let lastPose: Pose = identityPose();
-      let last: MonoUpdate | null = null;
-      const emit = (frame: Frame, pose: Pose, tracking: MonoTrackInfo, timings: Record<string, number>, depth: FusableDepth[], forceMesh: boolean): void => {
-        const t0 = performance.now();
-        const fused = depth.map((d) => ({ keyframeId: d.keyframeId, pixels: integrate(d) }));
-        if (depth.length) timings.integrate = performance.now() - t0;
-        let meshBlocks: MeshBlock[] = [];
-        if ((forceMesh || (o.meshEvery > 0 && frames % o.meshEvery === 0)) && volume.dirtyCount > 0) {
-          const t1 = performance.now();
-          meshBlocks = volume.meshDirty();
-          timings.mesh = performance.now() - t1;
-        }
-        last = {
-          frame, pose, meshBlocks, timings, tracking, fused,
-          stats: { frames, blocks: volume.blockCount, triangles: volume.triangles, trackingState: tracking.state },
-        };
-        subscriber.next(last);
-      };
-      const sub = source.subscribe({
-        next(frame) {
-          try {
-            frames++;
-            const r = system.process(frame);
-            if (r.pose) lastPose = r.pose;
-            const out: Frame = r.pose ? { ...frame, pose: r.pose } : frame;
-            emit(out, lastPose, r.info, r.timings, r.depth, false);
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete() {
-          try {
-            const rest = system.flush();
-            const prev = last as MonoUpdate | null;
-            if (prev && (rest.length > 0 || volume.dirtyCount > 0)) emit(prev.frame, prev.pose, prev.tracking, {}, rest, true);
-            subscriber.complete();
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-      });
-      return () => sub.unsubscribe();
-    });
+  const withDepth = (step: Omit<MonoStep, 'views' | 'fused'>, depth: FusableDepth[]): MonoStep => {
+    const pixels = depth.map(usable);
+    return {
+      ...step,
+      views: depth.filter((_, k) => (pixels[k] as number) > 0).map((d) => ({ depth: d.depth, rgb: d.rgb, intrinsics: d.K, pose: d.pose })),
+      fused: depth.map((d, k) => ({ keyframeId: d.keyframeId, pixels: pixels[k] as number })),
+    };
+  };
+  let lastPose: Pose = identityPose();
+  const track = map((frame: Frame): MonoStep => {
+    const r = system.process(frame);
+    if (r.pose) lastPose = r.pose;
+    const step = { frame: r.pose ? { ...frame, pose: r.pose } : frame, pose: lastPose, timings: r.timings, trackingState: r.info.state, tracking: r.info };
+    return withDepth(step, r.depth);
+  });
+  // depth maps the keyframe depth stage still holds are fused with the final re-mesh
+  const atEnd = (last: MonoStep): MonoStep | null => {
+    const rest = system.flush();
+    return rest.length > 0 ? withDepth({ ...last, timings: {} }, rest) : null;
+  };
+  const operator: OperatorFunction<Frame, MonoUpdate> = pipe(
+    track,
+    fuseSteps(volume, { meshEvery: o.meshEvery, atEnd }),
+    map(({ step, ...u }): MonoUpdate => ({ ...u, tracking: step.tracking, fused: step.fused })),
+  );
   return {
     volume, system, options: o, operator,
     nanRejected: () => nanRejected,
@@ -163,16 +145,15 @@ export async function runMono(ctx: NativeContext, frames$: Observable<Frame>, op
   onUpdate?: (u: MonoUpdate) => void, inspect?: (p: MonoPipeline) => void): Promise<MonoRunResult> {
   const p = monoPipeline(ctx, options);
   inspect?.(p);
-  const timings: Record<string, number[]> = {};
+  const timer = new RunTimer();
   const frames: MonoRunResult['frames'] = [];
   const seen = new Set<number>();
   const waitReasons: string[] = [];
   let initialisedAt: number | null = null;
   let depthMaps = 0;
-  const t0 = performance.now();
   try {
     await lastValueFrom(frames$.pipe(p.operator, tap((u) => {
-      for (const [stage, ms] of Object.entries(u.timings)) (timings[stage] ??= []).push(ms);
+      timer.add(u.timings);
       depthMaps += u.fused.length;
       if (!seen.has(u.frame.index)) {
         seen.add(u.frame.index);
@@ -187,14 +168,11 @@ export async function runMono(ctx: NativeContext, frames$: Observable<Frame>, op
       }
       onUpdate?.(u);
     })), { defaultValue: null });
-    const wallSeconds = (performance.now() - t0) / 1000;
+    timer.endStream();
     const trajectory = p.system.trajectory();
     const posed = new Set(trajectory.map((t) => t.index));
-    const tm = performance.now();
-    const mesh = p.volume.extractMesh();
-    (timings.extract ??= []).push(performance.now() - tm);
-    const stages: Record<string, StageSummary> = {};
-    for (const [k, v] of Object.entries(timings)) stages[k] = summarize(v);
+    const mesh = timer.time('extract', () => p.volume.extractMesh());
+    const { wallSeconds, framesPerSecond, stages } = timer.report(frames.length);
     const c = p.system.counts;
     return {
       trajectory, frames, mesh,
@@ -205,7 +183,7 @@ export async function runMono(ctx: NativeContext, frames$: Observable<Frame>, op
         lostFrames: frames.filter((f) => f.state === 'lost').map((f) => f.index),
         keyframes: p.system.map.keyframes.length, landmarks: p.system.map.landmarks.size, depthMaps,
         voxelSize: p.volume.voxelSize, blocks: p.volume.blockCount, triangles: mesh.indices.length / 3,
-        wallSeconds: Math.round(wallSeconds * 1000) / 1000, framesPerSecond: Math.round((frames.length / wallSeconds) * 10) / 10, stages,
+        wallSeconds, framesPerSecond, stages,
       },
     };
   } finally {

@@ -6,10 +6,10 @@ import { type TriangleSoup } from '../geometry/mesh';
 import { identityPose, type Pose } from '../geometry/se3';
 import type { NativeContext } from '../native/context';
 import { SlamSystem, type TrackedFrame, type TrackingInfo } from '../tracking/slamSystem';
-import { fuse } from './fuse';
+import { frameStep, fuseSteps, type FuseStep } from './fuse';
 import { keyframes } from './keyframes';
 import { prepare } from './prepare';
-import { summarize, type StageSummary } from './runFusion';
+import { RunTimer, type RunTimes } from './runTimer';
 import { track } from './track';
 import type { PipelineUpdate } from './types';
 
@@ -31,25 +31,28 @@ export interface SlamPipelineOptions {
   tracking?: TrackingOptionsInput;
 }
 
+interface TrackedStep extends FuseStep {
+  tracking: TrackingInfo;
+}
+
 /**
- * Fuses tracked frames through the known-pose `fuse` stage; frames without a
- * pose (lost, or before initialisation) pass through unfused, so the map stays
- * intact and the stream still reports them.
+ * Fuses tracked frames through the `fuse` stage; frames without a pose (lost,
+ * or before initialisation) pass around it unfused, so the map stays intact,
+ * the stream still reports them and the re-mesh cadence counts fused frames.
  */
 function fuseTracked(volume: TsdfVolume, meshEvery: number): OperatorFunction<TrackedFrame, SlamUpdate> {
   return (source) =>
     new Observable<SlamUpdate>((subscriber) => {
-      const inner = new Subject<Frame>();
-      let current: TrackedFrame | null = null;
+      const posed = new Subject<TrackedStep>();
       let lastPose: Pose = identityPose();
       let frames = 0;
+      // the final re-mesh at completion belongs to no frame: it reports the last frame's tracking, fused or not
+      let lastTracking: TrackingInfo | null = null;
       let completing = false;
-      const innerSub = inner.pipe(fuse(volume, { meshEvery })).subscribe({
-        next(u) {
-          const t = current as TrackedFrame;
-          // the final re-mesh at completion belongs to no frame: only its own timing
-          const timings = completing ? u.timings : { ...t.timings, ...u.timings };
-          subscriber.next({ ...u, timings, tracking: t.tracking, stats: { ...u.stats, frames, trackingState: t.tracking.state } });
+      const innerSub = posed.pipe(fuseSteps(volume, { meshEvery })).subscribe({
+        next: ({ step, ...u }) => {
+          const tracking = completing ? (lastTracking as TrackingInfo) : step.tracking;
+          subscriber.next({ ...u, tracking, stats: { ...u.stats, frames, trackingState: tracking.state } });
         },
         error: (e: unknown) => subscriber.error(e),
         complete: () => subscriber.complete(),
@@ -57,10 +60,10 @@ function fuseTracked(volume: TsdfVolume, meshEvery: number): OperatorFunction<Tr
       const sub = source.subscribe({
         next(t) {
           frames++;
-          current = t;
+          lastTracking = t.tracking;
           if (t.frame.pose) {
             lastPose = t.frame.pose;
-            inner.next(t.frame);
+            posed.next({ ...frameStep(t.frame), timings: t.timings, trackingState: t.tracking.state, tracking: t.tracking });
           } else {
             subscriber.next({
               frame: t.frame, pose: lastPose, meshBlocks: [], timings: t.timings, tracking: t.tracking,
@@ -71,7 +74,7 @@ function fuseTracked(volume: TsdfVolume, meshEvery: number): OperatorFunction<Tr
         error: (e: unknown) => subscriber.error(e),
         complete: () => {
           completing = true;
-          inner.complete();
+          posed.complete();
         },
       });
       return () => {
@@ -104,7 +107,7 @@ export function slamPipeline(ctx: NativeContext, options: SlamPipelineOptions = 
   };
 }
 
-export interface SlamRunReport {
+export interface SlamRunReport extends RunTimes {
   frames: number;
   tracked: number;
   lost: number;
@@ -115,14 +118,6 @@ export interface SlamRunReport {
   landmarks: number;
   blocks: number;
   triangles: number;
-  /** wall time over the whole stream, source decoding included */
-  wallSeconds: number;
-  framesPerSecond: number;
-  /** frames per second of the pipeline's own stages (prepare … mesh), source decoding excluded */
-  pipelineFramesPerSecond: number;
-  /** the same without the one-off re-mesh of everything still dirty when the stream ends */
-  sustainedFramesPerSecond: number;
-  stages: Record<string, StageSummary>;
 }
 
 export interface SlamRunResult {
@@ -136,20 +131,13 @@ export interface SlamRunResult {
 export async function runSlam(ctx: NativeContext, frames$: Observable<Frame>, options: SlamPipelineOptions = {},
   onUpdate?: (u: SlamUpdate) => void): Promise<SlamRunResult> {
   const slam = slamPipeline(ctx, options);
-  const timings: Record<string, number[]> = {};
+  const timer = new RunTimer();
   const trajectory: SlamRunResult['trajectory'] = [];
   const lostFrames: number[] = [];
-  let pipelineMs = 0;
-  let perFrameMs = 0;
-  const t0 = performance.now();
   try {
     await lastValueFrom(frames$.pipe(slam.operator, tap((u) => {
       const isFrame = u.timings.prepare !== undefined;
-      for (const [stage, ms] of Object.entries(u.timings)) {
-        (timings[stage] ??= []).push(ms);
-        pipelineMs += ms;
-        if (isFrame) perFrameMs += ms;
-      }
+      timer.add(u.timings, isFrame);
       if (isFrame) {
         const entry: SlamRunResult['trajectory'][number] = {
           timestamp: u.frame.timestamp, index: u.frame.index, pose: u.frame.pose ?? null, state: u.tracking.state,
@@ -160,24 +148,16 @@ export async function runSlam(ctx: NativeContext, frames$: Observable<Frame>, op
       }
       onUpdate?.(u);
     })), { defaultValue: null });
-    const wallSeconds = (performance.now() - t0) / 1000;
-    const tm = performance.now();
-    const mesh = slam.volume.extractMesh();
-    (timings.extract ??= []).push(performance.now() - tm);
-    const stages: Record<string, StageSummary> = {};
-    for (const [k, v] of Object.entries(timings)) stages[k] = summarize(v);
+    timer.endStream();
+    const mesh = timer.time('extract', () => slam.volume.extractMesh());
     const c = slam.system.counts;
-    const round = (v: number): number => Math.round(v * 10) / 10;
     return {
       mesh,
       trajectory,
       report: {
         frames: c.frames, tracked: c.tracked, lost: c.lost, relocalised: c.relocalised, lostFrames,
         keyframes: slam.system.map.keyframeCount, landmarks: slam.system.map.landmarkCount,
-        blocks: slam.volume.blockCount, triangles: mesh.indices.length / 3,
-        wallSeconds: Math.round(wallSeconds * 1000) / 1000, framesPerSecond: round(c.frames / wallSeconds),
-        pipelineFramesPerSecond: round(c.frames / (pipelineMs / 1000)),
-        sustainedFramesPerSecond: round(c.frames / (perFrameMs / 1000)), stages,
+        blocks: slam.volume.blockCount, triangles: mesh.indices.length / 3, ...timer.report(c.frames),
       },
     };
   } finally {

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import type { BrowserCameraFrame } from '../frames/cameraFrame';
+import type { Intrinsics } from '../geometry/intrinsics';
 import { TRACKING_STATES, type TrackingState } from '../tracking/trackingState';
 import { PROTOCOL_VERSION } from './protocol';
 
@@ -67,15 +68,6 @@ export interface MeshBlockMessage {
   indices: Uint32Array;
 }
 
-export interface WireIntrinsics {
-  fx: number;
-  fy: number;
-  cx: number;
-  cy: number;
-  width: number;
-  height: number;
-}
-
 export interface PoseMessage {
   kind: 'pose';
   seq: number;
@@ -87,7 +79,7 @@ export interface PoseMessage {
   enteredAt: number;
   /** 4×4 row-major camera-to-world */
   pose: Float64Array;
-  intrinsics: WireIntrinsics;
+  intrinsics: Intrinsics;
 }
 
 export interface TrajectoryMessage {
@@ -248,7 +240,7 @@ export function encodeDataMessage(msg: DataMessageInput, seq: number): Uint8Arra
   }
 }
 
-/** A block mesh as packMeshBlocks takes it; `packed` (positions | colours padded to 4 | indices, see PackedMeshBlock) is copied whole. */
+/** A block mesh as packMeshBlocks takes it; `packed` (positions | colours padded to 4 | indices, see fusion/meshBlock.ts) is copied whole. */
 type MeshSections = { positions: ArrayBufferView; colors: ArrayBufferView; indices: ArrayBufferView; packed?: Uint8Array; vertexCount?: number; indexCount?: number };
 
 /** byte lengths of the three sections, without making views of a packed block */
@@ -263,7 +255,8 @@ export function meshBlockMessageBytes(b: MeshSections): number {
   return HEADER_FIXED + 4 * 4 + align4(META_BYTES[DataType.MeshBlock]) + align4(p) + align4(c) + align4(i);
 }
 
-export interface PackedMeshBlock {
+/** Where one block's MeshBlock message lies in a PackedMeshMessages buffer. */
+export interface PackedMeshMessage {
   bx: number;
   by: number;
   bz: number;
@@ -275,21 +268,21 @@ export interface PackedMeshBlock {
 }
 
 /** Many MeshBlock messages in one buffer: what the pipeline worker transfers (zero-copy) to the server thread. */
-export interface PackedMeshBlocks {
+export interface PackedMeshMessages {
   buffer: ArrayBuffer;
-  blocks: PackedMeshBlock[];
+  blocks: PackedMeshMessage[];
 }
 
 export function packMeshBlocks(
   blocks: readonly (MeshSections & { bx: number; by: number; bz: number; version: number })[],
   frameIndex: number,
   firstSeq: number,
-): PackedMeshBlocks {
+): PackedMeshMessages {
   const total = blocks.reduce((n, b) => n + meshBlockMessageBytes(b), 0);
   const out = new Uint8Array(total);
   // one DataView and no per-block temporaries: this runs for thousands of blocks per mesh update
   const dv = new DataView(out.buffer);
-  const packed: PackedMeshBlock[] = [];
+  const packed: PackedMeshMessage[] = [];
   const metaBytes = META_BYTES[DataType.MeshBlock];
   let at = 0;
   blocks.forEach((b, i) => {

@@ -6,6 +6,7 @@
  * This module must stay browser-safe: zod only, no Bun or Node APIs.
  */
 import { z } from 'zod';
+import { formatZodIssues } from '../config';
 
 /** Bumped on any incompatible change to a control or data message. */
 export const PROTOCOL_VERSION = 1;
@@ -115,11 +116,6 @@ export function clientMessage(body: ClientMessageBody): string {
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; error: string; ref?: string };
 
-/** One line per zod issue, "path: message", for error replies a person can read. */
-export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`).join('; ');
-}
-
 /** Parse and validate one client control message (text frame). Never throws. */
 export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   let json: unknown;
@@ -150,7 +146,7 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
     };
   }
   const parsed = clientMessageSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, code: 'invalid', error: `invalid '${type}' message: ${formatIssues(parsed.error)}`, ref: type };
+  if (!parsed.success) return { ok: false, code: 'invalid', error: `invalid '${type}' message: ${formatZodIssues(parsed.error, '(message)')}`, ref: type };
   return { ok: true, message: parsed.data };
 }
 
@@ -163,6 +159,6 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
     return { ok: false, code: 'bad-json', error: `server message is not JSON (${(e as Error).message})` };
   }
   const parsed = serverMessageSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, code: 'invalid', error: formatIssues(parsed.error) };
+  if (!parsed.success) return { ok: false, code: 'invalid', error: formatZodIssues(parsed.error, '(message)') };
   return { ok: true, message: parsed.data };
 }

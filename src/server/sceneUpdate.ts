@@ -8,7 +8,7 @@ import type { MeshBlock } from '../fusion/meshBlock';
 import type { Intrinsics } from '../geometry/intrinsics';
 import type { Pose } from '../geometry/se3';
 import type { PipelineUpdate, PipelineStats, StageTimings } from '../pipeline/types';
-import type { PackedMeshBlocks } from './dataMessages';
+import type { PackedMeshMessages } from './dataMessages';
 
 export interface SceneUpdate {
   frameIndex: number;
@@ -20,7 +20,7 @@ export interface SceneUpdate {
   intrinsics: Intrinsics;
   meshBlocks: MeshBlock[];
   /** the same, already encoded (from the worker: one transferred buffer instead of thousands of cloned arrays) */
-  packed?: PackedMeshBlocks;
+  packed?: PackedMeshMessages;
   timings: StageTimings;
   stats: PipelineStats;
   /** pipeline frames per second over the last second or so */

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from 'bun:test';
 import { SyntheticSequence } from '../../src/frames/synthetic/source';
 import { scaleIntrinsics } from '../../src/geometry/intrinsics';
-import { boxDownsample, rgbToGray } from '../../src/mono/image';
+import { boxDownsample, grayImage } from '../../src/mono/image';
 import { NativeContext, NativeError } from '../../src/native';
 import { PlaneSweep } from '../../src/native/kernels/planeSweep';
 import { planeScene } from './planeScene';
@@ -21,7 +21,7 @@ test('synthetic room keyframe at 160×120, 64 planes, 3 source views: median rel
   const truth = new SyntheticSequence({ scene: 'room', frames: 120, seed: 2, width: K.width, height: K.height, fx: K.fx, fy: K.fy, cx: K.cx, cy: K.cy });
   const small = (i: number): { gray: Uint8Array; pose: Float64Array } => {
     const f = seq.frame(i);
-    return { gray: boxDownsample(rgbToGray(f.rgb, f.width, f.height), f.width, f.height, 1, 4), pose: f.groundTruthPose as Float64Array };
+    return { gray: boxDownsample(grayImage(ctx, f.rgb, f.width, f.height), f.width, f.height, 1, 4), pose: f.groundTruthPose as Float64Array };
   };
   const ref = small(60);
   const trueDepth = truth.frame(60).depth as Float32Array;

@@ -57,6 +57,17 @@ describe.skipIf(!existsSync(tum))('SLAM on TUM fr1/rpy (60 frames, fast rotation
     expect(b.report.landmarks).toBe(a.report.landmarks);
   }, 60_000);
 
+  test('four frames without depth mid-sequence: relocalisation against the refined keyframes brings the trajectory back (ATE ≤ 5 cm)', async () => {
+    if (frames.length === 0) frames = await lastValueFrom(tumSource(tum).pipe(toArray()));
+    const seq = frames.map((f, i) => (i >= 20 && i < 24 ? { ...f, depth: new Float32Array(f.depth!.length) } : f));
+    const r = await runSlam(ctx, from(seq), { fusion: { voxelSize: 0.01, maxDepth: 4 } });
+    const e = ate(r);
+    console.log(`TUM fr1/rpy, frames 20–23 without depth: ATE ${(e * 1000).toFixed(1)} mm, lost ${r.report.lost}, relocalised ${r.report.relocalised}`);
+    expect(r.report.lost).toBe(4);
+    expect(r.report.relocalised).toBeGreaterThanOrEqual(1);
+    expect(e).toBeLessThanOrEqual(0.05);
+  }, 60_000);
+
   test('bad input is a tracking state, not an exception: no depth, blank image, a camera jump; the map stays intact and tracking re-localises when the view returns', async () => {
     if (frames.length === 0) frames = await lastValueFrom(tumSource(tum).pipe(toArray()));
     const seq: Frame[] = [];

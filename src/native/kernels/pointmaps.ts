@@ -1,15 +1,10 @@
+import type { Intrinsics } from '../../geometry/intrinsics';
 import { abiConstants } from '../abi.generated';
 import type { NativeBuffer } from '../buffer';
 import type { NativeContext } from '../context';
 
-export interface PinholeParams {
-  width: number;
-  height: number;
-  fx: number;
-  fy: number;
-  cx: number;
-  cy: number;
-}
+/** the kernels' camera: the project's one intrinsics type */
+export type PinholeParams = Intrinsics;
 
 export interface DepthToPointsOptions {
   /** uint16 depth in raw units (depthScale per metre) instead of float32 metres */
