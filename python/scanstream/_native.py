@@ -301,15 +301,15 @@ class Context:
         return Buffer(self, int(out.value or 0), nbytes, owned=True)
 
     def wrap(self, address: int, nbytes: int) -> Optional[Buffer]:
-        """Caller memory as a buffer without a copy; None where kernels cannot read host memory (CUDA)."""
+        """Caller memory as a buffer without a copy; None where the backend cannot read it in place (CUDA)."""
         if not self.unified or nbytes <= 0:
             return None
         out = ctypes.c_void_p()
         status = self.lib.dll.ss_buffer_wrap(self.handle, address, nbytes, ctypes.byref(out))
-        if status == _abi.SS_ERR_UNSUPPORTED:
+        # a backend may refuse some memory (Metal's no-copy buffers want page-aligned memory): a copy always works
+        if status != 0 or not out.value:
             return None
-        self.check('ss_buffer_wrap', status)
-        return Buffer(self, int(out.value or 0), nbytes, owned=False)
+        return Buffer(self, int(out.value), nbytes, owned=False)
 
     def fallback_context(self) -> 'Context':
         """The CPU context a lacking kernel runs on (this context itself on the CPU backend)."""
