@@ -15,6 +15,7 @@ import functools
 import importlib
 import sys
 import threading
+import warnings
 from collections import Counter
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
@@ -204,6 +205,10 @@ def patch() -> PatchReport:
             if owner is mod:
                 swaps[id(original)] = (original, replacement)
         rebound = _rebind(swaps)
+        if not patched:
+            # most likely run outside MASt3R's checkout (its modules are not on sys.path): say so rather than do nothing quietly
+            warnings.warn('scanstream.mast3r.patch(): no MASt3R module could be imported, nothing was patched: ' +
+                          '; '.join(f'{k}: {v}' for k, v in missing.items()), RuntimeWarning, stacklevel=2)
         return PatchReport(patched, rebound, missing)
 
 
