@@ -219,6 +219,29 @@ def batched_triangulate(pts2d, proj_mats):
     return torch.linalg.lstsq(eq[..., :3], -eq[..., 3]).solution
 
 
+# ---- matches_to_depths ----------------------------------------------------------
+@torch.no_grad()
+def matches_to_depths(K, E, matches, min_valid_ratio=0.3):
+    """matches_to_depths as mast3r-kernels.md states it, written here with the
+    same torch operations as MASt3R's (batched_triangulate over reference/view
+    pairs, confidence-weighted mean over the finite views); not MASt3R's file."""
+    B, Nv, H, W, _ = matches.shape
+    P = K @ E[:, :, :3, :]  # [B, Nv+1, 3, 4]
+    pairs = torch.stack([P[:, :1].expand(B, Nv, 3, 4), P[:, 1:]], dim=2).reshape(B * Nv, 2, 3, 4)
+    pts = torch.stack([matches[..., 0:2], matches[..., 2:4]], dim=2).reshape(B * Nv, 2, H * W, 2)
+    X = batched_triangulate(pts, pairs).reshape(B, Nv, H * W, 3)
+    ok = X.isfinite().all(dim=-1)
+    conf = torch.where(ok, matches[..., 4].reshape(B, Nv, H * W), torch.zeros(()))
+    total = conf.sum(dim=1)
+    norm = torch.where(total <= 1e-5, torch.ones(()), total)
+    X = torch.where(ok[..., None], X, torch.zeros(()))
+    points = (X * (conf / norm[:, None])[..., None]).sum(dim=1)  # [B, HW, 3]
+    points[ok.sum(dim=1) <= math.floor(Nv * min_valid_ratio)] = float('nan')
+    R0, t0 = E[:, 0, 2, :3], E[:, 0, 2, 3]
+    depths = (points @ R0[:, :, None])[..., 0] + t0[:, None]
+    return points.reshape(B, H, W, 3), depths.reshape(B, H, W), total.reshape(B, H, W)
+
+
 # ---- mast3r/losses.py -----------------------------------------------------------
 def get_similarities(desc1, desc2, euc=False):
     if euc:  # euclidean distance in same range than similarities
@@ -353,7 +376,7 @@ def sgemm(reps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('task', choices=['info', 'sgemm', 'reciprocal', 'fast', 'similarity', 'triangulate', 'pointmaps',
-                                     'tsdf'])
+                                     'tsdf', 'matches_to_depths'])
     ap.add_argument('--in', dest='inputs', nargs='*', default=[])
     ap.add_argument('--out', default=None)
     ap.add_argument('--dist', default='dot')
@@ -419,6 +442,12 @@ def main():
         pts = depthmap_to_pts3d(d, 500.0, 500.0, (W - 1) / 2, (H - 1) / 2)
         _, t = timed(lambda: geotrf(Tt, pts), args.reps)
         res['geotrf'] = t
+    elif args.task == 'matches_to_depths':
+        K, E, m = (torch.from_numpy(x) for x in load)
+        (_, depths, _), t = timed(lambda: matches_to_depths(K, E, m), args.reps)
+        res.update(t)
+        if args.out:
+            np.save(args.out + '.depths.npy', depths.numpy())
     elif args.task == 'tsdf':
         depths, confs, cam2w, K = (torch.from_numpy(x) for x in load)
         torch.manual_seed(0)
