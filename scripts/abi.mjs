@@ -12,6 +12,9 @@ export const tsPath = join(root, 'src', 'native', 'abi.generated.ts');
 export const cudaUnsupportedPath = join(root, 'native', 'cuda', 'unsupported.cu');
 export const cudaImplementedPath = join(root, 'native', 'cuda', 'IMPLEMENTED');
 export const pythonAbiPath = join(root, 'python', 'scanstream', '_abi.py');
+export const metalUnsupportedPath = join(root, 'native', 'metal_host', 'unsupported.cpp');
+export const metalImplementedPath = join(root, 'native', 'metal_host', 'IMPLEMENTED');
+export const metalEmuExportsPath = join(root, 'native', 'metal_emu', 'exports.cpp');
 
 function stripComments(text) {
   return text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
@@ -191,8 +194,64 @@ export function renderCudaUnsupported(abi, implemented) {
   return out.join('\n');
 }
 
+function readImplemented(path) {
+  return new Set(readFileSync(path, 'utf8').split(/\s+/).filter((s) => s.startsWith('ss_')));
+}
+
 export function readCudaImplemented() {
-  return new Set(readFileSync(cudaImplementedPath, 'utf8').split(/\s+/).filter((s) => s.startsWith('ss_')));
+  return readImplemented(cudaImplementedPath);
+}
+
+/**
+ * The Metal host logic's answers for kernels it does not run (ss_metal_<kernel>
+ * = SS_ERR_UNSUPPORTED) and ss_metal_kernel_supported, from native/metal_host/IMPLEMENTED.
+ * Shared by the Swift library and the emulator, which export them as ss_<kernel>.
+ */
+export function renderMetalUnsupported(abi, implemented) {
+  const known = new Set(abi.kernels.map((k) => k.symbol));
+  const stray = [...implemented].filter((s) => !known.has(s));
+  if (stray.length) throw new Error(`native/metal_host/IMPLEMENTED names kernels that are not in the table: ${stray.join(', ')}`);
+  const out = [`/* ${banner.replace('; `node scripts/gen-abi.mjs` rewrites it', '')} */`, '#include "host.h"', '#include "../common/kernel_table.h"', '',
+    'extern "C" {', ''];
+  for (const k of abi.kernels) {
+    if (implemented.has(k.symbol)) continue;
+    const params = [`ss_context* ctx`, `const ss_${k.name}_args*`, ...k.buffers.map(() => 'ss_buffer*')].join(', ');
+    out.push(`ss_status ss_metal_${k.name}(${params}) {`,
+      `  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "${k.symbol} is not implemented on the Metal backend yet");`, '}', '');
+  }
+  const list = abi.kernels.filter((k) => implemented.has(k.symbol)).map((k) => `"${k.symbol}"`);
+  out.push('/* what native/metal_host/IMPLEMENTED lists */', 'int32_t ss_metal_kernel_supported(const ss_context*, const char* kernel) {',
+    '  if (ss_kernel_index(kernel) < 0) return -1;',
+    `  static const char* const implemented[] = {${list.length ? list.join(', ') : 'nullptr'}};`,
+    '  for (const char* k : implemented)', '    if (k && strcmp(k, kernel) == 0) return 1;', '  return 0;', '}', '', '}  // extern "C"', '');
+  return out.join('\n');
+}
+
+/** The emulator library's kernel exports: each ss_<kernel> calls the host logic's ss_metal_<kernel>. */
+export function renderMetalEmuExports(abi) {
+  const out = [`/* ${banner.replace('; `node scripts/gen-abi.mjs` rewrites it', '')} */`,
+    '/* The metal-emu library exports every kernel of the ABI as the shared Metal host logic (native/metal_host). */',
+    '#include "metal_host.h"', '', 'extern "C" {', ''];
+  for (const k of abi.kernels) {
+    const params = [`ss_context* ctx`, `const ss_${k.name}_args* args`, ...k.buffers.map((b) => `ss_buffer* ${b.name}`)].join(', ');
+    out.push(`SS_API ss_status ${k.symbol}(${params}) {`,
+      `  return ss_metal_${k.name}(${['ctx', 'args', ...k.buffers.map((b) => b.name)].join(', ')});`, '}', '');
+  }
+  out.push('}  // extern "C"', '');
+  return out.join('\n');
+}
+
+export function readMetalImplemented() {
+  return readImplemented(metalImplementedPath);
+}
+
+/** The kernels the Metal host logic defines (`ss_status ss_metal_x(ss_context* ctx, const ss_x_args*`), implemented or answering "not here", as ss_x. */
+export function metalKernelsDefinedIn(texts) {
+  const found = new Set();
+  for (const t of texts) for (const m of t.matchAll(/^ss_status\s+ss_metal_(\w+)\s*\(\s*ss_context\*\s*\w*\s*,\s*const\s+ss_(\w+)_args\*/gm)) {
+    if (m[1] === m[2]) found.add(`ss_${m[1]}`);
+  }
+  return [...found];
 }
 
 /**
@@ -224,3 +283,4 @@ export function kernelsDefinedIn(texts) {
   for (const t of texts) for (const m of t.matchAll(/SS_API\s+ss_status\s+(ss_\w+)\s*\(\s*ss_context\*/g)) found.add(m[1]);
   return [...found].filter((s) => !['ss_context_create', 'ss_buffer_create', 'ss_buffer_upload', 'ss_buffer_download', 'ss_buffer_fill', 'ss_buffer_wrap'].includes(s));
 }
+

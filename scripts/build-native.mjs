@@ -3,6 +3,10 @@
 // --if-needed: skip when the library is newer than every native source.
 // --cuda: also build the CUDA backend (needs nvcc; no GPU needed to build).
 // --standin: also build the partial stand-in backend the fallback tests use.
+// Where clang++ is installed (and bun, which generates the emulator's bindings), also
+// the metal-emu backend (build/metal-emu): the Metal kernels run by the MSL emulator.
+// SCANSTREAM_NO_METAL_EMU=1 skips it. Always rewrites ScanKit's embedded Metal source
+// (swift/Sources/ScanKit/MetalSource.generated.swift) when metal/ changed.
 // Run by `npm install` (postinstall) and on first use by the FFI facade.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -35,8 +39,17 @@ function run(cmd, argv) {
 
 const strict = !args.has('--if-needed') || process.env.SCANSTREAM_STRICT_BUILD === '1';
 const standin = join(root, 'build', 'cpu', `libscanstream_standin.${ext}`);
-const fresh = (path) => existsSync(path) && statSync(path).mtimeMs > newestSource(join(root, 'native'));
-if (args.has('--if-needed') && fresh(lib) && (!args.has('--standin') || fresh(standin)) && !args.has('--cuda')) {
+const emuLib = join(root, 'build', 'metal-emu', `libscanstream_metal_emu.${ext}`);
+const bun = join(root, 'node_modules', '.bin', 'bun');
+const wantEmu = process.env.SCANSTREAM_NO_METAL_EMU !== '1' && have('clang++') && (existsSync(bun) || have('bun'));
+const fresh = (path, dirs = ['native']) => existsSync(path) && statSync(path).mtimeMs > Math.max(...dirs.map((d) => newestSource(join(root, d))));
+// the Metal source ScanKit embeds: generated from metal/ with no compiler, so always current
+if (!run(process.execPath, [join(root, 'scripts', 'gen-metal-source.mjs')])) {
+  console.error('scanstream: could not generate the Metal source (scripts/gen-metal-source.mjs)');
+  process.exit(1);
+}
+if (args.has('--if-needed') && fresh(lib) && (!args.has('--standin') || fresh(standin)) && !args.has('--cuda') &&
+  (!wantEmu || fresh(emuLib, ['native', 'metal']))) {
   process.exit(0);
 }
 if (!have('cmake')) {
@@ -55,6 +68,17 @@ if (!ok) {
 if (args.has('--standin') && !run('cmake', ['--build', 'build/cpu', '--parallel', '--target', 'scanstream_standin'])) {
   console.error('scanstream: the stand-in backend did not build');
   process.exit(1);
+}
+if (wantEmu) {
+  console.error('scanstream: building the metal-emu backend (the Metal kernels through the MSL emulator, clang++)…');
+  const generator = have('ninja') ? ['-G', 'Ninja'] : [];
+  const emuOk = (existsSync(join(root, 'build', 'metal-emu', 'CMakeCache.txt')) ||
+      run('cmake', ['-S', 'native/metal_host', '-B', 'build/metal-emu', ...generator, '-DCMAKE_BUILD_TYPE=Release'])) &&
+    run('cmake', ['--build', 'build/metal-emu', '--parallel']);
+  if (!emuOk) {
+    console.error('scanstream: the metal-emu backend did not build (see above); the CPU backend is unaffected');
+    if (strict) process.exit(1);
+  }
 }
 if (args.has('--cuda')) {
   if (!have('nvcc')) {

@@ -1,4 +1,4 @@
-/* Argument checks of the point-map and TSDF calls, shared by every backend's launchers
+/* Argument checks of the point-map, TSDF and dense-tracking calls, shared by every backend's launchers
  * (host code): each backend validates exactly alike before it launches anything. */
 #ifndef SS_COMMON_CHECKS_H
 #define SS_COMMON_CHECKS_H
@@ -77,6 +77,25 @@ inline ss_status ss_check_geotrf(ss_context* ctx, const ss_geotrf_args& a, const
   if ((uint64_t)a.first + a.count > 0xffffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_geotrf: first + count overflows");
   SS_NEED(ctx, in, ((uint64_t)a.first + a.count) * a.dim * 4, "in");
   SS_NEED(ctx, out, ((uint64_t)a.first + a.count) * a.dim * 4, "out");
+  return SS_OK;
+}
+
+inline ss_status ss_check_mast3r_depthmap_to_pts3d(ss_context* ctx, const ss_mast3r_depthmap_to_pts3d_args& a, const ss_buffer* depth,
+                                                   const ss_buffer* intrinsics, const float* host_intrinsics, const ss_buffer* points,
+                                                   const ss_buffer* valid, uint64_t* n) {
+  if (a.width == 0 || a.height == 0 || a.batch == 0)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_depthmap_to_pts3d: empty input (batch=%u, %ux%u)", a.batch, a.width, a.height);
+  *n = (uint64_t)a.batch * a.height * a.width;
+  if (*n > 0xffffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_depthmap_to_pts3d: too many pixels");
+  SS_NEED(ctx, depth, *n * 4, "depth");
+  SS_NEED(ctx, intrinsics, (uint64_t)a.batch * 16, "intrinsics");
+  SS_NEED(ctx, points, *n * 12, "points");
+  SS_NEED(ctx, valid, *n, "valid");
+  /* host_intrinsics: the host copy of intrinsics (fx, fy, cx, cy per image) */
+  for (uint32_t b = 0; b < a.batch; ++b)
+    if (!(host_intrinsics[4 * b] != 0.0f) || !(host_intrinsics[4 * b + 1] != 0.0f))
+      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_depthmap_to_pts3d: image %u has focal (%g, %g)", b,
+                     (double)host_intrinsics[4 * b], (double)host_intrinsics[4 * b + 1]);
   return SS_OK;
 }
 
@@ -169,6 +188,61 @@ inline ss_status ss_check_raycast(ss_context* ctx, const ss_tsdf_raycast_args& a
   SS_NEED(ctx, depth, n * 4, "depth");
   SS_NEED(ctx, normals, n * 12, "normals");
   SS_NEED(ctx, color, n * 3, "color");
+  return SS_OK;
+}
+
+/* ---- dense tracking ---------------------------------------------------------- */
+
+inline ss_status ss_check_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args& a, const ss_buffer* rgb, const ss_buffer* gray,
+                                      uint64_t* n) {
+  *n = (uint64_t)a.width * a.height;
+  if (*n == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_rgb_to_gray: empty image %ux%u", a.width, a.height);
+  SS_NEED(ctx, rgb, *n * 3, "rgb");
+  SS_NEED(ctx, gray, *n, "gray");
+  return SS_OK;
+}
+
+inline ss_status ss_check_raycast_guided(ss_context* ctx, const ss_tsdf_raycast_guided_args& a, const ss_buffer* pool, const ss_buffer* hash,
+                                         const ss_buffer* prior, const ss_buffer* depth, const ss_buffer* normals, const ss_buffer* gray,
+                                         uint64_t* n) {
+  const char* fn = "ss_tsdf_raycast_guided";
+  *n = (uint64_t)a.width * a.height;
+  if (*n == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: empty image %ux%u", fn, a.width, a.height);
+  if (!(a.fx > 0.0f) || !(a.fy > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: focal lengths must be > 0", fn);
+  if (!(a.voxel_size > 0.0f) || !(a.sdf_trunc > 0.0f))
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size and sdf_trunc must be > 0", fn);
+  if (!(a.band > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: band must be > 0 metres", fn);
+  if (!(a.max_depth > a.min_depth)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_depth must exceed min_depth", fn);
+  if (((a.hash_mask + 1) & a.hash_mask) != 0)
+    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", fn);
+  if (!ss_finite_all(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", fn);
+  SS_NEED(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16, "hash");
+  SS_NEED(ctx, pool, (uint64_t)SS_BLOCK_BYTES, "pool");
+  SS_NEED(ctx, prior, *n * 4, "prior");
+  SS_NEED(ctx, depth, *n * 4, "depth");
+  SS_NEED(ctx, normals, *n * 12, "normals");
+  SS_NEED(ctx, gray, *n, "gray");
+  return SS_OK;
+}
+
+inline ss_status ss_check_icp_reduce(ss_context* ctx, const ss_icp_reduce_args& a, const ss_buffer* cur_points, const ss_buffer* cur_normals,
+                                     const ss_buffer* cur_gray, const ss_buffer* ref_points, const ss_buffer* ref_normals,
+                                     const ss_buffer* ref_gray, const ss_buffer* out) {
+  const char* fn = "ss_icp_reduce";
+  uint64_t n = (uint64_t)a.width * a.height;
+  if (a.width < 4 || a.height < 4) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: image %ux%u is smaller than 4x4", fn, a.width, a.height);
+  if (!(a.fx > 0.0f) || !(a.fy > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: focal lengths must be > 0", fn);
+  if (!(a.max_dist > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_dist must be > 0", fn);
+  if (!ss_finite_all(a.cur_to_ref, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: cur_to_ref is not finite", fn);
+  SS_NEED(ctx, cur_points, n * 12, "cur_points");
+  SS_NEED(ctx, cur_normals, n * 12, "cur_normals");
+  SS_NEED(ctx, ref_points, n * 12, "ref_points");
+  SS_NEED(ctx, ref_normals, n * 12, "ref_normals");
+  if (a.use_color) {
+    SS_NEED(ctx, cur_gray, n, "cur_gray");
+    SS_NEED(ctx, ref_gray, n, "ref_gray");
+  }
+  SS_NEED(ctx, out, 32 * 8, "out");
   return SS_OK;
 }
 

@@ -32,6 +32,8 @@ ss_device_inline float ss_fabs(float v) { return std::fabs(v); }
 ss_device_inline float ss_fmin(float a, float b) { return b < a ? b : a; }
 ss_device_inline float ss_fmax(float a, float b) { return b > a ? b : a; }
 ss_device_inline float ss_exp(float v) { return std::exp(v); }
+/* a·b + c with one rounding on every backend (an instruction where the target has FMA) */
+ss_device_inline float ss_fma(float a, float b, float c) { return std::fma(a, b, c); }
 ss_device_inline bool ss_isfinite(float v) { return std::isfinite(v); }
 ss_device_inline bool ss_isnan(float v) { return std::isnan(v); }
 ss_device_inline int32_t ss_float_to_int_floor(float v) { return (int32_t)std::floor(v); }

@@ -25,6 +25,7 @@ ss_device_inline float ss_fabs(float v) { return fabsf(v); }
 ss_device_inline float ss_fmin(float a, float b) { return b < a ? b : a; }
 ss_device_inline float ss_fmax(float a, float b) { return b > a ? b : a; }
 ss_device_inline float ss_exp(float v) { return expf(v); }
+ss_device_inline float ss_fma(float a, float b, float c) { return fmaf(a, b, c); }
 ss_device_inline bool ss_isfinite(float v) { return isfinite(v); }
 ss_device_inline bool ss_isnan(float v) { return isnan(v); }
 ss_device_inline int32_t ss_float_to_int_floor(float v) { return (int32_t)floorf(v); }

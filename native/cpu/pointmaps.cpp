@@ -187,23 +187,12 @@ SS_API ss_status ss_mast3r_depthmap_to_pts3d(ss_context* ctx, const ss_mast3r_de
                                              ss_buffer* valid) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_depthmap_to_pts3d_args a = *args;
-  if (a.width == 0 || a.height == 0 || a.batch == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_depthmap_to_pts3d: empty input (batch=%u, %ux%u)", a.batch,
-                   a.width, a.height);
-  uint64_t n = (uint64_t)a.batch * a.height * a.width;
-  if (n > 0xffffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_depthmap_to_pts3d: too many pixels");
-  SS_REQUIRE_BUFFER(ctx, depth, n * 4);
-  SS_REQUIRE_BUFFER(ctx, intrinsics, (uint64_t)a.batch * 16);
-  SS_REQUIRE_BUFFER(ctx, points, n * 12);
-  SS_REQUIRE_BUFFER(ctx, valid, n);
+  uint64_t n = 0;
+  SS_TRY(ss_check_mast3r_depthmap_to_pts3d(ctx, a, depth, intrinsics, intrinsics ? ss_data<float>(intrinsics) : nullptr, points, valid, &n));
   const float* dp = ss_data<float>(depth);
   const float* k = ss_data<float>(intrinsics);
   float* p = ss_data<float>(points);
   uint8_t* v = ss_data<uint8_t>(valid);
-  for (uint32_t b = 0; b < a.batch; ++b)
-    if (!(k[4 * b] != 0.0f) || !(k[4 * b + 1] != 0.0f))
-      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_depthmap_to_pts3d: image %u has focal (%g, %g)", b,
-                     (double)k[4 * b], (double)k[4 * b + 1]);
 #if defined(SS_POINTMAPS_AVX512)
   if (!(a.flags & SS_FLAG_PORTABLE)) {
     /* a row at a time, 16 pixels per step with the body's roundings (difference,

@@ -1,5 +1,6 @@
 /* CPU launchers for dense tracking: gray conversion, guided model ray-cast, ICP reduction */
 #include "backend.h"
+#include "../common/checks.h"
 #include "vec3.h"
 #include "tsdf_common.h"
 #include "tsdf_raycast.h"
@@ -9,21 +10,13 @@
 
 #include <vector>
 
-static bool tracking_finite(const float* m, int n) {
-  for (int i = 0; i < n; ++i)
-    if (!std::isfinite(m[i])) return false;
-  return true;
-}
-
 extern "C" {
 
 SS_API ss_status ss_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args* args, ss_buffer* rgb, ss_buffer* gray) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_rgb_to_gray_args a = *args;
-  uint64_t n = (uint64_t)a.width * a.height;
-  if (n == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_rgb_to_gray: empty image %ux%u", a.width, a.height);
-  SS_REQUIRE_BUFFER(ctx, rgb, n * 3);
-  SS_REQUIRE_BUFFER(ctx, gray, n);
+  uint64_t n = 0;
+  SS_TRY(ss_check_rgb_to_gray(ctx, a, rgb, gray, &n));
   const uint8_t* s = ss_data<uint8_t>(rgb);
   uint8_t* d = ss_data<uint8_t>(gray);
   ctx->pool->parallel_for((int64_t)n, 32768, [&](int64_t b, int64_t e) {
@@ -37,22 +30,8 @@ SS_API ss_status ss_tsdf_raycast_guided(ss_context* ctx, const ss_tsdf_raycast_g
                                         ss_buffer* gray) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_tsdf_raycast_guided_args a = *args;
-  uint64_t n = (uint64_t)a.width * a.height;
-  if (n == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: empty image %ux%u", __func__, a.width, a.height);
-  if (!(a.fx > 0.0f) || !(a.fy > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: focal lengths must be > 0", __func__);
-  if (!(a.voxel_size > 0.0f) || !(a.sdf_trunc > 0.0f))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: voxel_size and sdf_trunc must be > 0", __func__);
-  if (!(a.band > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: band must be > 0 metres", __func__);
-  if (!(a.max_depth > a.min_depth)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_depth must exceed min_depth", __func__);
-  if (((a.hash_mask + 1) & a.hash_mask) != 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", __func__);
-  if (!tracking_finite(a.cam_to_world, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: pose is not finite", __func__);
-  SS_REQUIRE_BUFFER(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16);
-  SS_REQUIRE_BUFFER(ctx, pool, (uint64_t)SS_BLOCK_BYTES);
-  SS_REQUIRE_BUFFER(ctx, prior, n * 4);
-  SS_REQUIRE_BUFFER(ctx, depth, n * 4);
-  SS_REQUIRE_BUFFER(ctx, normals, n * 12);
-  SS_REQUIRE_BUFFER(ctx, gray, n);
+  uint64_t n = 0;
+  SS_TRY(ss_check_raycast_guided(ctx, a, pool, hash, prior, depth, normals, gray, &n));
   const float* p = ss_data<const float>(pool);
   const int32_t* h = ss_data<const int32_t>(hash);
   const float* pr = ss_data<const float>(prior);
@@ -70,20 +49,7 @@ SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, 
                                ss_buffer* ref_normals, ss_buffer* ref_gray, ss_buffer* out) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_icp_reduce_args a = *args;
-  uint64_t n = (uint64_t)a.width * a.height;
-  if (a.width < 4 || a.height < 4) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: image %ux%u is smaller than 4x4", __func__, a.width, a.height);
-  if (!(a.fx > 0.0f) || !(a.fy > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: focal lengths must be > 0", __func__);
-  if (!(a.max_dist > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_dist must be > 0", __func__);
-  if (!tracking_finite(a.cur_to_ref, 12)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: cur_to_ref is not finite", __func__);
-  SS_REQUIRE_BUFFER(ctx, cur_points, n * 12);
-  SS_REQUIRE_BUFFER(ctx, cur_normals, n * 12);
-  SS_REQUIRE_BUFFER(ctx, ref_points, n * 12);
-  SS_REQUIRE_BUFFER(ctx, ref_normals, n * 12);
-  if (a.use_color) {
-    SS_REQUIRE_BUFFER(ctx, cur_gray, n);
-    SS_REQUIRE_BUFFER(ctx, ref_gray, n);
-  }
-  SS_REQUIRE_BUFFER(ctx, out, 32 * 8);
+  SS_TRY(ss_check_icp_reduce(ctx, a, cur_points, cur_normals, cur_gray, ref_points, ref_normals, ref_gray, out));
   const float* cp = ss_data<const float>(cur_points);
   const float* cn = ss_data<const float>(cur_normals);
   const uint8_t* cg = a.use_color ? ss_data<const uint8_t>(cur_gray) : nullptr;

@@ -19,6 +19,8 @@ extern "C" {
 ss_status ss_metal_context_create(const ss_gpu_ops* ops, const char* backend_name, ss_context** out);
 
 void ss_metal_context_destroy(ss_context* ctx);
+/* the context's copy of the operations table (an implementation finds its own state through it) */
+const ss_gpu_ops* ss_metal_context_ops(const ss_context* ctx);
 const char* ss_metal_last_error(const ss_context* ctx);
 const char* ss_metal_backend_name(const ss_context* ctx);
 int32_t ss_metal_context_threads(const ss_context* ctx);

@@ -9,8 +9,9 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  compareKernelLists, cudaUnsupportedPath, headerPath, kernelsDefinedIn, kernelsInTs, parseHeader, readCudaImplemented,
-  renderCudaUnsupported, renderTs, root, tsPath,
+  compareKernelLists, cudaUnsupportedPath, headerPath, kernelsDefinedIn, kernelsInTs, metalEmuExportsPath, metalKernelsDefinedIn,
+  metalUnsupportedPath, parseHeader, readCudaImplemented, readMetalImplemented, renderCudaUnsupported, renderMetalEmuExports,
+  renderMetalUnsupported, renderTs, root, tsPath,
 } from '../../scripts/abi.mjs';
 import { kernelSpecs } from '../../src/native/args';
 import { NativeContext } from '../../src/native/context';
@@ -23,14 +24,21 @@ const sources = (dir: string, ext: string): string[] =>
   readdirSync(join(root, dir)).filter((f) => f.endsWith(ext)).map((f) => readFileSync(join(root, dir, f), 'utf8'));
 const cpuSources = sources('native/cpu', '.cpp');
 const cudaSources = sources('native/cuda', '.cu');
+const metalHostSources = sources('native/metal_host', '.cpp');
+const metalEmuExports = readFileSync(metalEmuExportsPath, 'utf8');
 
 interface Texts {
   ts: string;
   parity: string[];
   cpu: string[];
   cuda: string[];
+  metalHost: string[];
+  metalEmu: string[];
 }
-const current: Texts = { ts: tsText, parity: parityCases.flatMap((c) => c.symbols), cpu: cpuSources, cuda: cudaSources };
+const current: Texts = {
+  ts: tsText, parity: parityCases.flatMap((c) => c.symbols), cpu: cpuSources, cuda: cudaSources, metalHost: metalHostSources,
+  metalEmu: [metalEmuExports],
+};
 
 function problems(header: string, t: Texts): string[] {
   return compareKernelLists(parseHeader(header), {
@@ -38,6 +46,8 @@ function problems(header: string, t: Texts): string[] {
     'tests/parity cases': t.parity,
     'native/cpu sources': kernelsDefinedIn(t.cpu),
     'native/cuda sources (kernels + unsupported.cu)': kernelsDefinedIn(t.cuda),
+    'native/metal_host sources (kernels + unsupported.cpp)': metalKernelsDefinedIn(t.metalHost),
+    'native/metal_emu/exports.cpp': kernelsDefinedIn(t.metalEmu),
   });
 }
 
@@ -60,6 +70,8 @@ describe('SS_KERNEL_TABLE is the one list of kernels', () => {
   test('the generated files are what scanstream.h generates now', () => {
     expect(tsText).toBe(renderTs(abi));
     expect(readFileSync(cudaUnsupportedPath, 'utf8')).toBe(renderCudaUnsupported(abi, readCudaImplemented()));
+    expect(readFileSync(metalUnsupportedPath, 'utf8')).toBe(renderMetalUnsupported(abi, readMetalImplemented()));
+    expect(metalEmuExports).toBe(renderMetalEmuExports(abi));
   });
 
   test('the loaded library agrees: ss_kernel_count / ss_kernel_name list the table, ss_args_sizeof equals every TypeScript layout', () => {
@@ -101,6 +113,12 @@ describe('the check fails when a list drifts from the table (modified copies)', 
     expect(problems(header, { ...current, cuda })).toEqual([`native/cuda sources (kernels + unsupported.cu): ${victim} is in SS_KERNEL_TABLE but missing here`]);
   });
 
+  test('a kernel the Metal host logic neither runs nor answers for', () => {
+    const metalHost = current.metalHost.map((t) => t.replace(new RegExp(`^ss_status ss_metal_${victim.slice(3)}\\(`, 'm'), 'ss_status removed_kernel('));
+    expect(problems(header, { ...current, metalHost }))
+      .toEqual([`native/metal_host sources (kernels + unsupported.cpp): ${victim} is in SS_KERNEL_TABLE but missing here`]);
+  });
+
   test('a kernel the CPU backend lacks', () => {
     const cpu = current.cpu.map((t) => t.replace(new RegExp(`SS_API ss_status ${victim}\\(`), 'SS_API ss_status removed_kernel('));
     expect(problems(header, { ...current, cpu })).toEqual([`native/cpu sources: ${victim} is in SS_KERNEL_TABLE but missing here`]);
@@ -111,7 +129,7 @@ describe('the check fails when a list drifts from the table (modified copies)', 
     const found = problems(h, current);
     expect(found).toContain(`src/native/abi.generated.ts: ${victim} is not in SS_KERNEL_TABLE`);
     expect(found).toContain(`native/cpu sources: ${victim} is not in SS_KERNEL_TABLE`);
-    expect(found.length).toBe(4);
+    expect(found.length).toBe(6);
   });
 
   test('an args struct no kernel uses, and a malformed table line, are refused', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { NativeContext } from '../../src/native';
 import { libraryPath, projectRoot, type BackendName } from '../../src/native/library';
 import { kernelSymbols } from '../../src/native/symbols';
+import { setEmulatorOrder } from '../metal/emulatorOrder';
 import { normalisedError, parityCases, type Outputs } from './kernels';
 
 const cpu = NativeContext.create({ backend: 'cpu' });
@@ -59,7 +60,8 @@ const standin = join(projectRoot, 'build', 'cpu', `libscanstream_standin.${suffi
 const groups: Group[] = [
   ...(['cuda', 'metal', 'metal-emu'] as BackendName[]).map((backend): Group => ({
     label: backend,
-    fallbackCopies: 'any',
+    // Metal's buffers are unified memory: the CPU fallback runs over them in place
+    fallbackCopies: backend === 'cuda' ? 'any' : 'none',
     open: () => {
       if (!existsSync(libraryPath(backend))) return `${backend} library not built here (${libraryPath(backend)})`;
       // built, but this machine may have no such device (a CUDA build on a machine without a GPU)
@@ -70,6 +72,17 @@ const groups: Group[] = [
       }
     },
   })),
+  // the Metal kernels again with each threadgroup's threads run last to first: a missing barrier changes results
+  {
+    label: 'metal-emu (threads in reverse order)',
+    fallbackCopies: 'none',
+    open: () => {
+      if (!existsSync(libraryPath('metal-emu'))) return `metal-emu library not built here (${libraryPath('metal-emu')})`;
+      const ctx = NativeContext.create({ backend: 'metal-emu' });
+      setEmulatorOrder(ctx, 'reverse');
+      return ctx;
+    },
+  },
   // a partial backend (the CPU library claiming only point maps and TSDF): the rest runs through the fallback,
   // in place over shared memory, and with download → CPU → upload under CUDA's memory model
   { label: 'partial stand-in, shared memory', fallbackCopies: 'none', open: () => NativeContext.create({ backend: 'cpu', library: standin }) },
