@@ -7,9 +7,11 @@ import { z } from 'zod';
 /**
  * A failed parse as one line a person can read, `path: message; …`; an issue
  * about the value as a whole is named `root` (e.g. '(options)', '(message)').
+ * `separator` goes between path and message (' ' where messages read on from
+ * the name: "depthPlanes must be ≥ 8").
  */
-export function formatZodIssues(error: z.ZodError, root = '(root)'): string {
-  return error.issues.map((i) => `${i.path.join('.') || root}: ${i.message}`).join('; ');
+export function formatZodIssues(error: z.ZodError, root = '(root)', separator = ': '): string {
+  return error.issues.map((i) => `${i.path.join('.') || root}${separator}${i.message}`).join('; ');
 }
 
 // ---- fusion ----------------------------------------------------------------

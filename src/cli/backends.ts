@@ -4,18 +4,22 @@
  * through the fallback).
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { NativeContext } from '../native/context';
 import { backendNames, libraryFor, type BackendName } from '../native/library';
-import { parseBackendFlag } from './backendFlag';
+import { backendFlag, runCommand, type Command } from './args';
 
-const usage = `usage: scanstream backends [--backend B] [--json]
-
-Lists each backend (${backendNames.join(', ')}): its library, whether it starts on
+const command = {
+  name: 'scanstream backends',
+  about: `Lists each backend (${backendNames.join(', ')}): its library, whether it starts on
 this machine, and for each kernel whether the backend runs it or the CPU does
-in its place (a kernel a backend lacks always runs, on the CPU).
-  --backend B   only this backend (auto: the one \`auto\` picks here)
-  --json        machine-readable`;
+in its place (a kernel a backend lacks always runs, on the CPU).`,
+  flags: z.object({ backend: backendFlag, json: z.boolean().default(false) }),
+  help: {
+    backend: { help: 'only this backend (auto: the one `auto` picks here)' },
+    json: { help: 'machine-readable' },
+  },
+} satisfies Command;
 
 interface BackendReport {
   backend: BackendName;
@@ -42,31 +46,20 @@ function probe(backend: BackendName): BackendReport {
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (e) {
-    console.error(`scanstream backends: ${(e as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
-  const flag = parseBackendFlag(values.backend);
-  if ('error' in flag) {
-    console.error(`scanstream backends: ${flag.error}`);
-    return 2;
-  }
-  let which: BackendName[] = [...backendNames];
-  if (flag.backend === 'auto') {
-    const ctx = NativeContext.create({ backend: 'auto' });
-    which = [ctx.backend];
-    ctx.destroy();
-  } else if (flag.backend) which = [flag.backend];
-  const reports = which.map(probe);
-  if (values.json) {
+export function run(argv: string[]): Promise<number> {
+  return runCommand(command, argv, (flags) => {
+    let which: BackendName[] = [...backendNames];
+    if (flags.backend === 'auto') {
+      const ctx = NativeContext.create({ backend: 'auto' });
+      which = [ctx.backend];
+      ctx.destroy();
+    } else if (flags.backend) which = [flags.backend];
+    return report(which.map(probe), flags.json);
+  });
+}
+
+function report(reports: BackendReport[], json: boolean): number {
+  if (json) {
     console.log(JSON.stringify(reports, null, 2));
     return 0;
   }

@@ -1,95 +1,72 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { lastValueFrom, toArray } from 'rxjs';
-import { FusionOptionsSchema } from '../config';
+import { z } from 'zod';
+import { FusionOptionsSchema, PaceModeSchema } from '../config';
 import { evaluateMesh, type MeshAccuracyReport } from '../eval/meshMetrics';
-import { startServer } from '../server/server';
-import { announce, openInBrowser, serveUntilInterrupted } from './serve';
-import { readPly, writePly } from '../fusion/ply';
 import { cullToSeen, syntheticTruthMesh } from '../frames/synthetic/truth';
 import { syntheticSource } from '../frames/synthetic/source';
-import { fuseToFiles } from './fuse';
-import { backendFlagUsage, parseBackendFlag } from './backendFlag';
+import { readPly, writePly } from '../fusion/ply';
 import type { BackendChoice } from '../native/library';
+import { startServer } from '../server/server';
+import { backendFlag, backendHelp, runCommand, type Command } from './args';
+import { fuseToFiles } from './fuse';
+import { announce, openInBrowser, portFlag, serveUntilInterrupted } from './serve';
 
-export const demoUsage = `usage: scanstream demo [--headless] [--out DIR] [--frames N] [--voxel M] [--port 8080] [--pace realtime|fast] [--no-open] [--backend B]
-
-Renders the embedded synthetic room (exact depth and poses) and fuses it into a
+const command = {
+  name: 'scanstream demo',
+  about: `Renders the embedded synthetic room (exact depth and poses) and fuses it into a
 TSDF mesh on the native backend, live: the viewer URL is printed (and opened in
 a browser when one is present) and the mesh grows there block by block. When
 the sequence ends, the mesh is scored against the true surface and
-DIR/mesh.ply, DIR/truth.ply and DIR/report.json are written (default DIR:
-./scanstream-demo); the viewer keeps serving until Ctrl-C.
-  --headless   no server: fuse, score, write the files and exit
-  ${backendFlagUsage}`;
+DIR/mesh.ply, DIR/truth.ply and DIR/report.json are written; the viewer keeps
+serving until Ctrl-C.`,
+  flags: z.object({
+    headless: z.boolean().default(false),
+    out: z.string().default('scanstream-demo'),
+    frames: z.number().int().positive().default(90),
+    voxel: FusionOptionsSchema.shape.voxelSize,
+    port: portFlag,
+    pace: PaceModeSchema.default('realtime'),
+    noOpen: z.boolean().default(false),
+    backend: backendFlag,
+  }),
+  help: {
+    headless: { help: 'no server: fuse, score, write the files and exit' },
+    out: { arg: 'DIR', help: 'where the mesh, its truth and the report go' },
+    frames: { help: 'frames of the synthetic room' },
+    voxel: { arg: 'M', help: 'voxel size in metres' },
+    port: { help: 'viewer port (0: any free one)' },
+    pace: { help: 'frames at the recorded rate, or as fast as fusion goes' },
+    noOpen: { help: 'do not open a browser' },
+    backend: backendHelp,
+  },
+} satisfies Command;
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      out: { type: 'string', default: 'scanstream-demo' },
-      frames: { type: 'string', default: '90' },
-      voxel: { type: 'string', default: '0.01' },
-      headless: { type: 'boolean', default: false },
-      port: { type: 'string', default: '8080' },
-      pace: { type: 'string', default: 'realtime' },
-      'no-open': { type: 'boolean', default: false },
-      backend: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(demoUsage);
+export function run(argv: string[]): Promise<number> {
+  return runCommand(command, argv, async (f) => {
+    const dir = resolve(f.out);
+    const source = `synthetic:room?frames=${f.frames}`;
+    const backend = f.backend ? { backend: f.backend } : {};
+    if (!f.headless) return liveDemo({ source, frames: f.frames, voxel: f.voxel, dir, port: f.port, pace: f.pace, open: !f.noOpen, ...backend });
+    console.error(`scanstream demo: fusing the synthetic room (${f.frames} frames, ${f.voxel * 100} cm voxels) into ${dir}`);
+    const { report } = await fuseToFiles({
+      source, out: join(dir, 'mesh.ply'), report: join(dir, 'report.json'), onBadFrame: 'fail', ...backend,
+      fusion: FusionOptionsSchema.parse({ voxelSize: f.voxel, poses: 'groundtruth' }),
+    }, 'demo');
+
+    const quality = await scoreAgainstTruth(dir, f.frames, f.voxel);
+    writeFileSync(join(dir, 'report.json'), `${JSON.stringify({ ...report, quality }, null, 2)}\n`);
+    console.log([
+      `mesh:    ${join(dir, 'mesh.ply')} (${report.triangles} triangles, ${report.blocks} voxel blocks)`,
+      `truth:   ${join(dir, 'truth.ply')}`,
+      `report:  ${join(dir, 'report.json')}`,
+      `speed:   fusion ${report.pipelineFramesPerSecond} frames/s (integrate ${report.stages.integrate?.medianMs} ms, mesh ${report.stages.mesh?.medianMs} ms, medians); ` +
+        `${report.framesPerSecond} frames/s with the synthetic renderer, which draws each frame in TypeScript`,
+      qualityLine(quality),
+    ].join('\n'));
     return 0;
-  }
-  const frames = Number(values.frames);
-  const voxel = Number(values.voxel);
-  if (!Number.isInteger(frames) || frames < 1) {
-    console.error(`scanstream demo: --frames must be a positive integer, got '${values.frames}'`);
-    return 2;
-  }
-  if (!(voxel > 0)) {
-    console.error(`scanstream demo: --voxel must be a positive number of metres, got '${values.voxel}'`);
-    return 2;
-  }
-  const backendFlag = parseBackendFlag(values.backend);
-  if ('error' in backendFlag) {
-    console.error(`scanstream demo: ${backendFlag.error}`);
-    return 2;
-  }
-  const dir = resolve(values.out);
-  const source = `synthetic:room?frames=${frames}`;
-  if (!values.headless) {
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      console.error(`scanstream demo: --port must be an integer 0..65535, got '${values.port}'`);
-      return 2;
-    }
-    if (values.pace !== 'realtime' && values.pace !== 'fast') {
-      console.error(`scanstream demo: --pace must be realtime or fast, got '${values.pace}'`);
-      return 2;
-    }
-    return liveDemo({ source, frames, voxel, dir, port, pace: values.pace, open: !values['no-open'], ...backendFlag });
-  }
-  console.error(`scanstream demo: fusing the synthetic room (${frames} frames, ${voxel * 100} cm voxels) into ${dir}`);
-  const { report } = await fuseToFiles({
-    source, out: join(dir, 'mesh.ply'), report: join(dir, 'report.json'), onBadFrame: 'fail', ...backendFlag,
-    fusion: FusionOptionsSchema.parse({ voxelSize: voxel, poses: 'groundtruth' }),
-  }, 'demo');
-
-  const quality = await scoreAgainstTruth(dir, frames, voxel);
-  writeFileSync(join(dir, 'report.json'), `${JSON.stringify({ ...report, quality }, null, 2)}\n`);
-  console.log([
-    `mesh:    ${join(dir, 'mesh.ply')} (${report.triangles} triangles, ${report.blocks} voxel blocks)`,
-    `truth:   ${join(dir, 'truth.ply')}`,
-    `report:  ${join(dir, 'report.json')}`,
-    `speed:   fusion ${report.pipelineFramesPerSecond} frames/s (integrate ${report.stages.integrate?.medianMs} ms, mesh ${report.stages.mesh?.medianMs} ms, medians); ` +
-      `${report.framesPerSecond} frames/s with the synthetic renderer, which draws each frame in TypeScript`,
-    qualityLine(quality),
-  ].join('\n'));
-  return 0;
+  });
 }
 
 const mm = (m: number): string => `${(m * 1000).toFixed(3)} mm`;

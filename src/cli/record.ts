@@ -1,55 +1,58 @@
 import { resolve } from 'node:path';
 import { Subject, take, type Subscription } from 'rxjs';
+import { z } from 'zod';
 import type { Frame } from '../frames/frame';
 import { createScanModule, type ScanModuleOptions } from '../server/scan';
 import { openFrameSource } from '../server/scanRunner';
 import { startServer } from '../server/server';
-import { announce, parseServeFlags, serveUntilInterrupted, serveUsage } from './serve';
+import { runCommand, type Command } from './args';
+import { announce, scanModuleOptions, serveFlags, serveHelp, serverOptions, serveUntilInterrupted } from './serve';
 
-const recordUsage = `usage: scanstream record --source SPEC --out DIR [--frames N] [--serve [serve options]]
-
-Writes the project's recording format (TUM-compatible folders + manifest.jsonl)
+const command = {
+  name: 'scanstream record',
+  about: `Writes the project's recording format (TUM-compatible folders + manifest.jsonl)
 from any source, e.g. camera:0 or lavfi:testsrc2. Stops after N frames, at the
 end of the source, or on Ctrl-C (the files stay valid). With --serve it also
-runs the pipeline and the live viewer while recording.
+runs the pipeline and the live viewer while recording (the other options are
+the viewer's, as for scanstream serve).`,
+  flags: z.object({
+    ...serveFlags,
+    source: z.string(),
+    out: z.string(),
+    frames: z.number().int().positive().optional(),
+    serve: z.boolean().default(false),
+  }),
+  help: {
+    ...serveHelp,
+    out: { arg: 'DIR', help: 'the recording folder' },
+    frames: { help: 'stop after N frames' },
+    serve: { help: 'also run the pipeline and serve the live viewer' },
+  },
+} satisfies Command;
 
-serve options:
-${serveUsage.split('\n').slice(2).join('\n')}`;
-
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseServeFlags(argv, { out: { type: 'string' }, frames: { type: 'string' }, serve: { type: 'boolean', default: false } });
-  if (typeof flags === 'string') {
-    console.error(flags ? `scanstream record: ${flags}\n\n${recordUsage}` : recordUsage);
-    return flags ? 2 : 0;
-  }
-  const out = typeof flags.values.out === 'string' ? resolve(flags.values.out) : undefined;
-  if (!out || !argv.includes('--source')) {
-    console.error(`scanstream record: --source and --out are required\n\n${recordUsage}`);
-    return 2;
-  }
-  const limit = typeof flags.values.frames === 'string' ? Number(flags.values.frames) : undefined;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
-    console.error(`scanstream record: --frames must be a positive integer, got '${String(flags.values.frames)}'`);
-    return 2;
-  }
-
-  if (flags.values.serve === true) {
-    const server = await startServer({ ...flags.options, source: flags.source, recordDir: out, log: (l) => console.error(`scanstream: ${l}`) });
-    announce(server, flags.source);
+export function run(argv: string[]): Promise<number> {
+  return runCommand(command, argv, async (f) => {
+    const out = resolve(f.out);
+    if (!f.serve) return record(f.source, out, f.frames, scanModuleOptions(f));
+    const server = await startServer({ ...serverOptions(f), source: f.source, recordDir: out, log: (l) => console.error(`scanstream: ${l}`) });
+    announce(server, f.source);
     console.log(`  recording to ${out}`);
     return serveUntilInterrupted(server);
-  }
+  });
+}
 
-  const module = await createScanModule((flags.options.moduleOptions ?? {}) as ScanModuleOptions);
+/** Records the source without a viewer (the pipeline module only opens the source and records). */
+async function record(source: string, out: string, limit: number | undefined, options: ScanModuleOptions): Promise<number> {
+  const module = await createScanModule(options);
   if (!module.record) {
     console.error('scanstream record: this build has no recorder (src/frames/recorder.ts)');
     return 1;
   }
-  const frames$ = openFrameSource(module, flags.source);
+  const frames$ = openFrameSource(module, source);
   const tap = new Subject<Frame>();
   let written = 0;
   const result = new Promise<number>((done) => {
-    tap.pipe(module.record!(out, flags.source)).subscribe({
+    tap.pipe(module.record!(out, source)).subscribe({
       next: () => written++,
       error: (e: unknown) => {
         console.error(`scanstream record: ${(e as Error).message}`);

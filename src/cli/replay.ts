@@ -1,20 +1,30 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { z } from 'zod';
 import { createScanModule, type ScanModuleOptions } from '../server/scan';
 import { ScanRunner } from '../server/scanRunner';
 import { SceneState } from '../server/sceneState';
 import { meshBlocksToPly } from '../server/ply';
-import { announce, parseServeFlags, serveUntilInterrupted, serveUsage } from './serve';
 import { startServer } from '../server/server';
+import { runCommand, type Command } from './args';
+import { announce, scanModuleOptions, serveFlags, serveHelp, serverOptions, serveUntilInterrupted } from './serve';
 
-const replayUsage = `usage: scanstream replay DIR [--headless [--ply OUT.ply]] [serve options]
+const { source: _source, ...viewerFlags } = serveFlags;
+const { source: _sourceHelp, ...viewerHelp } = serveHelp;
 
-Plays a recording (scanstream record, or the viewer's Record button) through the
+const command = {
+  name: 'scanstream replay',
+  positionals: { names: ['DIR'], noun: 'recording folder' },
+  about: `Plays a recording (scanstream record, or the viewer's Record button) through the
 same pipeline and viewer. --headless runs it without a server and prints a JSON
-summary; --ply writes the final mesh.
-
-serve options:
-${serveUsage.split('\n').slice(2).join('\n')}`;
+summary; --ply writes the final mesh.`,
+  flags: z.object({ ...viewerFlags, headless: z.boolean().default(false), ply: z.string().optional() }),
+  help: {
+    ...viewerHelp,
+    headless: { help: 'no server: run the recording and print a JSON summary' },
+    ply: { arg: 'OUT.ply', help: 'with --headless: write the final mesh' },
+  },
+} satisfies Command;
 
 async function headless(spec: string, moduleOptions: ScanModuleOptions, plyPath: string | undefined): Promise<number> {
   const module = await createScanModule(moduleOptions);
@@ -41,27 +51,12 @@ async function headless(spec: string, moduleOptions: ScanModuleOptions, plyPath:
   return outcome.state === 'ended' ? 0 : 1;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const [dir, ...rest] = argv;
-  if (!dir || dir === '--help' || dir === '-h') {
-    console.log(replayUsage);
-    return dir ? 0 : 2;
-  }
-  if (dir.startsWith('-')) {
-    console.error(`scanstream replay: the recording folder comes first\n\n${replayUsage}`);
-    return 2;
-  }
-  const flags = parseServeFlags(rest, { headless: { type: 'boolean', default: false }, ply: { type: 'string' } });
-  if (typeof flags === 'string') {
-    console.error(flags ? `scanstream replay: ${flags}\n\n${replayUsage}` : replayUsage);
-    return flags ? 2 : 0;
-  }
-  const spec = `recording:${resolve(dir)}`;
-  if (flags.values.headless === true) {
-    const ply = typeof flags.values.ply === 'string' ? flags.values.ply : undefined;
-    return headless(spec, (flags.options.moduleOptions ?? {}) as ScanModuleOptions, ply);
-  }
-  const server = await startServer({ ...flags.options, source: spec, log: (l) => console.error(`scanstream: ${l}`) });
-  announce(server, spec);
-  return serveUntilInterrupted(server);
+export function run(argv: string[]): Promise<number> {
+  return runCommand(command, argv, async (f, [dir]) => {
+    const spec = `recording:${resolve(dir as string)}`;
+    if (f.headless) return headless(spec, scanModuleOptions(f), f.ply);
+    const server = await startServer({ ...serverOptions(f), source: spec, log: (l) => console.error(`scanstream: ${l}`) });
+    announce(server, spec);
+    return serveUntilInterrupted(server);
+  });
 }

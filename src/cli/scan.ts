@@ -1,205 +1,97 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { take, type Observable } from 'rxjs';
-import { TrackingOptionsSchema, type FusionOptionsInput, type TrackingOptionsInput } from '../config';
-import { absoluteTrajectoryError, relativePoseError, trajectorySvg, type AteResult } from '../eval/trajectory';
-import type { Frame } from '../frames/frame';
-import { formatTumTrajectory, tumQuaternionFromPose } from '../frames/trajectory';
-import { tumSource } from '../frames/tum';
+/**
+ * `scanstream scan`: estimates the camera trajectory of a sequence (RGB-D
+ * SLAM, or monocular with --mode mono), fuses a mesh from it and writes what
+ * scanOutput.ts lists.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { take } from 'rxjs';
+import { z } from 'zod';
+import { FusionOptionsSchema, TrackingOptionsSchema } from '../config';
+import { openSource } from '../frames/source';
+import { MonoOptionsSchema } from '../mono/options';
 import { NativeContext } from '../native/context';
-import { runSlam } from '../pipeline/slam';
-import { meshBlocksToPly } from '../server/ply';
-import { backendFlagUsage, parseBackendFlag } from './backendFlag';
+import { backendFlag, backendHelp, checkOptions, jsonObjectFlag, runCommand, type Command } from './args';
 import { Progress } from './progress';
-import { monoScanUsage, parseMonoFlags, runMonoScan } from './scanMono';
+import { runRgbdScan } from './scanRgbd';
+import { distortionFlag, monoOptions, runMonoScan } from './scanMono';
 
-const usage = `usage: scanstream scan --source SPEC --out DIR [options]
-
-Estimates the camera trajectory of an RGB-D sequence (frame-to-model ICP,
-feature relocalisation, keyframes), fuses a TSDF mesh from it, and writes
-  DIR/trajectory.txt  TUM format, one line per frame (lost frames as '# … lost')
+const command = {
+  name: 'scanstream scan',
+  about: `Estimates the camera trajectory of a sequence (RGB-D: frame-to-model ICP, feature
+relocalisation, keyframes), fuses a TSDF mesh from it, and writes
+  DIR/trajectory.txt  TUM format, one line per frame (a frame without a pose as '# … state')
   DIR/mesh.ply        the fused mesh
   DIR/report.json     per-stage median ms, frames/s, keyframes, landmarks, frames lost,
                       and ATE/RPE when the source has ground truth (never used for tracking)
   DIR/trajectory.svg  estimate vs truth (top view, error over time), with ground truth
 
-SPEC: tum:PATH (or a TUM folder path), or any source spec src/frames/source.ts
-opens (synthetic:room, recording:DIR …).
+SPEC: any source spec src/frames/source.ts opens (tum:PATH, synthetic:room, recording:DIR …).`,
+  flags: z.object({
+    source: z.string(),
+    out: z.string(),
+    mode: z.enum(['rgbd', 'mono']).default('rgbd'),
+    intrinsics: z.string().optional(),
+    frames: z.number().int().positive().optional(),
+    voxel: FusionOptionsSchema.shape.voxelSize,
+    maxDepth: z.number().positive().default(4),
+    meshEvery: FusionOptionsSchema.shape.meshEvery,
+    geometric: z.boolean().default(false),
+    tracking: jsonObjectFlag(),
+    fov: z.number().min(10).max(170).optional(),
+    distortion: distortionFlag,
+    voxelRatio: MonoOptionsSchema.shape.voxelRatio.unwrap().optional(),
+    mono: jsonObjectFlag(),
+    threads: z.number().int().positive().optional(),
+    backend: backendFlag,
+    quiet: z.boolean().default(false),
+  }),
+  help: {
+    source: { arg: 'SPEC', help: 'the sequence' },
+    out: { arg: 'DIR', help: 'where the files go' },
+    mode: { help: 'rgbd: depth + colour; mono: colour only (webcams, phones)' },
+    intrinsics: { arg: 'fr1|fr2|fr3|fx,fy,cx,cy|FILE.json', help: 'override the source\'s camera' },
+    frames: { help: 'stop after N frames' },
+    voxel: { arg: 'M', help: 'rgbd: TSDF voxel size in metres' },
+    maxDepth: { arg: 'M', help: 'rgbd: ignore depth beyond M metres' },
+    meshEvery: { help: 're-mesh every N frames (6: 5 Hz at 30 fps; 0: only at the end)' },
+    geometric: { help: 'rgbd: point-to-plane ICP only (drops the photometric term of the default hybrid ICP)' },
+    tracking: { arg: 'JSON', help: 'rgbd: any tracking option of src/config.ts, e.g. \'{"downsample":0}\'' },
+    fov: { arg: 'DEG', help: 'mono: horizontal field of view (10..170) to guess the intrinsics from (default: the source\'s)' },
+    distortion: { arg: 'k1,k2,p1,p2,k3', help: 'mono: lens distortion of the source camera (OpenCV model)' },
+    voxelRatio: { arg: 'R', help: 'mono: TSDF voxel as a fraction of the scene\'s median depth (default 0.01)' },
+    mono: { arg: 'JSON', help: 'mono: any option of src/mono/options.ts, e.g. \'{"initMinParallaxDeg":0.7}\'' },
+    threads: { help: 'native worker threads (default: one per core)' },
+    backend: backendHelp,
+    quiet: { help: 'no progress line' },
+  },
+  footer: `mono mode: features, two-view initialisation, PnP tracking, windowed bundle
+adjustment, plane-sweep depth on keyframes. The map has no metric scale:
+trajectory.txt and mesh.ply are in units of the first keyframe's median depth;
+ATE in report.json is after Sim3 alignment.`,
+} satisfies Command;
 
-options:
-  --intrinsics fr1|fr2|fr3|fx,fy,cx,cy|FILE.json   override the source's camera
-  --frames N          stop after N frames
-  --voxel M           TSDF voxel size in metres (default 0.01)
-  --max-depth M       ignore depth beyond M metres (default 4)
-  --mesh-every N      re-mesh every N frames (default 6: 5 Hz at 30 fps)
-  --geometric         point-to-plane ICP only (drops the photometric term of the default hybrid ICP)
-  --tracking JSON     any tracking option of src/config.ts, e.g. '{"downsample":0}'
-  --threads N         native worker threads (default: one per core)
-  ${backendFlagUsage}
-  --quiet             no progress line
-  --mode rgbd|mono    rgbd (default): depth + colour; mono: colour only (webcams, phones)
-
-${monoScanUsage}`;
-
-async function openFrames(spec: string, intrinsics: string | undefined): Promise<Observable<Frame>> {
-  if (spec.startsWith('tum:')) return tumSource(resolve(spec.slice(4)), intrinsics ? { intrinsics } : {});
-  const sourceModule = new URL('../frames/source.ts', import.meta.url).href;
-  let openSource: ((s: string, o?: Record<string, unknown>) => Observable<Frame>) | undefined;
-  try {
-    const mod = (await import(sourceModule)) as { openSource?: typeof openSource };
-    openSource = mod.openSource;
-  } catch {
-    openSource = undefined;
-  }
-  if (openSource) return openSource(spec, intrinsics ? { intrinsics } : {});
-  if (!spec.includes(':')) return tumSource(resolve(spec), intrinsics ? { intrinsics } : {});
-  throw new Error(`cannot open source '${spec}': only tum:PATH is available (src/frames/source.ts is missing)`);
-}
-
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        source: { type: 'string' },
-        out: { type: 'string' },
-        intrinsics: { type: 'string' },
-        frames: { type: 'string' },
-        voxel: { type: 'string', default: '0.01' },
-        'max-depth': { type: 'string', default: '4' },
-        'mesh-every': { type: 'string', default: '6' },
-        geometric: { type: 'boolean', default: false },
-        tracking: { type: 'string' },
-        threads: { type: 'string' },
-        backend: { type: 'string' },
-        quiet: { type: 'boolean', default: false },
-        mode: { type: 'string', default: 'rgbd' },
-        fov: { type: 'string' },
-        distortion: { type: 'string' },
-        'voxel-ratio': { type: 'string' },
-        mono: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-  } catch (e) {
-    console.error(`scanstream scan: ${(e as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  const v = parsed.values;
-  if (v.help) {
-    console.log(usage);
-    return 0;
-  }
-  if (!v.source || !v.out) {
-    console.error(`scanstream scan: --source and --out are required\n\n${usage}`);
-    return 2;
-  }
-  const number = (name: string, text: string | undefined, integer: boolean): number | null | undefined => {
-    if (text === undefined) return undefined;
-    const x = Number(text);
-    if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) {
-      console.error(`scanstream scan: --${name} must be a positive ${integer ? 'integer' : 'number'}, got '${text}'`);
-      return null;
-    }
-    return x;
-  };
-  const backendFlag = parseBackendFlag(v.backend);
-  if ('error' in backendFlag) {
-    console.error(`scanstream scan: ${backendFlag.error}`);
-    return 2;
-  }
-  if (v.mode !== 'rgbd' && v.mode !== 'mono') {
-    console.error(`scanstream scan: --mode must be rgbd or mono, got '${v.mode}'`);
-    return 2;
-  }
-  const monoFlags = { mono: v.mono, fov: v.fov, distortion: v.distortion, voxelRatio: v['voxel-ratio'] };
-  if (v.mode === 'mono') {
-    const checkedMono = parseMonoFlags(monoFlags);
-    if ('error' in checkedMono) {
-      console.error(`scanstream scan: ${checkedMono.error}`);
-      return 2;
-    }
-  }
-  const frames = number('frames', v.frames, true);
-  const voxel = number('voxel', v.voxel, false);
-  const maxDepth = number('max-depth', v['max-depth'], false);
-  const meshEvery = number('mesh-every', v['mesh-every'], true);
-  const threads = number('threads', v.threads, true);
-  if ([frames, voxel, maxDepth, meshEvery, threads].includes(null)) return 2;
-  let trackingInput: TrackingOptionsInput = {};
-  if (v.tracking) {
+export function run(argv: string[]): Promise<number> {
+  return runCommand(command, argv, async (f) => {
+    // option objects are checked before anything is opened
+    const mono = f.mode === 'mono' ? monoOptions(f) : null;
+    let tracking = { ...(f.tracking ?? {}) };
+    if (f.geometric) tracking = { ...tracking, useColor: false };
+    tracking = { maxDepth: f.maxDepth, ...tracking };
+    checkOptions(TrackingOptionsSchema, tracking, '--tracking');
+    const out = resolve(f.out);
+    mkdirSync(out, { recursive: true });
+    let frames$ = openSource(f.source, f.intrinsics !== undefined ? { intrinsics: f.intrinsics } : {});
+    if (f.frames !== undefined) frames$ = frames$.pipe(take(f.frames));
+    const ctx = NativeContext.create({ ...(f.backend ? { backend: f.backend } : {}), ...(f.threads ? { threads: f.threads } : {}) });
+    const progress = f.quiet ? null : new Progress('scan', f.frames);
     try {
-      trackingInput = JSON.parse(v.tracking) as TrackingOptionsInput;
-    } catch (e) {
-      console.error(`scanstream scan: --tracking must be JSON (${(e as Error).message})`);
-      return 2;
-    }
-  }
-  if (v.geometric) trackingInput = { ...trackingInput, useColor: false };
-  if (typeof maxDepth === 'number') trackingInput = { maxDepth, ...trackingInput };
-  const checked = TrackingOptionsSchema.safeParse(trackingInput);
-  if (!checked.success) {
-    console.error(`scanstream scan: bad tracking options: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    return 2;
-  }
-  const fusion: FusionOptionsInput = { voxelSize: voxel as number, maxDepth: maxDepth as number, meshEvery: meshEvery as number };
-
-  const out = resolve(v.out);
-  mkdirSync(out, { recursive: true });
-  let frames$ = await openFrames(v.source, v.intrinsics);
-  if (frames !== undefined) frames$ = frames$.pipe(take(frames as number));
-  const ctx = NativeContext.create({ ...backendFlag, ...(threads ? { threads: threads as number } : {}) });
-  const progress = v.quiet ? null : new Progress('scan', typeof frames === 'number' ? frames : undefined);
-  if (v.mode === 'mono') {
-    try {
-      const code = await runMonoScan({ ctx, frames$, out, source: v.source, ...monoFlags, onFrame: () => progress?.tick() });
-      progress?.finish();
-      return code;
+      const run = { ctx, frames$, out, source: f.source, progress };
+      if (mono) return await runMonoScan({ ...run, ...mono });
+      return await runRgbdScan({ ...run, fusion: { voxelSize: f.voxel, maxDepth: f.maxDepth, meshEvery: f.meshEvery }, tracking });
     } finally {
+      progress?.finish();
       ctx.destroy();
     }
-  }
-  try {
-    const result = await runSlam(ctx, frames$, { fusion, tracking: trackingInput }, (u) => {
-      if (u.timings.prepare !== undefined) progress?.tick();
-    });
-    progress?.finish();
-    const lines = ['# scanstream scan: estimated camera-to-world poses', '# timestamp tx ty tz qx qy qz qw'];
-    for (const e of result.trajectory) {
-      if (e.pose) lines.push([e.timestamp, ...tumQuaternionFromPose(e.pose)].map((x) => (Object.is(x, -0) ? '0' : String(x))).join(' '));
-      else lines.push(`# ${e.timestamp} ${e.state}`);
-    }
-    writeFileSync(join(out, 'trajectory.txt'), `${lines.join('\n')}\n`);
-    writeFileSync(join(out, 'mesh.ply'), meshBlocksToPly([result.mesh]));
-    const est = result.trajectory.flatMap((e) => (e.pose ? [{ timestamp: e.timestamp, pose: e.pose }] : []));
-    const truth = result.trajectory.flatMap((e) => (e.groundTruth ? [{ timestamp: e.timestamp, pose: e.groundTruth }] : []));
-    let evaluation: Record<string, unknown> | undefined;
-    if (truth.length >= 3 && est.length >= 3) {
-      const ate: AteResult = absoluteTrajectoryError(est, truth);
-      let rpe: unknown;
-      try {
-        rpe = { perFrame: relativePoseError(est, truth, { fixedDelta: true, delta: 1, deltaUnit: 'f' }) };
-      } catch (e) {
-        rpe = { error: (e as Error).message };
-      }
-      const { matches: _m, alignment: _a, ...ateStats } = ate;
-      evaluation = { ate: ateStats, rpe };
-      writeFileSync(join(out, 'trajectory.svg'), trajectorySvg(ate, `scan ${v.source}`));
-      writeFileSync(join(out, 'groundtruth.txt'), formatTumTrajectory(truth, 'ground truth of the scanned frames'));
-    }
-    const report = { source: v.source, ...result.report, ...(evaluation ? { evaluation } : {}), native: ctx.runReport() };
-    writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    const summary: Record<string, unknown> = {
-      frames: result.report.frames, lost: result.report.lost, keyframes: result.report.keyframes,
-      fps: result.report.framesPerSecond, pipelineFps: result.report.pipelineFramesPerSecond,
-    };
-    if (evaluation) summary.ateRmse = (evaluation.ate as { rmse: number }).rmse;
-    console.log(JSON.stringify({ out, ...summary }));
-    return 0;
-  } finally {
-    ctx.destroy();
-  }
+  });
 }

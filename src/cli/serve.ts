@@ -1,94 +1,70 @@
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { backendChoices } from '../native/library';
-import { parseBackendFlag } from './backendFlag';
+import { z } from 'zod';
+import { FusionOptionsSchema, PaceModeSchema } from '../config';
 import { encodeQr, renderQrTerminal } from '../server/qr';
+import { ServerOptionsSchema } from '../server/options';
+import type { ScanModuleOptions } from '../server/scan';
 import { startServer, type ScanServer, type StartServerOptions } from '../server/server';
+import { backendFlag, backendHelp, runCommand, type Command, type FlagHelp } from './args';
 
-export const serveUsage = `usage: scanstream serve [--source SPEC] [--port 8080] [--host 127.0.0.1] [--https] [--token T]
-                       [--mesh-interval 200] [--recordings DIR] [--backend ${backendChoices.join('|')}] [--voxel M]
-                       [--poses auto|groundtruth|track] [--pace fast|realtime] [--open]
+const server = ServerOptionsSchema.shape;
 
-Runs SPEC through the pipeline (in a worker) and serves the live viewer.
-  --source      synthetic:room (default), tum:DIR, recording:DIR, camera:0, lavfi:GRAPH, video:FILE
-  --host        interface to bind; anything but loopback needs the printed token (and a phone
-                needs --https for camera access)
-  --https       self-signed certificate, made on first use, kept in the user's config dir
-  --poses       ground truth (replays that have it) or RGB-D tracking; auto = tracking for live sources
-  --pace        replays: as fast as the pipeline goes (default) or at the recorded frame rate
-  --recordings  where the viewer's Record button writes (default ./recordings)
-  --open        open the viewer in the default browser`;
+/** --port, as the server takes it */
+export const portFlag = server.port;
 
-export interface ServeFlags {
-  source: string;
-  options: StartServerOptions;
-  open: boolean;
-  /** every parsed flag, including a caller's extra ones */
-  values: Record<string, string | boolean | undefined>;
-}
+/** The flags of a served pipeline, shared by serve, record and replay. */
+export const serveFlags = {
+  source: z.string().default('synthetic:room'),
+  port: portFlag,
+  host: server.host,
+  https: server.https,
+  token: server.token,
+  meshInterval: server.meshIntervalMs,
+  recordings: server.recordingsDir,
+  backend: backendFlag,
+  voxel: FusionOptionsSchema.shape.voxelSize.unwrap().optional(),
+  poses: z.enum(['auto', 'groundtruth', 'track']).default('auto'),
+  pace: PaceModeSchema.default('fast'),
+  open: z.boolean().default(false),
+};
 
-/** Parses serve's flags (shared by replay and record); returns a usage error string instead of throwing. */
-export function parseServeFlags(argv: string[], extra: ParseArgsOptionsConfig = {}): ServeFlags | string {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        source: { type: 'string' },
-        port: { type: 'string', default: '8080' },
-        host: { type: 'string', default: '127.0.0.1' },
-        https: { type: 'boolean', default: false },
-        token: { type: 'string' },
-        'mesh-interval': { type: 'string', default: '200' },
-        recordings: { type: 'string', default: 'recordings' },
-        backend: { type: 'string' },
-        voxel: { type: 'string' },
-        poses: { type: 'string', default: 'auto' },
-        pace: { type: 'string', default: 'fast' },
-        open: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-        ...extra,
-      },
-      strict: true,
-      allowPositionals: false,
-    }) as { values: Record<string, string | boolean | undefined> });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  if (values.help) return '';
-  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
-  const port = Number(str('port'));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return `--port must be an integer 0..65535, got '${str('port')}'`;
-  const meshIntervalMs = Number(str('mesh-interval'));
-  if (!(meshIntervalMs >= 0)) return `--mesh-interval must be a number of milliseconds ≥ 0, got '${str('mesh-interval')}'`;
-  const backendFlag = parseBackendFlag(str('backend'));
-  if ('error' in backendFlag) return backendFlag.error;
-  const backend = backendFlag.backend;
-  const voxel = str('voxel');
-  if (voxel !== undefined && !(Number(voxel) > 0)) return `--voxel must be a positive number of metres, got '${voxel}'`;
-  const poses = str('poses') ?? 'auto';
-  if (!['auto', 'groundtruth', 'track'].includes(poses)) return `--poses must be auto, groundtruth or track, got '${poses}'`;
-  const pace = str('pace') ?? 'fast';
-  if (pace !== 'fast' && pace !== 'realtime') return `--pace must be fast or realtime, got '${pace}'`;
-  const token = str('token');
-  if (token !== undefined && token.length < 8) return '--token must be at least 8 characters';
-  const moduleOptions: Record<string, unknown> = { poses, pace };
-  if (backend) moduleOptions.backend = backend;
-  if (voxel) moduleOptions.fusion = { voxelSize: Number(voxel) };
+export const serveHelp: { [K in keyof typeof serveFlags]: FlagHelp } = {
+  source: { arg: 'SPEC', help: 'synthetic:room, tum:DIR, recording:DIR, camera:0, lavfi:GRAPH, video:FILE' },
+  port: { help: 'viewer port (0: any free one)' },
+  host: { help: 'interface to bind; anything but loopback needs the printed token (and a phone\nneeds --https for camera access)' },
+  https: { help: 'self-signed certificate, made on first use, kept in the user\'s config dir' },
+  token: { arg: 'T', help: 'access token, at least 8 characters (default: made up when the host is not loopback)' },
+  meshInterval: { arg: 'MS', help: 'mesh updates to the viewers at most this often' },
+  recordings: { arg: 'DIR', help: 'where the viewer\'s Record button writes' },
+  backend: backendHelp,
+  voxel: { arg: 'M', help: 'voxel size in metres (default: the pipeline\'s)' },
+  poses: { help: 'ground truth (replays that have it) or tracking; auto = tracking for live sources' },
+  pace: { help: 'replays: as fast as the pipeline goes, or at the recorded frame rate' },
+  open: { help: 'open the viewer in the default browser' },
+};
+
+type ServeValues = z.output<z.ZodObject<typeof serveFlags>>;
+
+/** What the pipeline worker runs for the served-pipeline flags. */
+export function scanModuleOptions(f: Pick<ServeValues, 'poses' | 'pace' | 'backend' | 'voxel'>): ScanModuleOptions {
   return {
-    source: str('source') ?? 'synthetic:room',
-    open: values.open === true,
-    values,
-    options: {
-      port,
-      host: str('host') ?? '127.0.0.1',
-      https: values.https === true,
-      meshIntervalMs,
-      recordingsDir: str('recordings') ?? 'recordings',
-      moduleOptions,
-      ...(token ? { token } : {}),
-    },
+    poses: f.poses, pace: f.pace, ...(f.backend ? { backend: f.backend } : {}), ...(f.voxel !== undefined ? { fusion: { voxelSize: f.voxel } } : {}),
   };
 }
+
+/** What startServer takes for the served-pipeline flags (the source apart). */
+export function serverOptions(f: Omit<ServeValues, 'source'>): StartServerOptions {
+  return {
+    port: f.port, host: f.host, https: f.https, meshIntervalMs: f.meshInterval, recordingsDir: f.recordings, moduleOptions: { ...scanModuleOptions(f) },
+    ...(f.token ? { token: f.token } : {}),
+  };
+}
+
+const command = {
+  name: 'scanstream serve',
+  about: 'Runs SPEC through the pipeline (in a worker) and serves the live viewer.',
+  flags: z.object(serveFlags),
+  help: serveHelp,
+} satisfies Command;
 
 export function openInBrowser(url: string): void {
   const cmd = process.platform === 'darwin' ? ['open', url] : process.platform === 'win32' ? ['cmd', '/c', 'start', '', url] : ['xdg-open', url];
@@ -126,18 +102,11 @@ export async function serveUntilInterrupted(server: ScanServer): Promise<number>
   return 0;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseServeFlags(argv);
-  if (typeof flags === 'string') {
-    if (flags === '') {
-      console.log(serveUsage);
-      return 0;
-    }
-    console.error(`scanstream serve: ${flags}\n\n${serveUsage}`);
-    return 2;
-  }
-  const server = await startServer({ ...flags.options, source: flags.source, log: (l) => console.error(`scanstream: ${l}`) });
-  announce(server, flags.source);
-  if (flags.open) openInBrowser(server.url);
-  return serveUntilInterrupted(server);
+export function run(argv: string[]): Promise<number> {
+  return runCommand(command, argv, async (f) => {
+    const server = await startServer({ ...serverOptions(f), source: f.source, log: (l) => console.error(`scanstream: ${l}`) });
+    announce(server, f.source);
+    if (f.open) openInBrowser(server.url);
+    return serveUntilInterrupted(server);
+  });
 }

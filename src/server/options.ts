@@ -1,11 +1,13 @@
 /** Server options: one zod schema with the defaults (re-exported by src/config.ts). */
 import { z } from 'zod';
 
+const PORT = { error: 'must be an integer 0..65535' };
+
 export const ServerOptionsSchema = z.object({
   /** interface to bind; anything but loopback requires a token */
   host: z.string().min(1).default('127.0.0.1'),
   /** 0 = any free port */
-  port: z.number().int().min(0).max(65535).default(8080),
+  port: z.number(PORT).int(PORT).min(0, PORT).max(65535, PORT).default(8080),
   /** access token; generated when host is not loopback and none is given */
   token: z.string().min(8).optional(),
   /** serve HTTPS with a self-signed certificate kept in the user's config dir (phones need it for camera access) */

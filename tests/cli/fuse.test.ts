@@ -55,7 +55,7 @@ describe('scanstream fuse', () => {
     expect(a.stderr).toContain('usage: scanstream fuse');
     const b = cli('fuse', '--source', 'synthetic:room', '--out', 'x.ply', '--voxel', 'big');
     expect(b.code).toBe(2);
-    expect(b.stderr).toContain("--voxel expects a number, got 'big'");
+    expect(b.stderr).toContain("--voxel must be a number, got 'big'");
   });
 
   test('an unknown source scheme and a missing folder fail with messages naming them', () => {

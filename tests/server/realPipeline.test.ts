@@ -64,5 +64,5 @@ test('CLI usage errors exit 2 and say what is wrong', () => {
   expect(help.stdout.toString()).toContain('usage: scanstream serve');
   const rec = Bun.spawnSync([process.execPath, cli, 'record', '--out', join(dir, 'x')]);
   expect(rec.exitCode).toBe(2);
-  expect(rec.stderr.toString()).toContain('--source and --out are required');
+  expect(rec.stderr.toString()).toContain('--source is required');
 });
