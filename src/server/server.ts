@@ -5,30 +5,23 @@
  * default), are applied to the SceneState and fanned out to every client's
  * coalescing channel. Nothing here waits on a kernel.
  */
-import { networkInterfaces } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { Server, ServerWebSocket } from 'bun';
+import { resolve } from 'node:path';
+import type { Server } from 'bun';
 import type { Observable, Subscription } from 'rxjs';
 import type { PipelineUpdate } from '../pipeline/types';
-import { validateCameraFrame } from '../frames/browserSource';
-import { generateToken, isLoopbackHost, originAllowed, requestToken, tokenMatches } from './auth';
-import { ClientChannel, type ClientChannelStats } from './clientChannel';
-import { DataMessageError, DataType, decodeDataMessage, readDataHeader } from './dataMessages';
+import { lanAddresses, viewerUrls } from './addresses';
+import { generateToken, isLoopbackHost } from './auth';
+import type { ClientChannelStats } from './clientChannel';
+import { ControlDispatch } from './controlDispatch';
+import { FanOut, type SocketData } from './fanOut';
+import { httpRoutes } from './httpRoutes';
 import { observableProducer } from './localProducers';
 import { ServerOptionsSchema, type ServerOptions, type ServerOptionsInput } from './options';
-import { meshBlocksToPly } from './ply';
 import type { ProducerCommand, ProducerEvent, UpdateProducer } from './producer';
-import {
-  ALL_CHANNELS,
-  PROTOCOL_VERSION,
-  parseClientMessage,
-  type ClientMessage,
-  type ServerMessageBody,
-  type ServerStatus,
-} from './protocol';
+import type { ServerStatus } from './protocol';
 import type { RunnerOptions } from './scanRunner';
 import { SceneState } from './sceneState';
-import { wallMs } from './sceneUpdate';
+import { socketHandlers } from './sockets';
 import { loadOrCreateCertificate } from './tls';
 import { viewerBundle } from './viewerBundle';
 import { workerProducer } from './workerProducer';
@@ -73,27 +66,6 @@ export interface ScanServer {
   stop(): Promise<void>;
 }
 
-interface SocketData {
-  id: number;
-  remote: string;
-}
-
-function lanAddresses(): string[] {
-  const out: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
-  }
-  return out;
-}
-
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  // the token is in the page URL; keep it out of Referer headers
-  'referrer-policy': 'no-referrer',
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:",
-};
-
 export async function startServer(input: StartServerOptions = {}): Promise<ScanServer> {
   const { source, producer: givenProducer, scanModule, moduleOptions, recordDir, log = () => undefined, ...rest } = input;
   const options = ServerOptionsSchema.parse(rest);
@@ -121,201 +93,18 @@ export async function startServer(input: StartServerOptions = {}): Promise<ScanS
 
   const scene = new SceneState();
   const status: ServerStatus = { source: givenProducer ? 'external' : spec, state: 'idle', recording: null };
-  const clients = new Map<number, { ws: ServerWebSocket<SocketData>; channel: ClientChannel }>();
-  const listeners = new Set<(e: ProducerEvent) => void>();
-  let nextClientId = 1;
-  let cameraClient: number | null = null;
-  let lastMeshFlush = -Infinity;
-  let meshTimer: ReturnType<typeof setTimeout> | null = null;
-  const recordingsDir = resolve(options.recordingsDir);
-
-  const flushAll = (mesh: boolean): void => {
-    for (const { ws, channel } of clients.values()) ws.cork(() => channel.flush(mesh));
-  };
-  const meshTick = (): void => {
-    meshTimer = null;
-    lastMeshFlush = wallMs();
-    flushAll(true);
-  };
-  // leading edge: a quiet scene's first change goes out at once; then at most every meshIntervalMs
-  const scheduleMesh = (): void => {
-    if (meshTimer) return;
-    const wait = lastMeshFlush + options.meshIntervalMs - wallMs();
-    if (wait <= 0) meshTick();
-    else meshTimer = setTimeout(meshTick, wait);
-  };
-  const broadcast = (body: ServerMessageBody): void => {
-    for (const { channel } of clients.values()) channel.control(body);
-  };
-
-  const onEvent = (e: ProducerEvent): void => {
-    switch (e.type) {
-      case 'update': {
-        const delta = scene.apply(e.update);
-        for (const { channel } of clients.values()) channel.onDelta(delta);
-        flushAll(false);
-        if (delta.blocks.length > 0) scheduleMesh();
-        break;
-      }
-      case 'frame': {
-        const msg = scene.setPreview(e.preview);
-        for (const { channel } of clients.values()) channel.onFrame(msg);
-        flushAll(false);
-        break;
-      }
-      case 'status':
-        status.source = e.source;
-        status.state = e.state;
-        if (e.message !== undefined) status.message = e.message;
-        else delete status.message;
-        if (e.message) log(`source ${e.source}: ${e.state}: ${e.message}`);
-        broadcast({ type: 'status', status: { ...status } });
-        break;
-      case 'recording':
-        status.recording = e.dir;
-        if (e.message !== undefined) status.message = e.message;
-        else delete status.message;
-        log(e.dir ? `recording to ${e.dir}` : `recording stopped${e.frames !== undefined ? ` (${e.frames} frames)` : ''}${e.message ? `: ${e.message}` : ''}`);
-        broadcast({ type: 'status', status: { ...status } });
-        break;
-      case 'reset':
-        scene.reset();
-        for (const { channel } of clients.values()) channel.onReset();
-        break;
-      case 'clientError':
-        clients.get(e.clientId)?.channel.control({ type: 'error', code: e.code, message: e.message });
-        break;
-    }
-    for (const l of listeners) l(e);
-  };
+  const fanOut = new FanOut(scene, status, options.meshIntervalMs, log);
   const eventSub: Subscription = producer.events.subscribe({
     next: (e) => {
       try {
-        onEvent(e);
+        fanOut.handle(e);
       } catch (err) {
         log(`internal error handling a ${e.type} event: ${(err as Error).stack ?? String(err)}`);
       }
     },
   });
-
   const tokenQuery = token ? `?token=${encodeURIComponent(token)}` : '';
-
-  const handleControl = (id: number, channel: ClientChannel, m: ClientMessage): void => {
-    const ack = (): void => channel.control({ type: 'ack', ref: m.type });
-    switch (m.type) {
-      case 'hello':
-        if (m.channels) channel.subscribe(m.channels);
-        ack();
-        break;
-      case 'subscribe':
-        channel.subscribe(m.channels);
-        ack();
-        break;
-      case 'pause':
-      case 'resume':
-      case 'reset':
-      case 'stopRecording':
-        producer.send({ type: m.type });
-        ack();
-        break;
-      case 'setSource':
-        producer.send({ type: 'setSource', spec: m.spec });
-        ack();
-        break;
-      case 'startRecording': {
-        const name = m.name ?? `scan-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-        producer.send({ type: 'startRecording', dir: join(recordingsDir, name) });
-        ack();
-        break;
-      }
-      case 'exportMesh':
-        channel.control({ type: 'export', url: `/mesh.ply${tokenQuery}`, blocks: scene.blocks.size, triangles: scene.triangles });
-        break;
-      case 'cameraStart':
-        cameraClient = id;
-        producer.send({ type: 'cameraStart', clientId: id, intrinsics: { fx: m.fx, fy: m.fy, cx: m.cx, cy: m.cy, width: m.width, height: m.height } });
-        ack();
-        break;
-      case 'cameraStop':
-        if (cameraClient === id) cameraClient = null;
-        producer.send({ type: 'cameraStop', clientId: id });
-        ack();
-        break;
-      case 'ping':
-        channel.control({ type: 'pong', id: m.id });
-        break;
-    }
-    flushAll(false);
-  };
-
-  const handleBinary = (id: number, channel: ClientChannel, data: Uint8Array): void => {
-    if (data.byteLength > options.maxBinaryBytes) {
-      channel.control({ type: 'error', code: 'too-large', message: `binary message of ${data.byteLength} bytes exceeds the ${options.maxBinaryBytes}-byte cap` });
-      return;
-    }
-    let type: number;
-    try {
-      const h = readDataHeader(data);
-      if (h.version !== PROTOCOL_VERSION) {
-        channel.control({ type: 'error', code: 'version', message: `binary message has protocol version ${h.version}; this server speaks ${PROTOCOL_VERSION}` });
-        return;
-      }
-      type = h.type;
-    } catch (e) {
-      channel.control({ type: 'error', code: 'bad-binary', message: (e as Error).message });
-      return;
-    }
-    if (type !== DataType.CameraFrame) {
-      channel.control({ type: 'error', code: 'bad-binary', message: `binary message type ${type} cannot be sent by a client; only camera frames (${DataType.CameraFrame})` });
-      return;
-    }
-    if (cameraClient !== id) {
-      channel.control({ type: 'error', code: 'failed', message: 'camera frame before cameraStart: send {"type":"cameraStart",…} first' });
-      return;
-    }
-    try {
-      const m = decodeDataMessage(data.slice());
-      if (m.kind !== 'cameraFrame') throw new DataMessageError('not a camera frame');
-      validateCameraFrame(m);
-      producer.send({ type: 'cameraFrame', clientId: id, frame: m });
-    } catch (e) {
-      channel.control({ type: 'error', code: 'bad-frame', message: (e as Error).message });
-    }
-  };
-
-  const json = (body: unknown, status = 200): Response =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...SECURITY_HEADERS } });
-  const forbidden = (): Response =>
-    new Response('scanstream: this server requires the access token printed at start (?token=…)\n', { status: 401, headers: SECURITY_HEADERS });
-
-  const fetch = async (req: Request, server: Server<SocketData>): Promise<Response | undefined> => {
-    const url = new URL(req.url);
-    const authorized = token === null || tokenMatches(requestToken(req, url), token);
-    switch (url.pathname) {
-      case '/':
-      case '/index.html':
-        return new Response((await viewerBundle()).html, { headers: { 'content-type': 'text/html; charset=utf-8', ...SECURITY_HEADERS } });
-      case '/viewer.js':
-        return new Response((await viewerBundle()).js, { headers: { 'content-type': 'text/javascript; charset=utf-8', ...SECURITY_HEADERS } });
-      case '/ws': {
-        if (!authorized) return forbidden();
-        if (!originAllowed(req)) return new Response('scanstream: cross-origin WebSocket refused\n', { status: 403, headers: SECURITY_HEADERS });
-        const remote = server.requestIP(req)?.address ?? '?';
-        if (server.upgrade(req, { data: { id: nextClientId++, remote } })) return undefined;
-        return new Response('scanstream: expected a WebSocket upgrade\n', { status: 426, headers: SECURITY_HEADERS });
-      }
-      case '/mesh.ply':
-        if (!authorized) return forbidden();
-        return new Response(meshBlocksToPly(scene.meshBlocks()), {
-          headers: { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="scanstream-mesh.ply"', ...SECURITY_HEADERS },
-        });
-      case '/status.json':
-        if (!authorized) return forbidden();
-        return json({ status, blocks: scene.blocks.size, triangles: scene.triangles, clients: clients.size });
-      default:
-        return new Response('not found\n', { status: 404, headers: SECURITY_HEADERS });
-    }
-  };
+  const control = new ControlDispatch({ producer, scene, recordingsDir: resolve(options.recordingsDir), tokenQuery, maxBinaryBytes: options.maxBinaryBytes });
 
   let server: Server<SocketData>;
   try {
@@ -323,66 +112,12 @@ export async function startServer(input: StartServerOptions = {}): Promise<ScanS
       hostname: options.host,
       port: options.port,
       ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
-      fetch,
+      fetch: httpRoutes({ token, scene, status, clientCount: () => fanOut.clients.size }),
       error(err) {
         log(`http error: ${err.message}`);
         return new Response('internal error\n', { status: 500 });
       },
-      websocket: {
-        // messages between our caps and this get an error reply; beyond it Bun closes with 1009
-        maxPayloadLength: Math.max(options.maxBinaryBytes, options.maxControlBytes) * 4,
-        backpressureLimit: options.highWaterBytes * 8,
-        idleTimeout: 120,
-        perMessageDeflate: false,
-        open(ws) {
-          const channel = new ClientChannel(ws.data.id, ws, scene, { highWaterBytes: options.highWaterBytes }, ALL_CHANNELS);
-          clients.set(ws.data.id, { ws, channel });
-          channel.control({
-            type: 'welcome',
-            server: 'scanstream',
-            clientId: ws.data.id,
-            channels: [...ALL_CHANNELS],
-            meshIntervalMs: options.meshIntervalMs,
-            status: { ...status },
-          });
-          channel.startSnapshot();
-          channel.flush(true);
-        },
-        message(ws, message) {
-          const client = clients.get(ws.data.id);
-          if (!client) return;
-          const { channel } = client;
-          try {
-            if (typeof message === 'string') {
-              if (message.length > options.maxControlBytes) {
-                channel.control({ type: 'error', code: 'too-large', message: `control message of ${message.length} bytes exceeds the ${options.maxControlBytes}-byte cap` });
-                return;
-              }
-              const parsed = parseClientMessage(message);
-              if (!parsed.ok) {
-                channel.control({ type: 'error', code: parsed.code, message: parsed.error, ...(parsed.ref !== undefined ? { ref: parsed.ref } : {}) });
-                return;
-              }
-              handleControl(ws.data.id, channel, parsed.message);
-            } else {
-              handleBinary(ws.data.id, channel, new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
-            }
-          } catch (e) {
-            log(`client ${ws.data.id}: internal error: ${(e as Error).stack ?? String(e)}`);
-            channel.control({ type: 'error', code: 'failed', message: `internal error: ${(e as Error).message}` });
-          }
-        },
-        drain(ws) {
-          clients.get(ws.data.id)?.channel.flush(true);
-        },
-        close(ws) {
-          clients.delete(ws.data.id);
-          if (cameraClient === ws.data.id) {
-            cameraClient = null;
-            producer.send({ type: 'cameraStop', clientId: ws.data.id });
-          }
-        },
-      },
+      websocket: socketHandlers({ fanOut, control, scene, status, options, log }),
     });
   } catch (e) {
     eventSub.unsubscribe();
@@ -391,12 +126,8 @@ export async function startServer(input: StartServerOptions = {}): Promise<ScanS
   }
   producer.start();
 
-  const scheme = tls ? 'https' : 'http';
   const port = server.port ?? options.port;
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `${scheme}://${shownHost}:${port}/${tokenQuery}`;
-  const lanUrls = loopback ? [] : lanAddresses().map((ip) => `${scheme}://${ip}:${port}/${tokenQuery}`);
-
+  const { url, lanUrls } = viewerUrls({ tls: tls !== null, host: options.host, port, loopback, tokenQuery });
   let stopping: Promise<void> | null = null;
   return {
     url,
@@ -408,18 +139,15 @@ export async function startServer(input: StartServerOptions = {}): Promise<ScanS
     status,
     options,
     clients: () =>
-      [...clients.values()].map(({ ws, channel }) => ({ id: ws.data.id, remote: ws.data.remote, buffered: ws.getBufferedAmount(), ...channel.stats })),
+      [...fanOut.clients.values()].map(({ ws, channel }) => ({ id: ws.data.id, remote: ws.data.remote, buffered: ws.getBufferedAmount(), ...channel.stats })),
     command: (c) => producer.send(c),
-    onEvent(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onEvent: (listener) => fanOut.listen(listener),
     stop() {
       stopping ??= (async () => {
-        if (meshTimer) clearTimeout(meshTimer);
+        fanOut.stop();
         await producer.stop();
         eventSub.unsubscribe();
-        for (const { ws } of clients.values()) ws.close(1001, 'server stopping');
+        for (const { ws } of fanOut.clients.values()) ws.close(1001, 'server stopping');
         await server.stop(true);
       })();
       return stopping;
