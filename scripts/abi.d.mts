@@ -25,3 +25,14 @@ export function kernelsInTs(text: string): string[];
 export function kernelsDefinedIn(texts: string[]): string[];
 export const pythonAbiPath: string;
 export function renderPython(abi: Abi): string;
+/** ScanKit (swift/): the Swift package exporting the C ABI over Metal */
+export interface CoreSignature { name: string; returns: string; params: { type: string; name: string }[] }
+export interface SwiftExportSpec { symbol: string; params: { name: string; type: string }[]; returns: string; callee: string }
+export const swiftExportsPath: string;
+export const swiftHostDir: string;
+export function parseCoreSignatures(text: string): CoreSignature[];
+export function swiftTypeOf(ctype: string): string;
+export function swiftExportSpecs(abi: Abi, signatures?: CoreSignature[]): SwiftExportSpec[];
+export function renderSwiftExports(abi: Abi, signatures?: CoreSignature[]): string;
+export function renderSwiftHostUnits(): [string, string][];
+export function staleSwiftHostUnits(): string[];

@@ -284,3 +284,154 @@ export function kernelsDefinedIn(texts) {
   return [...found].filter((s) => !['ss_context_create', 'ss_buffer_create', 'ss_buffer_upload', 'ss_buffer_download', 'ss_buffer_fill', 'ss_buffer_wrap'].includes(s));
 }
 
+// ---- ScanKit (swift/): the Swift package that exports the C ABI over Metal ----------------
+// (import declarations are hoisted: these sit here to keep the ScanKit part of this file in one block)
+import { existsSync as scanKitExists, readdirSync as scanKitReaddir } from 'node:fs';
+
+export const swiftExportsPath = join(root, 'swift', 'Sources', 'ScanKit', 'Exports.generated.swift');
+export const swiftHostDir = join(root, 'swift', 'Sources', 'ScanKitHost');
+
+/** The header's core functions with C parameter types and names: { name, returns, params: [{ type, name }] }. */
+export function parseCoreSignatures(text) {
+  const norm = (t) => t.replace(/\s+/g, ' ').replace(/\s*\*/g, '*').trim();
+  const fns = [];
+  for (const [, ret, name, params] of stripComments(text).matchAll(/SS_API\s+([\w\s*]+?)\s*\b(ss_\w+)\s*\(([^)]*)\)\s*;/g)) {
+    const list = params.trim() === 'void' || params.trim() === '' ? [] : params.split(',').map((p) => p.trim());
+    fns.push({
+      name,
+      returns: norm(ret),
+      params: list.map((p, i) => {
+        const m = /^(.*?[\s*])(\w+)$/s.exec(p);
+        return m && !/^(const|char|void|int32_t|uint32_t|uint64_t)$/.test(m[2]) ? { type: norm(m[1]), name: m[2] } : { type: norm(p), name: `arg${i}` };
+      }),
+    });
+  }
+  return fns;
+}
+
+/** A C type of the ABI as Swift imports it into an exported signature (pointers Optional: C may pass NULL). */
+export function swiftTypeOf(ctype) {
+  const t = ctype.replace(/\s+/g, ' ').replace(/\s*\*/g, '*').trim();
+  const isConst = /^const /.test(t);
+  const base = t.replace(/^const /, '');
+  const scalars = { void: 'Void', uint32_t: 'UInt32', int32_t: 'Int32', ss_status: 'Int32', uint64_t: 'UInt64' };
+  if (scalars[base]) return scalars[base];
+  if (base === 'char*') return isConst ? 'UnsafePointer<CChar>?' : 'UnsafeMutablePointer<CChar>?';
+  if (base === 'void*') return isConst ? 'UnsafeRawPointer?' : 'UnsafeMutableRawPointer?';
+  // incomplete struct types (opaque handles) import as OpaquePointer, whatever their constness
+  if (base === 'ss_context*' || base === 'ss_buffer*') return 'OpaquePointer?';
+  if (base === 'ss_context**' || base === 'ss_buffer**') return 'UnsafeMutablePointer<OpaquePointer?>?';
+  const args = /^(ss_\w+_args)\*$/.exec(base);
+  if (args) return isConst ? `UnsafePointer<${args[1]}>?` : `UnsafeMutablePointer<${args[1]}>?`;
+  throw new Error(`swiftTypeOf: no Swift spelling for C type '${ctype}'`);
+}
+
+/**
+ * ABI functions ScanKit implements itself rather than by forwarding to the host logic's
+ * ss_metal_<name>: context creation (Metal device, queue, library), the error of a context
+ * that could not be created, and the backend-independent table queries (C in ScanKitHost).
+ */
+const swiftOwnImplementations = {
+  ss_abi_version: 'scankit_abi_version',
+  ss_args_sizeof: 'scankit_args_sizeof',
+  ss_kernel_count: 'scankit_kernel_count',
+  ss_kernel_name: 'scankit_kernel_name',
+  ss_context_create: 'scanKitContextCreate',
+  ss_last_error: 'scanKitLastError',
+};
+
+const swiftKeywords = new Set(['in', 'is', 'as', 'var', 'let', 'func', 'class', 'struct', 'enum', 'protocol', 'extension', 'return', 'if', 'else',
+  'for', 'while', 'repeat', 'switch', 'case', 'default', 'break', 'continue', 'where', 'guard', 'defer', 'do', 'catch', 'throw', 'throws',
+  'try', 'import', 'init', 'deinit', 'self', 'Self', 'super', 'nil', 'true', 'false', 'static', 'subscript', 'operator', 'inout', 'internal',
+  'private', 'public', 'fileprivate', 'open', 'typealias', 'associatedtype', 'Any', 'rethrows', 'fallthrough']);
+const swiftName = (n) => (swiftKeywords.has(n) ? `\`${n}\`` : n);
+
+/**
+ * Every ABI function as ScanKit exports it: { symbol, params: [{ name, type }] (Swift types),
+ * returns (Swift type), callee (what the body calls, with the same arguments) } — core
+ * functions in header order, then the kernels in table order.
+ */
+export function swiftExportSpecs(abi, signatures = parseCoreSignatures(readFileSync(headerPath, 'utf8'))) {
+  const specs = [];
+  for (const f of signatures) {
+    specs.push({
+      symbol: f.name,
+      params: f.params.map((p) => ({ name: p.name, type: swiftTypeOf(p.type) })),
+      returns: swiftTypeOf(f.returns),
+      callee: swiftOwnImplementations[f.name] ?? `ss_metal_${f.name.slice(3)}`,
+    });
+  }
+  for (const k of abi.kernels) {
+    specs.push({
+      symbol: k.symbol,
+      params: [
+        { name: 'ctx', type: 'OpaquePointer?' },
+        { name: 'args', type: `UnsafePointer<ss_${k.name}_args>?` },
+        ...k.buffers.map((b) => ({ name: b.name, type: 'OpaquePointer?' })),
+      ],
+      returns: 'Int32',
+      callee: `ss_metal_${k.name}`,
+    });
+  }
+  return specs;
+}
+
+/** swift/Sources/ScanKit/Exports.generated.swift: the whole C ABI as public @_cdecl functions. */
+export function renderSwiftExports(abi, signatures) {
+  const specs = swiftExportSpecs(abi, signatures);
+  const out = [`// ${banner}`, '//',
+    '// Every function of the C ABI (native/include/scanstream.h, version ' + abi.version + '), exported from',
+    '// libScanKit.dylib with C linkage. `public`: a non-public @_cdecl symbol is stripped from',
+    '// release builds. Each body runs in an autorelease pool: bun is not a Cocoa app and has no',
+    '// pool, so the autoreleased Metal objects of a call would otherwise pile up for good.',
+    '// Each forwards to the shared host logic (metal_host.h: ss_metal_<name>) or to ScanKit\'s own',
+    '// implementation (ScanKit.swift, ScanKitHost.h); nothing here may trap.', '',
+    'import Foundation', 'import ScanKitHost', ''];
+  let section = '';
+  const kernels = new Set(abi.kernels.map((k) => k.symbol));
+  for (const s of specs) {
+    const now = kernels.has(s.symbol) ? 'kernels (SS_KERNEL_TABLE)' : 'core';
+    if (now !== section) {
+      out.push(`// MARK: - ${now}`, '');
+      section = now;
+    }
+    const params = s.params.map((p) => `_ ${swiftName(p.name)}: ${p.type}`).join(', ');
+    const ret = s.returns === 'Void' ? '' : ` -> ${s.returns}`;
+    out.push(`@_cdecl("${s.symbol}")`, `public func ${s.symbol}(${params})${ret} {`,
+      `  autoreleasepool { ${s.callee}(${s.params.map((p) => swiftName(p.name)).join(', ')}) }`, '}', '');
+  }
+  return out.join('\n');
+}
+
+/**
+ * The C++ units of the ScanKitHost target: SwiftPM compiles only sources inside the package,
+ * so each shared source of the host logic (native/metal_host/*.cpp, native/common/*.cpp) is
+ * compiled through a one-line unit that #includes it by relative path. Returns [[path, text]].
+ */
+export function renderSwiftHostUnits() {
+  const units = [];
+  for (const dir of ['metal_host', 'common']) {
+    const from = join(root, 'native', dir);
+    if (!scanKitExists(from)) continue;
+    for (const file of scanKitReaddir(from).filter((f) => f.endsWith('.cpp')).sort()) {
+      const lines = ['// Generated by scripts/gen-abi.mjs, one unit per native/{metal_host,common}/*.cpp — do not edit; `node scripts/gen-abi.mjs` rewrites it.',
+        `// native/${dir}/${file}, compiled into ScanKit (SwiftPM builds only sources inside the package).`];
+      if (dir === 'common' && file === 'kernel_table.cpp') {
+        lines.push('// ScanKit exports ss_kernel_count, ss_kernel_name and ss_args_sizeof from Swift',
+          '// (Exports.generated.swift), which call these: renamed so the dylib defines each symbol once.',
+          '#define ss_kernel_count scankit_kernel_count', '#define ss_kernel_name scankit_kernel_name',
+          '#define ss_args_sizeof scankit_args_sizeof');
+      }
+      lines.push(`#include "../../../native/${dir}/${file}"`, '');
+      units.push([join(swiftHostDir, `${dir}_${file}`), lines.join('\n')]);
+    }
+  }
+  return units;
+}
+
+/** .cpp files in the ScanKitHost target that renderSwiftHostUnits no longer writes (their source is gone). */
+export function staleSwiftHostUnits() {
+  if (!scanKitExists(swiftHostDir)) return [];
+  const want = new Set(renderSwiftHostUnits().map(([p]) => p));
+  return scanKitReaddir(swiftHostDir).filter((f) => f.endsWith('.cpp')).map((f) => join(swiftHostDir, f)).filter((p) => !want.has(p));
+}

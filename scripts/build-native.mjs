@@ -3,6 +3,7 @@
 // --if-needed: skip when the library is newer than every native source.
 // --cuda: also build the CUDA backend (needs nvcc; no GPU needed to build).
 // --standin: also build the partial stand-in backend the fallback tests use.
+// On macOS also ScanKit (swift/, the Metal backend) with `swift build` where Swift is installed (--no-swift: not).
 // Where clang++ is installed (and bun, which generates the emulator's bindings), also
 // the metal-emu backend (build/metal-emu): the Metal kernels run by the MSL emulator.
 // SCANSTREAM_NO_METAL_EMU=1 skips it. Always rewrites ScanKit's embedded Metal source
@@ -48,6 +49,30 @@ if (!run(process.execPath, [join(root, 'scripts', 'gen-metal-source.mjs')])) {
   console.error('scanstream: could not generate the Metal source (scripts/gen-metal-source.mjs)');
   process.exit(1);
 }
+// ScanKit (swift/): the Metal backend, on macOS where a Swift toolchain is present (Xcode or
+// the Command Line Tools). Its failure never fails the install: the CPU backend is built and
+// `auto` uses it. --no-swift skips it.
+const scanKitLib = join(root, 'swift', '.build', 'release', 'libScanKit.dylib');
+function scanKitFresh() {
+  if (!existsSync(scanKitLib)) return false;
+  const sources = ['swift/Sources', 'swift/Package.swift', 'native', 'metal'].map((p) => join(root, p)).filter((p) => existsSync(p));
+  return statSync(scanKitLib).mtimeMs > Math.max(...sources.map((p) => (statSync(p).isDirectory() ? newestSource(p) : statSync(p).mtimeMs)));
+}
+function buildScanKit() {
+  // `xcode-select -p` fails quietly where no developer tools are installed (`swift` would offer to install them)
+  if (spawnSync('xcode-select', ['-p'], { stdio: 'ignore' }).status !== 0 || !have('swift')) {
+    console.error('scanstream: no Swift toolchain (xcode-select --install), so ScanKit (the Metal backend) was not built; the CPU backend is used');
+    return;
+  }
+  console.error('scanstream: building ScanKit, the Metal backend (swift build -c release --package-path swift)…');
+  if (run('swift', ['build', '-c', 'release', '--package-path', 'swift']) && existsSync(scanKitLib)) {
+    console.error(`scanstream: built ${scanKitLib}`);
+  } else {
+    console.error('scanstream: ScanKit (the Metal backend) did not build (see the swift output above); carrying on with the CPU backend.\n' +
+      '  Retry with: swift build -c release --package-path swift');
+  }
+}
+if (process.platform === 'darwin' && !args.has('--no-swift') && !(args.has('--if-needed') && scanKitFresh())) buildScanKit();
 if (args.has('--if-needed') && fresh(lib) && (!args.has('--standin') || fresh(standin)) && !args.has('--cuda') &&
   (!wantEmu || fresh(emuLib, ['native', 'metal']))) {
   process.exit(0);

@@ -1,0 +1,1 @@
+../../../../native/metal_host/gpu_ops.h

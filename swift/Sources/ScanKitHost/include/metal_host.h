@@ -1,0 +1,1 @@
+../../../../native/metal_host/metal_host.h
