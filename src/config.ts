@@ -16,17 +16,39 @@ export function formatZodIssues(error: z.ZodError, root = '(root)', separator = 
 
 // ---- fusion ----------------------------------------------------------------
 
-export const FusionOptionsSchema = z.object({
+/** A TSDF volume (src/fusion/tsdfVolume.ts); fusion, SLAM and monocular pipelines make theirs from these. */
+export const TsdfVolumeOptionsSchema = z.object({
   /** voxel edge, metres */
-  voxelSize: z.number().positive().max(1).default(0.01),
+  voxelSize: z.number().positive(),
   /** truncation distance, metres (default: 4 voxels) */
   sdfTrunc: z.number().positive().optional(),
+  /** weights are capped here so the model keeps adapting */
   maxWeight: z.number().min(1).default(128),
   /** block budget (8³ voxels each, 6 KiB) */
   maxBlocks: z.number().int().positive().default(131072),
   minDepth: z.number().nonnegative().default(0.1),
   maxDepth: z.number().positive().default(6),
+  /** 'error' throws VolumeFullError when the budget is spent; 'drop' stops allocating and counts what it skipped */
   onFull: z.enum(['error', 'drop']).default('error'),
+  /** sample every n-th pixel to find the blocks a frame touches */
+  allocationStride: z.number().int().positive().default(4),
+  /** voxels with less weight are not meshed */
+  minMeshWeight: z.number().nonnegative().default(1),
+});
+export type TsdfVolumeOptions = z.infer<typeof TsdfVolumeOptionsSchema>;
+export type TsdfVolumeOptionsInput = z.input<typeof TsdfVolumeOptionsSchema>;
+
+const volume = TsdfVolumeOptionsSchema.shape;
+
+export const FusionOptionsSchema = z.object({
+  /** voxel edge, metres */
+  voxelSize: volume.voxelSize.max(1).default(0.01),
+  sdfTrunc: volume.sdfTrunc,
+  maxWeight: volume.maxWeight,
+  maxBlocks: volume.maxBlocks,
+  minDepth: volume.minDepth,
+  maxDepth: volume.maxDepth,
+  onFull: volume.onFull,
   /** re-mesh dirty blocks every n frames (replay: deterministic); 0 = only at the end */
   meshEvery: z.number().int().nonnegative().default(6),
   /** where poses come from */

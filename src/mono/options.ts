@@ -5,6 +5,7 @@
  * `initialMedianDepth` (a monocular camera cannot know metres).
  */
 import { z } from 'zod';
+import { TsdfVolumeOptionsSchema } from '../config';
 
 export const MonoOptionsSchema = z.object({
   /** lens distortion k1, k2, p1, p2, k3 (OpenCV) of the source camera; keypoints and plane-sweep images are undistorted */
@@ -92,7 +93,7 @@ export const MonoOptionsSchema = z.object({
   /** fuse depth within [minDepthRatio, maxDepthRatio] × median depth */
   minDepthRatio: z.number().positive().default(0.15),
   maxDepthRatio: z.number().positive().default(3),
-  maxBlocks: z.number().int().positive().default(131072),
+  maxBlocks: TsdfVolumeOptionsSchema.shape.maxBlocks,
   meshEvery: z.number().int().nonnegative().default(6),
 });
 export type MonoOptions = z.infer<typeof MonoOptionsSchema>;

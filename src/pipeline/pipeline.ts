@@ -20,10 +20,7 @@ export interface FusionPipeline {
  */
 export function fusionPipeline(ctx: NativeContext, input: FusionOptionsInput = {}): FusionPipeline {
   const o = FusionOptionsSchema.parse(input);
-  const volume = new TsdfVolume(ctx, {
-    voxelSize: o.voxelSize, sdfTrunc: o.sdfTrunc, maxWeight: o.maxWeight, maxBlocks: o.maxBlocks,
-    minDepth: o.minDepth, maxDepth: o.maxDepth, onFull: o.onFull,
-  });
+  const volume = new TsdfVolume(ctx, o);
   return {
     volume,
     operator: pipe(knownPoses(o.poses), fuse(volume, { meshEvery: o.meshEvery })),

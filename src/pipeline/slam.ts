@@ -91,10 +91,7 @@ function fuseTracked(volume: TsdfVolume, meshEvery: number): OperatorFunction<Tr
 export function slamPipeline(ctx: NativeContext, options: SlamPipelineOptions = {}): SlamPipeline {
   const f = FusionOptionsSchema.parse(options.fusion ?? {});
   const t = TrackingOptionsSchema.parse(options.tracking ?? {});
-  const volume = new TsdfVolume(ctx, {
-    voxelSize: f.voxelSize, sdfTrunc: f.sdfTrunc, maxWeight: f.maxWeight, maxBlocks: f.maxBlocks,
-    minDepth: f.minDepth, maxDepth: f.maxDepth, onFull: f.onFull,
-  });
+  const volume = new TsdfVolume(ctx, f);
   const system = new SlamSystem(ctx, volume, t);
   return {
     volume,

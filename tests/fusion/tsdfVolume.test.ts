@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test';
-import { TsdfVolume, VolumeFullError } from '../../src/fusion/tsdfVolume';
+import { VolumeFullError } from '../../src/fusion/blockAllocator';
+import { TsdfVolume } from '../../src/fusion/tsdfVolume';
 import { blockKey, MeshBlockRetiredError, packedMeshBytes, PackedMeshBlock, type MeshBlock } from '../../src/fusion/meshBlock';
 import { packMeshBlocks } from '../../src/server/dataMessages';
 import { NativeContext } from '../../src/native';

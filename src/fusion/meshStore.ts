@@ -1,0 +1,210 @@
+/**
+ * Every block's current mesh, as records in mesh arenas (meshArena.ts): the
+ * meshing kernel writes one call's records straight into an arena; a block
+ * re-meshed later releases its old record, an arena with nothing current goes
+ * back to the pool, and the emptiest arenas are compacted when the arenas
+ * hold over 4× the current meshes.
+ */
+import type { NativeBuffer } from '../native/buffer';
+import type { NativeContext } from '../native/context';
+import { Status } from '../native/errors';
+import { ArenaPool, MeshArena } from './meshArena';
+import { packedMeshBytes, PackedMeshBlock, type MeshBlock } from './meshBlock';
+
+const EMPTY = new Uint8Array(0);
+
+/** Runs the meshing kernel over the listed blocks into `records`: OK, or CAPACITY with the bytes needed in totals[0]. */
+export type MeshKernel = (records: NativeBuffer, ranges: NativeBuffer, totals: NativeBuffer) => number;
+
+export class MeshStore {
+  private readonly ctx: NativeContext;
+  private readonly meshes: (PackedMeshBlock | undefined)[];
+  private readonly versions: Uint32Array;
+  /** the arena each slot's current mesh is a view into */
+  private readonly arenaOf: (MeshArena | undefined)[];
+  /** arenas some current mesh is a view into, and where they go back to */
+  private readonly arenas = new Set<MeshArena>();
+  private readonly arenaPool: ArenaPool;
+  /** record bytes per meshed block in the last call: sizes the next call's output */
+  private recordBytesPerBlock = 4096;
+  private triangleCount = 0;
+  /** the kernel's per-block ranges (grown on demand) and totals */
+  private ranges: NativeBuffer | null = null;
+  private readonly totals: NativeBuffer;
+
+  constructor(ctx: NativeContext, maxBlocks: number) {
+    this.ctx = ctx;
+    this.meshes = new Array<PackedMeshBlock | undefined>(maxBlocks);
+    this.versions = new Uint32Array(maxBlocks);
+    this.arenaOf = new Array<MeshArena | undefined>(maxBlocks);
+    this.arenaPool = new ArenaPool(ctx);
+    this.totals = ctx.buffer(12);
+  }
+
+  get triangles(): number {
+    return this.triangleCount;
+  }
+
+  /** native bytes of mesh records (current meshes' arenas and the pool's spare buffers) */
+  get nativeBytes(): number {
+    return this.arenaPool.bytes;
+  }
+
+  private rangesFor(blocks: number): NativeBuffer {
+    if (!this.ranges || this.ranges.bytes < blocks * 16) {
+      this.ranges?.destroy();
+      this.ranges = this.ctx.buffer(Math.max(blocks, 1024) * 16);
+    }
+    return this.ranges;
+  }
+
+  /**
+   * Meshes `slots` (at block coordinates `coords`, 3 per slot) with `kernel`
+   * and makes the results current; returns the changed blocks (empty
+   * indices = the block no longer has a surface).
+   */
+  remesh(slots: readonly number[], coords: Int32Array, kernel: MeshKernel): MeshBlock[] {
+    const n = slots.length;
+    const ranges = this.rangesFor(n);
+    // the kernel writes the records straight into arena memory; a guess too small costs one more call
+    let records = this.arenaPool.take(Math.ceil(n * this.recordBytesPerBlock * 1.25));
+    for (;;) {
+      if (kernel(records, ranges, this.totals) === Status.OK) break;
+      this.totals.download();
+      const need = this.totals.u32(0, 1)[0] as number;
+      this.arenaPool.give(records);
+      if (need >= 0xfffffffc) throw new RangeError(`meshing ${n} blocks needs over 4 GiB of mesh records: mesh fewer blocks per call`);
+      records = this.arenaPool.take(Math.ceil(need * 1.25));
+    }
+    ranges.download(0, n * 16);
+    this.totals.download();
+    const total = this.totals.u32(0, 1)[0] as number;
+    this.recordBytesPerBlock = Math.max(256, total / n);
+    let arena: MeshArena | undefined;
+    if (total > 0) {
+      records.download(0, total);
+      arena = new MeshArena(records, total);
+      this.arenas.add(arena);
+    } else {
+      this.arenaPool.give(records);
+    }
+    const r = ranges.u32(0, n * 4);
+    const result: MeshBlock[] = [];
+    for (let k = 0; k < n; k++) {
+      const s = slots[k] as number;
+      const off = r[4 * k] as number, nv = r[4 * k + 1] as number, ni = r[4 * k + 2] as number, len = r[4 * k + 3] as number;
+      const prev = this.meshes[s];
+      if (nv === 0 && (!prev || prev.indexCount === 0)) continue; // nothing before, nothing now
+      const version = (this.versions[s] as number) + 1;
+      const bx = coords[3 * s] as number, by = coords[3 * s + 1] as number, bz = coords[3 * s + 2] as number;
+      const block = len > 0
+        ? new PackedMeshBlock(bx, by, bz, version, (arena as MeshArena).bytes, nv, ni, off)
+        : new PackedMeshBlock(bx, by, bz, version, EMPTY, 0, 0);
+      this.versions[s] = version;
+      this.triangleCount += ni / 3 - (prev ? prev.indexCount / 3 : 0);
+      this.meshes[s] = block;
+      const before = this.arenaOf[s];
+      if (len > 0) (arena as MeshArena).hold(s, len);
+      this.arenaOf[s] = len > 0 ? arena : undefined;
+      if (before?.release(packedMeshBytes((prev as PackedMeshBlock).vertexCount, (prev as PackedMeshBlock).indexCount))) this.retire(before);
+      result.push(block);
+    }
+    this.compact(arena);
+    return result;
+  }
+
+  /** every block's current mesh among the first `slots` slots (blocks without a surface left out) */
+  current(slots: number): MeshBlock[] {
+    const out: MeshBlock[] = [];
+    for (let s = 0; s < slots; s++) {
+      const m = this.meshes[s];
+      if (m && m.indices.length > 0) out.push(m);
+    }
+    return out;
+  }
+
+  /** nothing current is in `arena` any more: its buffer goes back to the pool (blocks still held elsewhere read as empty) */
+  private retire(arena: MeshArena): void {
+    this.arenas.delete(arena);
+    this.arenaPool.give(arena.records);
+  }
+
+  /**
+   * Keeps the arenas' buffers within 4× the current meshes' bytes (plus the
+   * newest call's buffer): the survivors of the emptiest arenas move together into one
+   * pooled buffer, copied in runs of adjacent records and relocated in place
+   * (their objects stay valid). Emptiest first frees the most memory per byte
+   * copied: an arena a camera has mostly re-meshed holds a few blocks it left
+   * behind.
+   */
+  private compact(newest: MeshArena | undefined): void {
+    // buffers count whole (the kernel's output is sized with room to spare)
+    let held = 0, live = 0;
+    for (const a of this.arenas) {
+      held += a.records.bytes;
+      live += a.liveBytes;
+    }
+    const allowance = 4 * live + (newest ? newest.records.bytes : 0);
+    if (held <= allowance) return;
+    const candidates = [...this.arenas].filter((a) => a !== newest)
+      .sort((a, b) => a.liveBytes / a.records.bytes - b.liveBytes / b.records.bytes);
+    const victims: MeshArena[] = [];
+    let moving = 0;
+    for (const a of candidates) {
+      if (held <= allowance) break;
+      victims.push(a);
+      held -= a.records.bytes - a.liveBytes;
+      moving += a.liveBytes;
+    }
+    const meshes = this.meshes as PackedMeshBlock[];
+    const moved = moving > 0 ? new MeshArena(this.arenaPool.take(moving), moving) : undefined;
+    let at = 0;
+    for (const victim of victims) {
+      const survivors = victim.slots.filter((slot) => this.arenaOf[slot] === victim);
+      survivors.sort((a, b) => (meshes[a] as PackedMeshBlock).recordOffset - (meshes[b] as PackedMeshBlock).recordOffset);
+      let runStart = 0, runEnd = -1, runAt = 0;
+      for (const slot of survivors) {
+        const m = meshes[slot] as PackedMeshBlock;
+        const offset = m.recordOffset, bytes = packedMeshBytes(m.vertexCount, m.indexCount);
+        if (offset !== runEnd) {
+          if (runEnd > runStart) (moved as MeshArena).bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
+          runStart = offset;
+          runAt = at;
+        }
+        runEnd = offset + bytes;
+        m.relocate((moved as MeshArena).bytes, at);
+        this.arenaOf[slot] = moved;
+        (moved as MeshArena).hold(slot, bytes);
+        at += bytes;
+      }
+      if (runEnd > runStart) (moved as MeshArena).bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
+      this.retire(victim);
+    }
+    if (moved) this.arenas.add(moved);
+  }
+
+  /** every arena detached (the meshes of earlier calls read as empty); their memory kept for reuse if `keep` */
+  private dropArenas(keep: boolean): void {
+    for (const a of this.arenas) {
+      if (keep) this.arenaPool.give(a.records);
+      else this.arenaPool.drop(a.records);
+    }
+    this.arenas.clear();
+    this.arenaOf.fill(undefined);
+  }
+
+  /** Forgets every mesh (their buffers kept for reuse). */
+  reset(): void {
+    this.versions.fill(0);
+    this.meshes.fill(undefined);
+    this.dropArenas(true);
+    this.triangleCount = 0;
+  }
+
+  destroy(): void {
+    this.ranges?.destroy();
+    this.totals.destroy();
+    this.dropArenas(false);
+    this.arenaPool.clear();
+  }
+}
