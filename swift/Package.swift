@@ -19,6 +19,8 @@
 //     they must sit in one directory the module map can see.
 // The Swift target ScanKit is then only the exports (generated from the kernel table), the
 // GPU operations table over Metal and the embedded MSL (generated from metal/*.metal).
+// (Should a SwiftPM release refuse search paths through the symlink, the same directories as
+// `.unsafeFlags(["-I\(Context.packageDirectory)/../native/include", …])` work for a root package.)
 import PackageDescription
 
 let package = Package(
