@@ -114,7 +114,10 @@ export class NativeContext {
     const out = new BigUint64Array(1);
     const status = lib.symbols.ss_context_create(backendCodes[backend], threads, ptr(out));
     if (status !== 0 || out[0] === 0n) {
-      throw new NativeError('ss_context_create', status, `cannot create a ${backend} context`);
+      // a library may say why through ss_last_error(NULL) (Metal: no device, or the MSL did not compile)
+      const why = String(lib.symbols.ss_last_error(null) ?? '');
+      const detail = why && why !== 'null context' ? `: ${why}` : '';
+      throw new NativeError('ss_context_create', status, `cannot create a ${backend} context${detail}`);
     }
     return new NativeContext(lib, backend, Number(out[0]) as Pointer, threads);
   }
