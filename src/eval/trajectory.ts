@@ -13,7 +13,7 @@
  */
 import { associateTimestamps } from '../frames/associate';
 import { SeededRandom } from '../geometry/random';
-import { invertRigid, multiply, type Pose } from '../geometry/se3';
+import { invertRigid, multiply } from '../geometry/se3';
 import { umeyama } from '../geometry/umeyama';
 
 export interface TimedPose {

@@ -138,29 +138,10 @@ export function epnp(world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pin
     if (b0 > 0) candidates.push([b0, (s * (b4[1] as number)) / b0, (s * (b4[2] as number)) / b0, (s * (b4[3] as number)) / b0]);
   }
   const b3 = leastSquares(sub([0, 1, 2]), rho, 6, 3);
-  if (b3) {
-    let b0: number, b1: number;
-    if ((b3[0] as number) < 0) {
-      b0 = Math.sqrt(-(b3[0] as number));
-      b1 = (b3[2] as number) < 0 ? Math.sqrt(-(b3[2] as number)) : 0;
-    } else {
-      b0 = Math.sqrt(b3[0] as number);
-      b1 = (b3[2] as number) > 0 ? Math.sqrt(b3[2] as number) : 0;
-    }
-    if ((b3[1] as number) < 0) b0 = -b0;
-    candidates.push([b0, b1, 0, 0]);
-  }
+  if (b3) candidates.push([...firstBetas(b3), 0, 0]);
   const b5 = leastSquares(sub([0, 1, 2, 3, 4]), rho, 6, 5);
   if (b5) {
-    let b0: number, b1: number;
-    if ((b5[0] as number) < 0) {
-      b0 = Math.sqrt(-(b5[0] as number));
-      b1 = (b5[2] as number) < 0 ? Math.sqrt(-(b5[2] as number)) : 0;
-    } else {
-      b0 = Math.sqrt(b5[0] as number);
-      b1 = (b5[2] as number) > 0 ? Math.sqrt(b5[2] as number) : 0;
-    }
-    if ((b5[1] as number) < 0) b0 = -b0;
+    const [b0, b1] = firstBetas(b5);
     if (b0 !== 0) candidates.push([b0, b1, (b5[3] as number) / b0, 0]);
   }
   let best: PnpSolution | null = null;
@@ -174,6 +155,20 @@ export function epnp(world: ArrayLike<number>, pixels: ArrayLike<number>, K: Pin
   return best;
 }
 
+
+/** β₀, β₁ from the fitted products (β₀², β₀β₁, β₁², …) of EPnP's N = 2 and N = 3 approximations */
+function firstBetas(b: Float64Array): [number, number] {
+  let b0: number, b1: number;
+  if ((b[0] as number) < 0) {
+    b0 = Math.sqrt(-(b[0] as number));
+    b1 = (b[2] as number) < 0 ? Math.sqrt(-(b[2] as number)) : 0;
+  } else {
+    b0 = Math.sqrt(b[0] as number);
+    b1 = (b[2] as number) > 0 ? Math.sqrt(b[2] as number) : 0;
+  }
+  if ((b[1] as number) < 0) b0 = -b0;
+  return [b0, b1];
+}
 
 function gaussNewtonBetas(L: Float64Array, rho: Float64Array, init: number[]): number[] {
   const b = [...init];

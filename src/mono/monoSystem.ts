@@ -23,7 +23,7 @@ import { sameIntrinsics, scaleIntrinsics, type Intrinsics, type Pinhole } from '
 import { pnpRansac } from '../geometry/pnp';
 import { optimizePose } from '../geometry/poseOptimize';
 import { rotationRansac } from '../geometry/rotationRansac';
-import { identityPose, invertRigid, multiply, orthonormalize, type Pose, poseDelta } from '../geometry/se3';
+import { invertRigid, multiply, orthonormalize, poseDelta, type Pose } from '../geometry/se3';
 import { projectionMatrix, triangulateBatch } from '../geometry/triangulation';
 import type { NativeContext } from '../native/context';
 import { OrbExtractor } from '../tracking/features';

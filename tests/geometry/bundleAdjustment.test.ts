@@ -6,6 +6,15 @@ import { so3Exp } from '../../src/geometry/so3';
 
 const K = { fx: 525, fy: 525, cx: 319.5, cy: 239.5 };
 
+/** exact pixel and depth of point j (xyz in pts) in a camera at Tcw */
+function project(Tcw: Float64Array, pts: Float64Array, j: number): { u: number; v: number; Z: number } {
+  const x = pts[3 * j]!, y = pts[3 * j + 1]!, z = pts[3 * j + 2]!;
+  const X = Tcw[0]! * x + Tcw[1]! * y + Tcw[2]! * z + Tcw[3]!;
+  const Y = Tcw[4]! * x + Tcw[5]! * y + Tcw[6]! * z + Tcw[7]!;
+  const Z = Tcw[8]! * x + Tcw[9]! * y + Tcw[10]! * z + Tcw[11]!;
+  return { u: K.fx * (X / Z) + K.cx, v: K.fy * (Y / Z) + K.cy, Z };
+}
+
 describe('local RGB-D bundle adjustment', () => {
   test('recovers keyframe poses perturbed by 1.4 cm / 0.5° to ≤ 3 mm from 0.5 px features and Kinect-like depth, with 5% gross outliers (Huber)', () => {
     const rng = new SeededRandom(17);
@@ -17,15 +26,12 @@ describe('local RGB-D bundle adjustment', () => {
     camToWorld.forEach((T, c) => {
       const Tcw = invertRigid(T);
       for (let j = 0; j < n; j++) {
-        const x = pts[3 * j]!, y = pts[3 * j + 1]!, z = pts[3 * j + 2]!;
-        const X = Tcw[0]! * x + Tcw[1]! * y + Tcw[2]! * z + Tcw[3]!;
-        const Y = Tcw[4]! * x + Tcw[5]! * y + Tcw[6]! * z + Tcw[7]!;
-        const Z = Tcw[8]! * x + Tcw[9]! * y + Tcw[10]! * z + Tcw[11]!;
+        const { u, v, Z } = project(Tcw, pts, j);
         const bad = rng.next() < 0.05;
         observations.push({
           camera: c, point: j,
-          u: K.fx * (X / Z) + K.cx + (bad ? 40 * (rng.next() - 0.5) : 0.5 * rng.gaussian()),
-          v: K.fy * (Y / Z) + K.cy + (bad ? 40 * (rng.next() - 0.5) : 0.5 * rng.gaussian()),
+          u: u + (bad ? 40 * (rng.next() - 0.5) : 0.5 * rng.gaussian()),
+          v: v + (bad ? 40 * (rng.next() - 0.5) : 0.5 * rng.gaussian()),
           depth: Z + 0.0015 * Z * Z * rng.gaussian(),
         });
       }
@@ -58,13 +64,10 @@ describe('monocular bundle adjustment (no depth, per-observation weights)', () =
     camToWorld.forEach((T, c) => {
       const Tcw = invertRigid(T);
       for (let j = 0; j < n; j++) {
-        const x = pts[3 * j]!, y = pts[3 * j + 1]!, z = pts[3 * j + 2]!;
-        const X = Tcw[0]! * x + Tcw[1]! * y + Tcw[2]! * z + Tcw[3]!;
-        const Y = Tcw[4]! * x + Tcw[5]! * y + Tcw[6]! * z + Tcw[7]!;
-        const Z = Tcw[8]! * x + Tcw[9]! * y + Tcw[10]! * z + Tcw[11]!;
+        const { u, v } = project(Tcw, pts, j);
         const level = Math.floor(rng.next() * 4);
         const sigma = 0.3 * 2 ** level;
-        observations.push({ camera: c, point: j, u: K.fx * (X / Z) + K.cx + sigma * rng.gaussian(), v: K.fy * (Y / Z) + K.cy + sigma * rng.gaussian(), level });
+        observations.push({ camera: c, point: j, u: u + sigma * rng.gaussian(), v: v + sigma * rng.gaussian(), level });
       }
     });
     const perturbed = camToWorld.map((T, c) => (c < 2 ? T : multiply(T, composeRt(so3Exp([0.004, -0.005, 0.003]), [0.01, -0.006, 0.008]))));
