@@ -4,6 +4,7 @@
  * horizontal field of view (editable). Browsers allow the camera only in a
  * secure context: localhost, or HTTPS (serve --https) from a phone.
  */
+import type { Intrinsics } from '../src/geometry/intrinsics';
 import { encodeDataMessage } from '../src/server/dataMessages';
 
 export interface CaptureSettings {
@@ -14,7 +15,7 @@ export interface CaptureSettings {
 }
 
 export interface CaptureSink {
-  start(size: { width: number; height: number; fx: number; fy: number; cx: number; cy: number }): boolean;
+  start(camera: Intrinsics): boolean;
   frame(data: Uint8Array<ArrayBuffer>): boolean;
   bufferedAmount(): number;
 }

@@ -5,6 +5,7 @@
  * Then the checks a SLAM map needs: cheirality (in front of every observing
  * camera), reprojection error, and optionally the parallax angle.
  */
+import type { Pinhole } from './intrinsics';
 import { solveSpd } from './linalg';
 
 export interface TriangulationView {
@@ -144,7 +145,7 @@ export function triangulateBatch(views: readonly TriangulationView[], count: num
 }
 
 /** P = K [R | t] for a world-to-camera pose (4×4 row-major) and pinhole intrinsics. */
-export function projectionMatrix(K: { fx: number; fy: number; cx: number; cy: number }, worldToCamera: ArrayLike<number>): Float64Array {
+export function projectionMatrix(K: Pinhole, worldToCamera: ArrayLike<number>): Float64Array {
   const P = new Float64Array(12);
   for (let c = 0; c < 4; c++) {
     const r0 = worldToCamera[c] as number, r1 = worldToCamera[4 + c] as number, r2 = worldToCamera[8 + c] as number;
