@@ -17,6 +17,8 @@
 #define ss_constant const
 #define ss_constant_table static const
 #define ss_thread
+/* memory a GPU threadgroup's threads share (only GPU-shaped bodies use it; one address space here) */
+#define ss_shared
 #define SS_NAN (std::numeric_limits<float>::quiet_NaN())
 #define SS_INF (std::numeric_limits<float>::infinity())
 
@@ -40,6 +42,7 @@ ss_device_inline int32_t ss_float_to_int_floor(float v) { return (int32_t)std::f
 ss_device_inline int32_t ss_round_to_int(float v) { return (int32_t)std::lrintf(v); }
 /* index of the lowest set bit (v != 0) */
 ss_device_inline uint32_t ss_ctz(uint32_t v) { return (uint32_t)__builtin_ctz(v); }
+ss_device_inline uint32_t ss_popcount(uint32_t v) { return (uint32_t)__builtin_popcount(v); }
 ss_device_inline int32_t ss_min_i(int32_t a, int32_t b) { return a < b ? a : b; }
 ss_device_inline int32_t ss_max_i(int32_t a, int32_t b) { return a > b ? a : b; }
 

@@ -12,6 +12,8 @@
 #define ss_constant const
 #define ss_constant_table static __device__ const
 #define ss_thread
+/* __shared__ memory: a generic pointer reaches it, so pointers need no word */
+#define ss_shared
 #define SS_NAN __int_as_float(0x7fc00000)
 #define SS_INF __int_as_float(0x7f800000)
 
@@ -32,8 +34,30 @@ ss_device_inline int32_t ss_float_to_int_floor(float v) { return (int32_t)floorf
 /* round half to even, like lrintf in the default rounding mode */
 ss_device_inline int32_t ss_round_to_int(float v) { return __float2int_rn(v); }
 ss_device_inline uint32_t ss_ctz(uint32_t v) { return (uint32_t)(__ffs((int)v) - 1); }
+ss_device_inline uint32_t ss_popcount(uint32_t v) { return (uint32_t)__popc(v); }
 ss_device_inline int32_t ss_min_i(int32_t a, int32_t b) { return a < b ? a : b; }
 ss_device_inline int32_t ss_max_i(int32_t a, int32_t b) { return a > b ? a : b; }
+
+/* ---- the GPU vocabulary of DESIGN.md §3 rule 10 (compat/metal.h has the same names): warps of 32 lanes.
+ * Every lane of the warp calls these together (full mask). */
+#define SS_SIMD_WIDTH 32u
+#define ss_simd_sync() __syncwarp()
+#define ss_threadgroup_sync() __syncthreads()
+#define ss_simd_any(p) __any_sync(0xffffffffu, (p))
+/* exclusive prefix sum over the warp's lanes (Hillis–Steele: integers, so any order gives the same) */
+ss_device_inline uint32_t ss_simd_prefix_exclusive_sum_u32(uint32_t v) {
+  const uint32_t lane = threadIdx.x & 31u;
+  uint32_t x = v;
+  for (uint32_t d = 1; d < 32; d <<= 1) {
+    uint32_t y = __shfl_up_sync(0xffffffffu, x, d);
+    if (lane >= d) x += y;
+  }
+  return x - v;
+}
+ss_device_inline uint32_t ss_simd_sum_u32(uint32_t v) {
+  for (uint32_t d = 16; d > 0; d >>= 1) v += __shfl_xor_sync(0xffffffffu, v, d);
+  return v;
+}
 
 ss_device_inline uint32_t ss_atomic_add_u32(ss_global uint32_t* p, uint32_t v) { return atomicAdd(p, v); }
 ss_device_inline uint64_t ss_atomic_cas_u64(ss_global uint64_t* p, uint64_t expected, uint64_t desired) {

@@ -54,6 +54,7 @@ ss_device_inline int32_t ss_float_to_int_floor(float v) { return (int32_t)floor(
 ss_device_inline int32_t ss_round_to_int(float v) { return (int32_t)rint(v); }
 /* index of the lowest set bit (v != 0) */
 ss_device_inline uint32_t ss_ctz(uint32_t v) { return ctz(v); }
+ss_device_inline uint32_t ss_popcount(uint32_t v) { return popcount(v); }
 ss_device_inline int32_t ss_min_i(int32_t a, int32_t b) { return a < b ? a : b; }
 ss_device_inline int32_t ss_max_i(int32_t a, int32_t b) { return a > b ? a : b; }
 

@@ -27,22 +27,6 @@ __global__ void k_integrate(const ss_tsdf_integrate_args a, const int32_t* block
   for (uint32_t v = threadIdx.x; v < SS_BLOCK_VOXELS; v += blockDim.x) tsdf_integrate_voxel(a, blocks + 4 * b, v, depth, color, pool);
 }
 
-/* one CUDA block per mesh block: its record (positions, colours zero-padded to 4 bytes, indices) at its byte offset */
-__global__ void k_mesh_compact(uint32_t count, const uint32_t* ranges_batch, const float* spos, const uint8_t* scol,
-                               const uint32_t* sidx, uint8_t* mesh) {
-  uint32_t k = blockIdx.x;
-  const uint32_t* r = ranges_batch + 4 * k;
-  uint32_t nv = r[1], ni = r[2];
-  if (r[3] == 0) return;
-  float* pos = reinterpret_cast<float*>(mesh + r[0]);
-  uint8_t* col = mesh + r[0] + 12u * nv;
-  uint32_t cb = (3u * nv + 3u) & ~3u;
-  uint32_t* idx = reinterpret_cast<uint32_t*>(col + cb);
-  for (uint32_t i = threadIdx.x; i < 3 * nv; i += blockDim.x) pos[i] = spos[(uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES + i];
-  for (uint32_t i = threadIdx.x; i < cb; i += blockDim.x) col[i] = i < 3 * nv ? scol[(uint64_t)k * 3 * SS_MESH_MAX_BLOCK_VERTICES + i] : 0;
-  for (uint32_t i = threadIdx.x; i < ni; i += blockDim.x) idx[i] = sidx[(uint64_t)k * SS_MESH_MAX_BLOCK_INDICES + i];
-}
-
 __global__ void k_raycast(const ss_tsdf_raycast_args a, uint64_t n, const float* pool, const int32_t* hash, float* depth,
                           float* normals, uint8_t* color) {
   uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;

@@ -1,4 +1,8 @@
-/* marching cubes over one voxel block, reading +x/+y/+z neighbour blocks for the seam */
+/* marching cubes over one voxel block, reading +x/+y/+z neighbour blocks for the seam.
+ * The helpers' address spaces are the SIMD-group body's (tsdf_mesh_simd.h): the
+ * lattice and its bit rows are shared by the lanes (ss_shared: threadgroup
+ * memory on Metal), vertices and indices go to device memory (ss_global); on
+ * the CPU and CUDA both words are empty. */
 #ifndef SS_KERNEL_TSDF_MESH_H
 #define SS_KERNEL_TSDF_MESH_H
 
@@ -26,7 +30,7 @@ ss_device_inline uint32_t mesh_lattice_index(uint32_t x, uint32_t y, uint32_t z)
  * bit masks of valid and negative points. A backend may supply a SIMD
  * version by defining SS_MESH_GATHER_ROW8 before including this header. */
 #ifndef SS_MESH_GATHER_ROW8
-ss_device_inline void mesh_gather_row8(float min_weight, ss_global const float* t, ss_global const float* w, ss_thread float* f,
+ss_device_inline void mesh_gather_row8(float min_weight, ss_global const float* t, ss_global const float* w, ss_shared float* f,
                                        ss_thread uint32_t* vbits, ss_thread uint32_t* nbits) {
   uint32_t vb = 0, nbt = 0;
   for (uint32_t lx = 0; lx < 8; ++lx) {
@@ -42,7 +46,7 @@ ss_device_inline void mesh_gather_row8(float min_weight, ss_global const float* 
 #endif
 
 /* voxel reference of lattice point (lx,ly,lz) through the neighbour slots */
-ss_device_inline int32_t mesh_lattice_ref(ss_thread const int32_t* nb, uint32_t lx, uint32_t ly, uint32_t lz) {
+ss_device_inline int32_t mesh_lattice_ref(ss_shared const int32_t* nb, uint32_t lx, uint32_t ly, uint32_t lz) {
   return nb[(lx >> 3) + 2 * (ly >> 3) + 4 * (lz >> 3)] * SS_BLOCK_VOXELS + (int32_t)((lx & 7) + 8 * (ly & 7) + 64 * (lz & 7));
 }
 
@@ -51,7 +55,7 @@ ss_device_inline int32_t mesh_lattice_ref(ss_thread const int32_t* nb, uint32_t 
  * SS_MESH_VERTEX_COLOR before including this header. */
 #ifndef SS_MESH_VERTEX_COLOR
 ss_device_inline void mesh_vertex_color(ss_global const float* pool, int32_t ref0, int32_t ref1, float s,
-                                        ss_thread uint8_t* col) {
+                                        ss_global uint8_t* col) {
   for (uint32_t k = 0; k < 3; ++k) {
     float a = (float)ss_vox_rgb(pool, ref0, k), b = (float)ss_vox_rgb(pool, ref1, k);
     col[k] = (uint8_t)ss_round_to_int(a + s * (b - a));
@@ -63,10 +67,10 @@ ss_device_inline void mesh_vertex_color(ss_global const float* pool, int32_t ref
 /* the vertex on the lattice edge from l0 = (px,py,pz) along axis: position
  * by linear interpolation of the TSDF, colour by the same weights (read only
  * for emitted vertices: most lattice points never need it) */
-ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_blocks_args args, ss_thread const int32_t* nb, ss_thread const float* f,
+ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_blocks_args args, ss_shared const int32_t* nb, ss_shared const float* f,
                                        uint32_t l0, uint32_t px, uint32_t py, uint32_t pz, uint32_t axis, float origin_x,
-                                       float origin_y, float origin_z, ss_global const float* pool, ss_thread float* pos,
-                                       ss_thread uint8_t* col) {
+                                       float origin_y, float origin_z, ss_global const float* pool, ss_global float* pos,
+                                       ss_global uint8_t* col) {
   uint32_t l1 = l0 + (axis == 0 ? 1u : axis == 1 ? (uint32_t)SS_MESH_LATTICE : (uint32_t)(SS_MESH_LATTICE * SS_MESH_LATTICE));
   float f0 = f[l0], f1 = f[l1];
   float s = f0 / (f0 - f1);
@@ -85,10 +89,10 @@ ss_device_inline void mesh_emit_vertex(const ss_tsdf_mesh_blocks_args args, ss_t
 /* pass 2 for one row of used edges (axis, lattice row r): one vertex per
  * edge from x = 0 up, numbered from nv; vidx[3·l + axis] = its number.
  * Returns the next number. */
-ss_device_inline uint32_t mesh_emit_row(const ss_tsdf_mesh_blocks_args args, ss_thread const int32_t* nb, ss_thread const float* f, uint32_t m,
+ss_device_inline uint32_t mesh_emit_row(const ss_tsdf_mesh_blocks_args args, ss_shared const int32_t* nb, ss_shared const float* f, uint32_t m,
                                         uint32_t axis, uint32_t r, float origin_x, float origin_y, float origin_z,
-                                        ss_global const float* pool, ss_thread int32_t* vidx, ss_thread float* out_pos,
-                                        ss_thread uint8_t* out_col, uint32_t nv) {
+                                        ss_global const float* pool, ss_shared int32_t* vidx, ss_global float* out_pos,
+                                        ss_global uint8_t* out_col, uint32_t nv) {
   for (; m != 0; m &= m - 1) {
     uint32_t px = ss_ctz(m), py = r % SS_MESH_LATTICE, pz = r / SS_MESH_LATTICE;
     uint32_t l0 = mesh_lattice_index(px, py, pz);
@@ -99,6 +103,10 @@ ss_device_inline uint32_t mesh_emit_row(const ss_tsdf_mesh_blocks_args args, ss_
   return nv;
 }
 
+/* The serial forms below (the CPU's) keep the lattice in a thread's own
+ * memory; on Metal the helpers above take it in threadgroup memory, where the
+ * SIMD-group body (tsdf_mesh_simd.h) keeps it, so these are not compiled there. */
+#ifndef SS_BACKEND_METAL_COMPILE
 /* pass 2: one vertex per used lattice edge, in lattice order (axis, row,
  * x). Returns the count. A backend may supply a SIMD version by defining
  * SS_MESH_EMIT_VERTICES before including this header (it must give
@@ -117,11 +125,13 @@ ss_device_inline uint32_t mesh_emit_vertices(const ss_tsdf_mesh_blocks_args args
 #define SS_MESH_EMIT_VERTICES mesh_emit_vertices
 #endif
 
+#endif
+
 /* the crossing cubes of lattice row r0 = z·9 + y, as bits x: a cube is
  * meshable when its 8 corners are valid, and crosses the surface when they
  * are neither all negative nor all positive (rows r0, r0+1, r0+9, r0+10 hold
  * its corners) */
-ss_device_inline uint32_t mesh_row_cubes(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row, uint32_t r0) {
+ss_device_inline uint32_t mesh_row_cubes(ss_shared const uint32_t* valid_row, ss_shared const uint32_t* neg_row, uint32_t r0) {
   uint32_t r1 = r0 + 1, r2 = r0 + SS_MESH_LATTICE, r3 = r2 + 1;
   uint32_t v4 = valid_row[r0] & valid_row[r1] & valid_row[r2] & valid_row[r3];
   uint32_t n_and = neg_row[r0] & neg_row[r1] & neg_row[r2] & neg_row[r3];
@@ -133,7 +143,7 @@ ss_device_inline uint32_t mesh_row_cubes(ss_thread const uint32_t* valid_row, ss
 }
 
 /* marching-cubes config of cube x of row r0: corner c is inside when its lattice point is negative */
-ss_device_inline uint32_t mesh_cube_config(ss_thread const uint32_t* neg_row, uint32_t r0, uint32_t x) {
+ss_device_inline uint32_t mesh_cube_config(ss_shared const uint32_t* neg_row, uint32_t r0, uint32_t x) {
   uint32_t r1 = r0 + 1, r2 = r0 + SS_MESH_LATTICE, r3 = r2 + 1;
   return ((neg_row[r0] >> x) & 3u) | (((neg_row[r1] >> x) & 3u) << 2) | (((neg_row[r2] >> x) & 3u) << 4) |
          (((neg_row[r3] >> x) & 3u) << 6);
@@ -146,7 +156,7 @@ ss_device_inline uint32_t mesh_cube_config(ss_thread const uint32_t* neg_row, ui
  * meshable cube (8 valid corners) contains it: whole rows at a time, with no
  * per-cube loop. */
 /* the meshable cubes of cube row (y, z) (8 observed corners), as bits x */
-ss_device_inline uint32_t mesh_cube_row(ss_thread const uint32_t* valid_row, uint32_t y, uint32_t z) {
+ss_device_inline uint32_t mesh_cube_row(ss_shared const uint32_t* valid_row, uint32_t y, uint32_t z) {
   uint32_t r0 = z * SS_MESH_LATTICE + y;
   uint32_t v4 = valid_row[r0] & valid_row[r0 + 1] & valid_row[r0 + SS_MESH_LATTICE] & valid_row[r0 + SS_MESH_LATTICE + 1];
   return v4 & (v4 >> 1) & 0xffu;
@@ -154,8 +164,8 @@ ss_device_inline uint32_t mesh_cube_row(ss_thread const uint32_t* valid_row, uin
 
 /* used[a][r] for lattice row r = lz·9 + ly, from the meshable cube rows at
  * cubes[z + 1][y + 1] (zero around them) */
-ss_device_inline void mesh_used_row(ss_thread const uint32_t (*cubes)[SS_BLOCK_DIM + 2], ss_thread const uint32_t* neg_row, uint32_t r,
-                                    ss_thread uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE]) {
+ss_device_inline void mesh_used_row(ss_shared const uint32_t (*cubes)[SS_BLOCK_DIM + 2], ss_shared const uint32_t* neg_row, uint32_t r,
+                                    ss_shared uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE]) {
   uint32_t ly = r % SS_MESH_LATTICE, lz = r / SS_MESH_LATTICE;
   /* cubes whose corner rows include this one: (ly, lz), (ly−1, lz), (ly, lz−1), (ly−1, lz−1) */
   uint32_t c00 = cubes[lz + 1][ly + 1], c10 = cubes[lz + 1][ly], c01 = cubes[lz][ly + 1], c11 = cubes[lz][ly];
@@ -167,6 +177,7 @@ ss_device_inline void mesh_used_row(ss_thread const uint32_t (*cubes)[SS_BLOCK_D
   used[2][r] = lz < SS_BLOCK_DIM ? (n ^ neg_row[r + SS_MESH_LATTICE]) & (cz | (cz << 1)) : 0u;
 }
 
+#ifndef SS_BACKEND_METAL_COMPILE
 ss_device_inline void mesh_used_edges(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row,
                                       ss_thread uint32_t (*used)[SS_MESH_LATTICE * SS_MESH_LATTICE]) {
   uint32_t cubes[SS_BLOCK_DIM + 2][SS_BLOCK_DIM + 2];
@@ -177,11 +188,13 @@ ss_device_inline void mesh_used_edges(ss_thread const uint32_t* valid_row, ss_th
   for (uint32_t r = 0; r < SS_MESH_LATTICE * SS_MESH_LATTICE; ++r) mesh_used_row(cubes, neg_row, r, used);
 }
 
+#endif
+
 /* lattice row (ly, lz), 9 points: values (NaN where unobserved) into f and
  * bit masks of valid and negative points; lx 0..7 from the block of this row
  * (a straight 8-float run), lx 8 from its +x neighbour */
-ss_device_inline void mesh_gather_lattice_row(const ss_tsdf_mesh_blocks_args args, ss_thread const int32_t* nb, ss_global const float* pool,
-                                              uint32_t ly, uint32_t lz, ss_thread float* f, ss_thread uint32_t* vbits_out,
+ss_device_inline void mesh_gather_lattice_row(const ss_tsdf_mesh_blocks_args args, ss_shared const int32_t* nb, ss_global const float* pool,
+                                              uint32_t ly, uint32_t lz, ss_shared float* f, ss_thread uint32_t* vbits_out,
                                               ss_thread uint32_t* nbits_out) {
   uint32_t li = mesh_lattice_index(0, ly, lz);
   uint32_t row = 2 * (ly >> 3) + 4 * (lz >> 3);
@@ -218,7 +231,7 @@ ss_device_inline void mesh_edge_keys(ss_thread uint32_t* edge_key) {
 }
 
 /* index entries of cube row (y, z)'s triangles */
-ss_device_inline uint32_t mesh_row_index_count(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row, uint32_t y,
+ss_device_inline uint32_t mesh_row_index_count(ss_shared const uint32_t* valid_row, ss_shared const uint32_t* neg_row, uint32_t y,
                                                uint32_t z) {
   uint32_t r0 = z * SS_MESH_LATTICE + y, n = 0;
   for (uint32_t cubes = mesh_row_cubes(valid_row, neg_row, r0); cubes != 0; cubes &= cubes - 1)
@@ -227,9 +240,9 @@ ss_device_inline uint32_t mesh_row_index_count(ss_thread const uint32_t* valid_r
 }
 
 /* pass 3 for cube row (y, z): its triangles' vertex numbers from out_idx[ni] on; returns the next ni */
-ss_device_inline uint32_t mesh_row_triangles(ss_thread const uint32_t* valid_row, ss_thread const uint32_t* neg_row,
-                                             ss_thread const int32_t* vidx, ss_thread const uint32_t* edge_key, uint32_t y, uint32_t z,
-                                             ss_thread uint32_t* out_idx, uint32_t ni) {
+ss_device_inline uint32_t mesh_row_triangles(ss_shared const uint32_t* valid_row, ss_shared const uint32_t* neg_row,
+                                             ss_shared const int32_t* vidx, ss_thread const uint32_t* edge_key, uint32_t y, uint32_t z,
+                                             ss_global uint32_t* out_idx, uint32_t ni) {
   uint32_t r0 = z * SS_MESH_LATTICE + y;
   for (uint32_t cubes = mesh_row_cubes(valid_row, neg_row, r0); cubes != 0; cubes &= cubes - 1) {
     uint32_t x = ss_ctz(cubes);
@@ -241,6 +254,7 @@ ss_device_inline uint32_t mesh_row_triangles(ss_thread const uint32_t* valid_row
   return ni;
 }
 
+#ifndef SS_BACKEND_METAL_COMPILE
 /* block: {bx,by,bz,slot}. Scratch: f[729], vidx[729*3].
  * Writes block-local vertices/indices and their counts. */
 ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_blocks_args args, ss_global const int32_t* block,
@@ -286,5 +300,7 @@ ss_device_inline void tsdf_mesh_block(const ss_tsdf_mesh_blocks_args args, ss_gl
   *n_vert = nv;
   *n_idx = ni;
 }
+
+#endif
 
 #endif

@@ -4,34 +4,6 @@
 
 extern "C" {
 
-ss_status ss_metal_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_blocks_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_tsdf_touched_blocks is not implemented on the Metal backend yet");
-}
-
-ss_status ss_metal_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_tsdf_integrate is not implemented on the Metal backend yet");
-}
-
-ss_status ss_metal_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_blocks_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_tsdf_mesh_blocks is not implemented on the Metal backend yet");
-}
-
-ss_status ss_metal_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_tsdf_raycast is not implemented on the Metal backend yet");
-}
-
-ss_status ss_metal_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_blocks_args*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_tsdf_clear_blocks is not implemented on the Metal backend yet");
-}
-
-ss_status ss_metal_tsdf_raycast_guided(ss_context* ctx, const ss_tsdf_raycast_guided_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_tsdf_raycast_guided is not implemented on the Metal backend yet");
-}
-
-ss_status ss_metal_icp_reduce(ss_context* ctx, const ss_icp_reduce_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_icp_reduce is not implemented on the Metal backend yet");
-}
-
 ss_status ss_metal_orb_extract(ss_context* ctx, const ss_orb_extract_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_orb_extract is not implemented on the Metal backend yet");
 }
@@ -83,7 +55,7 @@ ss_status ss_metal_plane_sweep(ss_context* ctx, const ss_plane_sweep_args*, ss_b
 /* what native/metal_host/IMPLEMENTED lists */
 int32_t ss_metal_kernel_supported(const ss_context*, const char* kernel) {
   if (ss_kernel_index(kernel) < 0) return -1;
-  static const char* const implemented[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down", "ss_image_pyramid_down", "ss_geotrf", "ss_rgb_to_gray", "ss_mast3r_depthmap_to_pts3d"};
+  static const char* const implemented[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down", "ss_image_pyramid_down", "ss_geotrf", "ss_tsdf_touched_blocks", "ss_tsdf_integrate", "ss_tsdf_mesh_blocks", "ss_tsdf_raycast", "ss_tsdf_clear_blocks", "ss_rgb_to_gray", "ss_tsdf_raycast_guided", "ss_icp_reduce", "ss_mast3r_depthmap_to_pts3d"};
   for (const char* k : implemented)
     if (k && strcmp(k, kernel) == 0) return 1;
   return 0;
