@@ -15,12 +15,18 @@
 #   bun build tests/parity/parity.test.ts --target=bun --outfile .device/parity.test.js
 #   bun build bench/backends.ts --target=bun --outfile .device/backends.js
 #   bun build src/cli.ts --target=bun --external sharp --outfile .device/cli.js
+#   git archive --format=tar.gz -o .device/src.tgz HEAD   (optional: check HEAD, bundles built from it too)
 #   .device/tum30: the first 30 frames of ../shared/data/tum_fr1_rpy with lossless WebP colour
 #     (pixel-identical to the PNGs; the clip in PNG does not fit the carry) and the PNG depth,
 #     associations.txt and groundtruth.txt
 # then `bash scripts/device-check.sh` there with carry [".device"].
 set -u
 STEPS=${STEPS:-build parity sanitize bench scan}
+# .device/src.tgz (git archive HEAD): check that commit, not the working tree that travelled with it
+if [ -f .device/src.tgz ] && [ -z "${SCANSTREAM_CHECKOUT:-}" ]; then
+  rm -rf /tmp/checkout && mkdir -p /tmp/checkout && tar xzf .device/src.tgz -C /tmp/checkout && cp -r .device /tmp/checkout/
+  cd /tmp/checkout && export SCANSTREAM_CHECKOUT=1
+fi
 has() { [[ " $STEPS " == *" $1 "* ]]; }
 log() { echo "$*" | tee -a "$OUT/summary.txt"; }
 xz -d -c .device/bun.xz > /tmp/bun && chmod +x /tmp/bun
