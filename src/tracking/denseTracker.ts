@@ -115,13 +115,14 @@ export class DenseTracker {
     this.current.buildFromFrame(depth, rgb);
     const l0 = this.current.levels[0] as PyramidLevel;
     const n = l0.width * l0.height;
-    const d = l0.depth.f32(0, n);
+    // the kernels wrote them: bring them to the host view (a no-op where memory is shared)
+    const d = l0.depth.download(0, n * 4).f32(0, n);
     let valid = 0;
     for (let i = 0; i < n; i++) {
       const z = d[i] as number;
       if (z >= this.options.pyramid.minDepth && z <= this.options.pyramid.maxDepth) valid++;
     }
-    const g = l0.gray.u8(0, n);
+    const g = l0.gray.download(0, n).u8(0, n);
     const w = l0.width;
     let textured = 0;
     for (let y = 1; y < l0.height - 1; y += 2) {
@@ -168,7 +169,7 @@ export class DenseTracker {
       if (o.photometricReference === 'frame') {
         for (let l = 0; l < this.reference.levels.length; l++) {
           const dst = this.reference.levels[l] as PyramidLevel;
-          dst.gray.u8().set((this.previous.levels[l] as PyramidLevel).gray.u8());
+          dst.gray.u8().set((this.previous.levels[l] as PyramidLevel).gray.download().u8());
           dst.gray.upload();
         }
       }

@@ -97,8 +97,8 @@ export class RgbdPyramid {
     rgbToGray(this.ctx, W, H, this.full.rgb, this.full.gray);
     const l0 = this.levels[0] as PyramidLevel;
     if (this.options.downsample === 0) {
-      l0.depth.u8().set(this.full.depth.u8(0, W * H * 4));
-      l0.gray.u8().set(this.full.gray.u8(0, W * H));
+      l0.depth.write(this.full.depth.u8(0, W * H * 4));
+      l0.gray.write(this.full.gray.download(0, W * H).u8(0, W * H));
     } else {
       let srcD = this.full.depth, srcG = this.full.gray, w = W, h = H;
       for (let d = 0; d < this.options.downsample; d++) {

@@ -20,7 +20,8 @@ const standin = join(root, 'build', 'cpu', `libscanstream_standin.${suffix}`);
 const work = mkdtempSync(join(tmpdir(), 'scanstream-partial-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-type Backend = 'cpu' | 'standin';
+/** standin-mirrored: the stand-in with CUDA's memory model (a host mirror apart from what kernels read) */
+type Backend = 'cpu' | 'standin' | 'standin-mirrored';
 interface Run {
   code: number;
   stdout: string;
@@ -28,8 +29,9 @@ interface Run {
 }
 
 function cli(backend: Backend, ...args: string[]): Run {
-  const env = { ...process.env, CI: '1', SCANSTREAM_BACKEND: '', SCANSTREAM_LIB: backend === 'standin' ? standin : '' };
-  const r = Bun.spawnSync([process.execPath, join(root, 'src', 'cli.ts'), ...args, '--backend', 'cpu'], { cwd: work, env });
+  const env = { ...process.env, CI: '1', SCANSTREAM_BACKEND: '', SCANSTREAM_LIB: backend === 'cpu' ? '' : standin };
+  const as = backend === 'standin-mirrored' ? 'cuda' : 'cpu';
+  const r = Bun.spawnSync([process.execPath, join(root, 'src', 'cli.ts'), ...args, '--backend', as], { cwd: work, env });
   return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
@@ -41,10 +43,10 @@ interface NativeReport {
   fallback: { calls: number; bytesCopied: number; kernels: string[] };
 }
 
-/** Runs a command on both backends into out/<backend>/; returns both runs. */
-function both(name: string, args: (out: string) => string[]): Record<Backend, Run & { out: string }> {
+/** Runs a command on the CPU and the stand-in(s) into out/<backend>/; returns the runs. */
+function both(name: string, args: (out: string) => string[], mirrored = false): Record<Backend, Run & { out: string }> {
   const result = {} as Record<Backend, Run & { out: string }>;
-  for (const backend of ['cpu', 'standin'] as const) {
+  for (const backend of ['cpu', 'standin', ...(mirrored ? ['standin-mirrored' as const] : [])] as const) {
     const out = join(work, name, backend);
     mkdirSync(out, { recursive: true });
     result[backend] = { ...cli(backend, ...args(out)), out };
@@ -54,8 +56,18 @@ function both(name: string, args: (out: string) => string[]): Record<Backend, Ru
   return result;
 }
 
-function expectSameFiles(runs: Record<Backend, { out: string }>, files: string[]): void {
-  for (const f of files) expect(`${f} ${sha(join(runs.standin.out, f))}`).toBe(`${f} ${sha(join(runs.cpu.out, f))}`);
+function expectSameFiles(runs: Partial<Record<Backend, { out: string }>>, files: string[]): void {
+  for (const other of [runs.standin, runs['standin-mirrored']]) {
+    if (other) for (const f of files) expect(`${f} ${sha(join(other.out, f))}`).toBe(`${f} ${sha(join(runs.cpu!.out, f))}`);
+  }
+}
+
+/** Under CUDA's memory model the fallen-back kernels' buffers crossed between host and device: bytes were copied. */
+function expectMirroredCopies(run: Run & { out: string }, reportFile: string): void {
+  expect(run.stderr).toContain('the cpu-standin-mirrored backend lacks');
+  const native = (JSON.parse(readFileSync(join(run.out, reportFile), 'utf8')) as { native: NativeReport }).native;
+  expect(native.backend).toBe('cpu-standin-mirrored');
+  expect(native.fallback.bytesCopied).toBeGreaterThan(0);
 }
 
 /** The stand-in said once which kernels ran on the CPU, and copied nothing doing it. */
@@ -84,17 +96,21 @@ describe('every command on a partial backend gives the CPU backend\'s results', 
       'ss_tsdf_touched_blocks', 'ss_tsdf_integrate', 'ss_tsdf_mesh_blocks', 'ss_tsdf_raycast', 'ss_tsdf_clear_blocks']);
   });
 
-  test.skipIf(!existsSync(tumDir))('scan of the TUM clip: same trajectory.txt and mesh.ply, tracking kernels on the CPU in its place', () => {
-    const runs = both('tum', (out) => ['scan', '--source', `tum:${tumDir}`, '--out', out, '--quiet']);
+  // with mirrored memory too: every host read of a kernel's output needs a download, every host write an upload
+  // (the scan once tracked nothing on CUDA: the tracker read level-0 depth without downloading it)
+  test.skipIf(!existsSync(tumDir))('scan of the TUM clip: same trajectory.txt and mesh.ply, tracking kernels on the CPU in its place, shared or mirrored memory', () => {
+    const runs = both('tum', (out) => ['scan', '--source', `tum:${tumDir}`, '--frames', '40', '--out', out, '--quiet'], true);
     expectSameFiles(runs, ['trajectory.txt', 'mesh.ply']);
     expectFallbackReported(runs.standin, 'report.json', ['ss_rgb_to_gray', 'ss_tsdf_raycast_guided', 'ss_icp_reduce', 'ss_orb_extract']);
-  }, 120_000);
+    expectMirroredCopies(runs['standin-mirrored'], 'report.json');
+  }, 180_000);
 
-  test('scan --mode mono of a synthetic room: same trajectory.txt and mesh.ply, plane sweep and matching on the CPU in its place', () => {
+  test('scan --mode mono of a synthetic room: same trajectory.txt and mesh.ply, plane sweep and matching on the CPU in its place, shared or mirrored memory', () => {
     const runs = both('mono', (out) => ['scan', '--mode', 'mono', '--source', 'synthetic:room?frames=45&width=320&height=240&fx=262.5&fy=262.5',
-      '--mono', '{"depthDownsample":2}', '--out', out, '--quiet']);
+      '--mono', '{"depthDownsample":2}', '--out', out, '--quiet'], true);
     expectSameFiles(runs, ['trajectory.txt', 'mesh.ply']);
     expectFallbackReported(runs.standin, 'report.json', ['ss_plane_sweep', 'ss_orb_extract']);
+    expectMirroredCopies(runs['standin-mirrored'], 'report.json');
   }, 120_000);
 
   test('fuse of a synthetic room: same mesh.ply, every kernel on the stand-in itself', () => {
