@@ -44,7 +44,9 @@ ss_device_inline int32_t ss_hash_find(ss_global const int32_t* hash, uint32_t ma
 
 ss_device_inline int32_t ss_floor_div8(int32_t v) { return v >= 0 ? v / 8 : -((-v + 7) / 8); }
 
-/* 64-bit key of a block for the touched-block set; 0 is the empty marker */
+#ifndef SS_BACKEND_METAL_COMPILE
+/* 64-bit key of a block for the CPU's and CUDA's touched-block set; 0 is the empty marker
+ * (Metal has a 32-bit set: tsdf_touched_gpu.h) */
 ss_device_inline uint64_t ss_block_key(int32_t x, int32_t y, int32_t z) {
   return ((uint64_t)(uint32_t)(x + (1 << 20)) << 42) | ((uint64_t)(uint32_t)(y + (1 << 20)) << 21) |
          (uint64_t)(uint32_t)(z + (1 << 20));
@@ -58,5 +60,7 @@ ss_device_inline uint32_t ss_key_hash(uint64_t k) {
   k ^= k >> 33;
   return (uint32_t)k;
 }
+
+#endif
 
 #endif

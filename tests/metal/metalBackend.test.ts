@@ -10,11 +10,11 @@
 import { ptr } from 'bun:ffi';
 import { afterAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readAbi, readMetalImplemented, root } from '../../scripts/abi.mjs';
-import { renderMetalSource, renderSwift, swiftSourcePath } from '../../scripts/gen-metal-source.mjs';
-import { parseMetalSource } from '../../scripts/gen-metal-emu';
+import { metalSourceFiles, renderMetalSource, renderSwift, swiftSourcePath } from '../../scripts/gen-metal-source.mjs';
+import { emulatorCompileFlags, generateEmulatorSources, parseMetalSource } from '../../scripts/gen-metal-emu';
 import { NativeContext, type NativeBuffer } from '../../src/native';
 import type { KernelSymbol } from '../../src/native/args';
 import { libraryPath } from '../../src/native/library';
@@ -53,6 +53,21 @@ describe('the Metal source ScanKit embeds', () => {
     expect(metal.text).toContain('static_assert(sizeof(ss_geotrf_args) == 96');
     expect(metal.text).not.toContain('ss_context_create');
   });
+
+  const haveClang = spawnSync('clang++', ['--version']).status === 0;
+  test.skipIf(!haveClang)(`each metal/*.metal file is whole on its own (it includes what it uses; the one unit would hide a missing include)${haveClang ? '' : ' (skipped: no clang++)'}`, () => {
+    const dir = join(root, 'build', 'metal_emu_test', 'alone');
+    for (const file of metalSourceFiles()) {
+      const stem = file.replace(/^.*\//, '').replace(/\.metal$/, '');
+      const alone = join(dir, `${stem}.metal`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(alone, renderMetalSource([file]).text);
+      const gen = generateEmulatorSources([alone], join(dir, stem), { registryName: `alone_${stem}` });
+      expect(gen.problems).toEqual([]);
+      const r = spawnSync('clang++', [...emulatorCompileFlags([gen.includeDir]), '-fsyntax-only', gen.sources[0]!], { encoding: 'utf8' });
+      expect(`${stem}: ${r.status === 0 ? 'compiles' : r.stderr.slice(0, 2000)}`).toBe(`${stem}: compiles`);
+    }
+  }, 120_000);
 
   test('the host logic dispatches exactly the kernels the source defines', () => {
     const kernels = new Set(parseMetalSource(metal.text).map((k) => k.name));
