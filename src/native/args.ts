@@ -13,8 +13,8 @@ export type ArgsValues<L extends ArgsLayout> = {
   [K in keyof L]?: L[K] extends readonly [FieldType, number] ? ArrayLike<number> : number;
 };
 
-/** Every kernel of the C ABI (SS_KERNEL_TABLE in scanstream.h). */
-export type KernelSymbol = keyof typeof kernelTable;
+import type { KernelSymbol } from './symbols';
+export type { KernelSymbol };
 /** The fields of ss_<kernel>_args. */
 export type KernelArgs<K extends KernelSymbol> = ArgsValues<(typeof kernelTable)[K]['layout']>;
 /** The buffers a kernel takes, by their names in the header. */

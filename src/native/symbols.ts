@@ -1,5 +1,7 @@
 import { coreFunctions, kernelTable } from './abi.generated';
-import type { KernelSymbol } from './args';
+
+/** Every kernel of the C ABI (SS_KERNEL_TABLE in scanstream.h). */
+export type KernelSymbol = keyof typeof kernelTable;
 
 /** kernels all return a status (i32) and take pointers: ctx, args, buffers */
 type KernelSymbols = { readonly [K in KernelSymbol]: { readonly args: readonly 'ptr'[]; readonly returns: 'i32' } };
@@ -14,8 +16,6 @@ function kernelSymbolTable(): KernelSymbols {
 
 /** Every symbol of the C ABI, generated from scanstream.h (DESIGN.md §3 rule 9; one dlopen table, after opentui). */
 export const symbols = { ...coreFunctions, ...kernelSymbolTable() };
-
-export type { KernelSymbol };
 
 export function kernelSymbols(): KernelSymbol[] {
   return Object.keys(kernelTable) as KernelSymbol[];
