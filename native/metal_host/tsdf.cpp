@@ -106,8 +106,10 @@ ss_status ss_metal_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_blocks_a
   SS_TRY(ss_metal_group_width(ctx, "k_tsdf_mesh_compact", 128, &copy_width));
   /* batches of blocks, each with a worst-case region per block (≈ 64 KiB) in the context's scratch */
   const uint32_t batch = std::min<uint32_t>(1024, a.block_count);
-  const uint64_t pos_bytes = (uint64_t)batch * 3 * kMeshMaxVertices * 4, col_bytes = ((uint64_t)batch * 3 * kMeshMaxVertices + 255) / 256 * 256,
-                 idx_bytes = (uint64_t)batch * kMeshMaxIndices * 4;
+  /* regions at 256-byte offsets of one buffer (any offset a Metal binding may want) */
+  auto round256 = [](uint64_t b) { return (b + 255) / 256 * 256; };
+  const uint64_t pos_bytes = round256((uint64_t)batch * 3 * kMeshMaxVertices * 4), col_bytes = round256((uint64_t)batch * 3 * kMeshMaxVertices),
+                 idx_bytes = round256((uint64_t)batch * kMeshMaxIndices * 4);
   ss_buffer* scratch = nullptr;
   SS_TRY(ss_metal_scratch(ctx, SS_METAL_SCRATCH_MESH, pos_bytes + col_bytes + idx_bytes + (uint64_t)batch * 8, &scratch));
   const uint64_t col_at = pos_bytes, idx_at = pos_bytes + col_bytes, count_at = pos_bytes + col_bytes + idx_bytes;

@@ -156,6 +156,29 @@ describe.skipIf(!built)(`the metal-emu library${built ? '' : ` (skipped: ${why})
     }
   });
 
+  test('touched blocks over a span of thousands of blocks (several 32-bit key windows) are the CPU\'s list', () => {
+    // 0.5 mm voxels (4 mm blocks), depths to 20 m across a ±1 rad field of view: x spans ~10,000 blocks, 5 windows
+    const w = 64, h = 48;
+    const depth = Float32Array.from({ length: w * h }, (_, i) => 2 + 18 * (((i * 7919) % 97) / 96));
+    const args = { width: w, height: h, stride: 3, hash_capacity: 4096, max_out: 2048, fx: 32, fy: 32, cx: 31.5, cy: 23.5,
+      cam_to_world: [0.8, -0.6, 0, 0.3, 0.6, 0.8, 0, -0.2, 0, 0, 1, 0.1], voxel_size: 0.0005, sdf_trunc: 0.002, min_depth: 0.1, max_depth: 25 };
+    const run = (ctx: NativeContext): number[] => {
+      const d = ctx.bufferFrom(depth), scratch = ctx.buffer(4096 * 8), out = ctx.buffer(2048 * 12), counts = ctx.buffer(8);
+      try {
+        ctx.call('ss_tsdf_touched_blocks', args, { depth: d, scratch, out, counts });
+        const c = counts.download().u32(0, 2);
+        return [c[0]!, c[1]!, ...out.download().i32(0, 3 * c[0]!)];
+      } finally {
+        for (const b of [d, scratch, out, counts]) b.destroy();
+      }
+    };
+    const mine = run(emu), theirs = run(cpu);
+    expect(mine[0]).toBeGreaterThan(100);
+    const xs = theirs.slice(2).filter((_, i) => i % 3 === 0);
+    expect(Math.max(...xs) - Math.min(...xs)).toBeGreaterThan(2 * 2048);
+    expect(mine).toEqual(theirs);
+  });
+
   /** the parity cases that run wholly on the emulator */
   const onEmu = parityCases.filter((c) => c.symbols.every((s) => implemented.has(s)));
   const bits = (o: Outputs): Record<string, number[]> =>
