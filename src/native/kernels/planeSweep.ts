@@ -3,8 +3,8 @@
  * keyframe, buffers kept between calls and grown only when the image size,
  * view count or plane count grows.
  */
-import type { Intrinsics, Pose } from '../../frames/frame';
-import { invertRigid, multiply } from '../../geometry/se3';
+import type { Intrinsics } from '../../geometry/intrinsics';
+import { invertRigid, multiply, type Pose } from '../../geometry/se3';
 import { abiConstants } from '../abi.generated';
 import type { NativeBuffer } from '../buffer';
 import type { NativeContext } from '../context';
