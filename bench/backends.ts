@@ -1,7 +1,10 @@
 /**
- * The fusion kernels on every backend present (CPU, and CUDA or Metal when their library is
- * built): per-frame integrate and incremental meshing on the synthetic room at 640×480 and 1 cm
- * voxels, and one ray-cast. Run on the GPU machine to compare backends on the same frames.
+ * Every backend present (CPU, and CUDA, Metal or metal-emu when their library is built):
+ * (1) the fusion kernels per frame — integrate and incremental meshing on the synthetic room at
+ * 640×480 and 1 cm voxels, and one ray-cast; (2) every kernel of the ABI through its parity case
+ * (tests/parity: small random inputs), median ms per case, where it ran (on the backend or on the
+ * CPU in its place) and the ratio to the CPU. Run on the GPU machine to compare backends on the
+ * same inputs; on metal-emu it shows what emulation costs.
  */
 import { existsSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -10,12 +13,58 @@ import { TsdfVolume } from '../src/fusion/tsdfVolume';
 import { NativeContext } from '../src/native';
 import { libraryPath, type BackendName } from '../src/native/library';
 import { summarize } from '../src/pipeline/runTimer';
+import { parityCases } from '../tests/parity/kernels';
+
+const backends: BackendName[] = ['cpu', 'cuda', 'metal', 'metal-emu'];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** Each parity case's median ms on each backend present, where its kernels ran, and the ratio to the CPU. */
+export function runKernelCasesBench(reps = 5): object {
+  const perBackend: Record<string, Record<string, { medianMs: number; runsOn: string; vsCpu?: number }>> = {};
+  for (const backend of backends) {
+    if (!existsSync(libraryPath(backend))) continue;
+    let ctx: NativeContext;
+    try {
+      ctx = NativeContext.create({ backend });
+    } catch (e) {
+      perBackend[backend] = { error: { medianMs: NaN, runsOn: (e as Error).message } };
+      continue;
+    }
+    try {
+      const rows: Record<string, { medianMs: number; runsOn: string; vsCpu?: number }> = {};
+      for (const c of parityCases) {
+        c.run(ctx, 1); // warm: pipelines, buffers, the fallback context
+        const times: number[] = [];
+        for (let r = 0; r < reps; r++) {
+          const t0 = performance.now();
+          c.run(ctx, 1 + r);
+          times.push(performance.now() - t0);
+        }
+        const own = c.symbols.filter((k) => ctx.supports(k)).length;
+        const runsOn = own === c.symbols.length ? backend : own === 0 ? 'cpu-fallback' : 'partly cpu-fallback';
+        const cpu = perBackend.cpu?.[c.name]?.medianMs;
+        const ms = median(times);
+        rows[c.name] = { medianMs: ms, runsOn, ...(cpu !== undefined && backend !== 'cpu' ? { vsCpu: ms / cpu } : {}) };
+      }
+      perBackend[backend] = rows;
+    } finally {
+      ctx.destroy();
+    }
+  }
+  return perBackend;
+}
 
 export async function runBackendsBench(): Promise<object> {
   const frames = await lastValueFrom(syntheticSource({ scene: 'room', frames: 60, seed: 1 }).pipe(toArray()));
   const results: Record<string, unknown> = {};
-  for (const backend of ['cpu', 'cuda', 'metal'] as BackendName[]) {
+  for (const backend of backends) {
     if (!existsSync(libraryPath(backend))) continue;
+    // the emulator would take minutes over 60 full frames: it is measured through the kernel cases
+    if (backend === 'metal-emu') continue;
     const ctx = NativeContext.create({ backend });
     try {
       const integrate: number[] = [], mesh: number[] = [], raycast: number[] = [];
@@ -46,7 +95,7 @@ export async function runBackendsBench(): Promise<object> {
       ctx.destroy();
     }
   }
-  return { suite: 'backends', frames: frames.length, resolution: '640x480', voxel: 0.01, results };
+  return { suite: 'backends', frames: frames.length, resolution: '640x480', voxel: 0.01, results, kernelCases: runKernelCasesBench() };
 }
 
 if (import.meta.main) console.log(JSON.stringify(await runBackendsBench(), null, 2));
