@@ -44,6 +44,8 @@ ss_device_inline float ss_fabs(float v) { return fabs(v); }
 /* plain compares, as on the CPU (Metal's fmin/fmax return the other operand for a NaN) */
 ss_device_inline float ss_fmin(float a, float b) { return b < a ? b : a; }
 ss_device_inline float ss_fmax(float a, float b) { return b > a ? b : a; }
+/* a · b rounded on its own (as on CUDA; fast math off, Metal does not contract) */
+ss_device_inline float ss_mul_rn(float a, float b) { return a * b; }
 ss_device_inline float ss_exp(float v) { return exp(v); }
 /* a·b + c with one rounding (the emulator compiles with contraction off, so only fma() fuses) */
 ss_device_inline float ss_fma(float a, float b, float c) { return fma(a, b, c); }
@@ -55,12 +57,21 @@ ss_device_inline int32_t ss_round_to_int(float v) { return (int32_t)rint(v); }
 /* index of the lowest set bit (v != 0) */
 ss_device_inline uint32_t ss_ctz(uint32_t v) { return ctz(v); }
 ss_device_inline uint32_t ss_popcount(uint32_t v) { return popcount(v); }
+/* the bits of a float, as an int32 (outputs that hold both) */
+ss_device_inline int32_t ss_float_as_int(float v) { return as_type<int32_t>(v); }
+ss_device_inline float ss_int_as_float(int32_t i) { return as_type<float>(i); }
 ss_device_inline int32_t ss_min_i(int32_t a, int32_t b) { return a < b ? a : b; }
 ss_device_inline int32_t ss_max_i(int32_t a, int32_t b) { return a > b ? a : b; }
+
+/* the args struct a kernel was given, by reference in the constant address space (no per-thread copy) */
+#define ss_args_ref(T) constant T&
 
 /* ---- 32-bit atomics (Metal has no 64-bit compare-exchange or add) ---- */
 ss_device_inline uint32_t ss_atomic_add_u32(ss_global uint32_t* p, uint32_t v) {
   return atomic_fetch_add_explicit((ss_global atomic_uint*)p, v, memory_order_relaxed);
+}
+ss_device_inline uint32_t ss_atomic_add_shared_u32(ss_shared uint32_t* p, uint32_t v) {
+  return atomic_fetch_add_explicit((ss_shared atomic_uint*)p, v, memory_order_relaxed);
 }
 ss_device_inline int32_t ss_atomic_min_i32(ss_global int32_t* p, int32_t v) {
   return atomic_fetch_min_explicit((ss_global atomic_int*)p, v, memory_order_relaxed);
@@ -91,5 +102,12 @@ ss_device_inline uint32_t ss_atomic_cas_u32(ss_global uint32_t* p, uint32_t expe
 #define ss_simd_max_i32(v) simd_max((int32_t)(v))
 #define ss_simd_sum_u32(v) simd_sum((uint32_t)(v))
 #define ss_simd_prefix_exclusive_sum_u32(v) simd_prefix_exclusive_sum((uint32_t)(v))
+/* lane `lane`'s value on every lane (the same lane everywhere) */
+#define ss_simd_broadcast_u32(v, lane) simd_broadcast((uint32_t)(v), (ushort)(lane))
+/* every thread of the threadgroup, device memory ordered too (one thread's writes read by another) */
+#define ss_threadgroup_sync_device() threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup)
+
+/* float64, and correctly rounded float division and square root, in integers: the same bits as CUDA */
+#include "metal_ieee.h"
 
 #endif

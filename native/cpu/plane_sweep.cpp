@@ -3,6 +3,7 @@
  * planes (each with its own warp and window-sum scratch, all views of the
  * plane in cache), then pixels for the winner-take-all pass. */
 #include "backend.h"
+#include "../common/plane_sweep_checks.h"
 #include "plane_sweep.h"
 
 #include <cmath>
@@ -16,12 +17,6 @@ struct SweepScratch {
 SweepScratch& sweep_scratch() {
   static thread_local SweepScratch s;
   return s;
-}
-
-bool finite_all(const float* m, int n) {
-  for (int i = 0; i < n; ++i)
-    if (!std::isfinite(m[i])) return false;
-  return true;
 }
 
 /* every plane's aggregated cost; R = a.radius as a constant, so the window
@@ -74,28 +69,8 @@ SS_API ss_status ss_plane_sweep(ss_context* ctx, const ss_plane_sweep_args* args
                                 ss_buffer* cost, ss_buffer* depth, ss_buffer* quality) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_plane_sweep_args a = *args;
-  const char* fn = "ss_plane_sweep";
-  if (a.views < 1 || a.views > SS_PLANE_SWEEP_MAX_VIEWS)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: views must be 1..%d, got %u", fn, SS_PLANE_SWEEP_MAX_VIEWS, a.views);
-  if (a.planes < 3 || a.planes > SS_PLANE_SWEEP_MAX_PLANES)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: planes must be 3..%d, got %u", fn, SS_PLANE_SWEEP_MAX_PLANES, a.planes);
-  if (a.radius < 1 || a.radius > 7) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: radius must be 1..7, got %u", fn, a.radius);
-  if (a.width < 2 * a.radius + 2 || a.height < 2 * a.radius + 2)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: image %ux%u is smaller than the %u-pixel window", fn, a.width, a.height,
-                   2 * a.radius + 1);
-  if (!(a.fx > 0.0f) || !(a.fy > 0.0f) || !std::isfinite(a.cx) || !std::isfinite(a.cy))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: focal lengths must be > 0 and the principal point finite", fn);
-  if (!(a.min_depth > 0.0f) || !(a.max_depth > a.min_depth) || !std::isfinite(a.max_depth))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: need 0 < min_depth < max_depth < inf, got [%g, %g]", fn,
-                   (double)a.min_depth, (double)a.max_depth);
-  if (!(a.min_variance >= 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: min_variance must be >= 0", fn);
-  if (!finite_all(a.ref_to_src, 12 * (int)a.views)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: a view pose is not finite", fn);
-  const uint64_t n = (uint64_t)a.width * a.height;
-  SS_REQUIRE_BUFFER(ctx, ref, n);
-  SS_REQUIRE_BUFFER(ctx, src, n * a.views);
-  SS_REQUIRE_BUFFER(ctx, cost, n * a.planes * 4);
-  SS_REQUIRE_BUFFER(ctx, depth, n * 4);
-  SS_REQUIRE_BUFFER(ctx, quality, n * 8);
+  uint64_t n = 0;
+  SS_TRY(ss_check_plane_sweep(ctx, a, ref, src, cost, depth, quality, &n));
   const uint8_t* r = ss_data<uint8_t>(ref);
   const uint8_t* s = ss_data<uint8_t>(src);
   float* c = ss_data<float>(cost);

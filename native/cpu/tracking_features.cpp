@@ -7,6 +7,7 @@
  * the FAST test (64 pixels a step, bit-sliced arc test), the orientation
  * moments (maddubs over 32-byte rows) and the descriptor tests (gathers). */
 #include "backend.h"
+#include "../common/orb_plan.h"
 #include "fast.h"
 #include "orb_pattern.h"
 #include "orb.h"
@@ -215,7 +216,7 @@ struct OrientTables {
   OrientTables() {
     memset(this, 0, sizeof *this);
     for (int v = -15; v <= 15; ++v) {
-      const int span = (int)std::floor(std::sqrt((float)(240 - v * v)));
+      const int span = orb_disc_span(v);
       for (int u = -span; u <= span; ++u) {
         wu[v + 15][u + 15] = (int8_t)u;
         one[v + 15][u + 15] = 1;
@@ -241,15 +242,7 @@ void orientation_avx(const uint8_t* img, int32_t stride, int32_t x, int32_t y, f
   alignas(32) int32_t a8[8];
   _mm256_store_si256((__m256i*)a8, acc10);
   const int32_t m10 = a8[0] + a8[1] + a8[2] + a8[3] + a8[4] + a8[5] + a8[6] + a8[7];
-  const float fx = (float)m10, fy = (float)m01;
-  const float nrm = std::sqrt(fx * fx + fy * fy);
-  if (nrm > 0.0f) {
-    *cs = fx / nrm;
-    *sn = fy / nrm;
-  } else {
-    *cs = 1.0f;
-    *sn = 0.0f;
-  }
+  orb_orientation_from_moments(m10, m01, cs, sn);
 }
 
 void describe_avx(const uint8_t* smooth, int32_t stride, int32_t x, int32_t y, int32_t bin, uint8_t* out) {
@@ -338,45 +331,16 @@ extern "C" SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract
                                            ss_buffer* keypoints, ss_buffer* descriptors, ss_buffer* count) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_orb_extract_args a = *args;
-  /* 15-px orientation disc + the 32-byte row loads of its SIMD version (x − 15 … x + 16) */
-  const int32_t edge = (int32_t)std::max<uint32_t>(a.edge, 17);
-  if (a.width < (uint32_t)(2 * edge + 8) || a.height < (uint32_t)(2 * edge + 8))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: image %ux%u is too small for a %d-pixel border", __func__, a.width, a.height, edge);
-  if (a.levels < 1 || a.levels > 16) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: levels must be 1..16, got %u", __func__, a.levels);
-  if (!(a.scale_factor > 1.0f) || !(a.scale_factor <= 2.0f))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: scale_factor must be in (1, 2], got %g", __func__, (double)a.scale_factor);
-  if (a.max_features == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: max_features is 0", __func__);
-  if (a.fast_threshold == 0 || a.fast_threshold > 254 || a.fast_min_threshold == 0 || a.fast_min_threshold > a.fast_threshold)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: need 0 < fast_min_threshold <= fast_threshold < 255", __func__);
-  if (a.grid_cell < 8) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: grid_cell must be >= 8 pixels", __func__);
-  SS_REQUIRE_BUFFER(ctx, gray, (uint64_t)a.width * a.height);
-  SS_REQUIRE_BUFFER(ctx, keypoints, (uint64_t)a.max_features * 32);
-  SS_REQUIRE_BUFFER(ctx, descriptors, (uint64_t)a.max_features * 32);
-  SS_REQUIRE_BUFFER(ctx, count, 4);
-
+  int32_t edge = 0;
+  SS_TRY(ss_check_orb_extract(ctx, a, gray, keypoints, descriptors, count, &edge));
   const bool portable = (a.flags & SS_FLAG_PORTABLE) != 0;
   OrbScratch& S = scratch();
   /* levels, and the feature budget split in proportion to level area */
+  ss_orb_level_plan plan[SS_ORB_LEVELS_MAX];
+  uint64_t total = 0;
+  const int32_t nl = ss_orb_plan_levels(a, edge, plan, &total);
   std::vector<Level> L;
-  size_t total = 0;
-  for (uint32_t l = 0; l < a.levels; ++l) {
-    const float sc = std::pow(a.scale_factor, (float)l);
-    const int32_t w = (int32_t)std::lround(a.width / sc), h = (int32_t)std::lround(a.height / sc);
-    if (w < 2 * edge + 8 || h < 2 * edge + 8) break;
-    L.push_back(Level{w, h, total, sc, 0});
-    total += (size_t)w * h;
-  }
-  const int32_t nl = (int32_t)L.size();
-  {
-    const double f2 = 1.0 / ((double)a.scale_factor * a.scale_factor);
-    double sum = 0;
-    for (int32_t l = 0; l < nl; ++l) sum += std::pow(f2, l);
-    int32_t given = 0;
-    for (int32_t l = 0; l < nl; ++l) {
-      L[l].want = l == nl - 1 ? (int32_t)a.max_features - given : (int32_t)std::lround(a.max_features * std::pow(f2, l) / sum);
-      given += L[l].want;
-    }
-  }
+  for (int32_t l = 0; l < nl; ++l) L.push_back(Level{plan[l].w, plan[l].h, (size_t)plan[l].off, plan[l].scale, plan[l].want});
   S.pyr.resize(total + 64);
   S.smooth.resize(total + 64);
   S.tmp.resize(total + 64);
@@ -531,7 +495,7 @@ extern "C" SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract
   int32_t carry = 0;
   for (int32_t l = 0; l < nl; ++l) {
     const int32_t want = L[l].want + carry;
-    const int32_t take = std::min<int32_t>(want, (int32_t)S.picked[l].size());
+    const int32_t take = std::max<int32_t>(0, std::min<int32_t>(want, (int32_t)S.picked[l].size()));
     all.insert(all.end(), S.picked[l].begin(), S.picked[l].begin() + take);
     carry = want - take;
   }
@@ -595,8 +559,8 @@ extern "C" SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract
       }
       float* o = kp + 8 * i;
       /* level pixel centre → level-0 pixel coordinates (centres at integers) */
-      o[0] = ((float)s.x + 0.5f) * q.scale - 0.5f;
-      o[1] = ((float)s.y + 0.5f) * q.scale - 0.5f;
+      o[0] = ss_fma((float)s.x + 0.5f, q.scale, -0.5f);
+      o[1] = ss_fma((float)s.y + 0.5f, q.scale, -0.5f);
       o[2] = (float)s.level;
       o[3] = cs;
       o[4] = sn;

@@ -22,12 +22,19 @@ struct ss_context {
    * cudaMalloc/cudaFree of ~130 MB per call costs more than the meshing */
   void* mesh_scratch = nullptr;
   uint64_t mesh_scratch_bytes = 0;
+  /* other calls' device scratch, one region per slot (ss_cuda_scratch) */
+  void* scratch[4] = {};
+  uint64_t scratch_bytes[4] = {};
 };
+
+enum ss_cuda_scratch_slot { SS_CUDA_SCRATCH_ORB = 0, SS_CUDA_SCRATCH_MATCH = 1, SS_CUDA_SCRATCH_SWEEP = 2, SS_CUDA_SCRATCH_ICP = 3 };
 
 #include "../common/status.h"
 
 /* checks the launch and waits for it; SS_ERR_BACKEND with CUDA's message on failure */
 ss_status ss_cuda_finish(ss_context* ctx, const char* fn);
+/* a context-owned device region of at least `bytes` (grown, never shrunk; contents not cleared) */
+ss_status ss_cuda_scratch(ss_context* ctx, ss_cuda_scratch_slot slot, uint64_t bytes, void** out, const char* fn);
 
 /* device pointer of a buffer */
 template <typename T>

@@ -12,6 +12,28 @@ ss_status ss_cuda_finish(ss_context* ctx, const char* fn) {
   return SS_OK;
 }
 
+ss_status ss_cuda_scratch(ss_context* ctx, ss_cuda_scratch_slot slot, uint64_t bytes, void** out, const char* fn) {
+  if (ctx->scratch[slot] && ctx->scratch_bytes[slot] >= bytes) {
+    *out = ctx->scratch[slot];
+    return SS_OK;
+  }
+  if (ctx->scratch[slot]) {
+    /* work queued on the stream may still read the old region */
+    cudaStreamSynchronize(ctx->stream);
+    cudaFree(ctx->scratch[slot]);
+  }
+  ctx->scratch[slot] = nullptr;
+  ctx->scratch_bytes[slot] = 0;
+  if (cudaMalloc(&ctx->scratch[slot], bytes) != cudaSuccess) {
+    ctx->scratch[slot] = nullptr;
+    cudaGetLastError();
+    return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "%s: cannot allocate %llu bytes of scratch on the GPU", fn, (unsigned long long)bytes);
+  }
+  ctx->scratch_bytes[slot] = bytes;
+  *out = ctx->scratch[slot];
+  return SS_OK;
+}
+
 extern "C" {
 
 SS_API uint32_t ss_abi_version(void) { return SS_ABI_VERSION; }
@@ -36,6 +58,8 @@ SS_API ss_status ss_context_create(int32_t backend, int32_t threads, ss_context*
 SS_API void ss_context_destroy(ss_context* ctx) {
   if (!ctx) return;
   if (ctx->mesh_scratch) cudaFree(ctx->mesh_scratch);
+  for (void* p : ctx->scratch)
+    if (p) cudaFree(p);
   cudaStreamDestroy(ctx->stream);
   delete ctx;
 }

@@ -6,30 +6,6 @@
 
 extern "C" {
 
-SS_API ss_status ss_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_rgb_to_gray is not implemented on the CUDA backend yet");
-}
-
-SS_API ss_status ss_tsdf_raycast_guided(ss_context* ctx, const ss_tsdf_raycast_guided_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_tsdf_raycast_guided is not implemented on the CUDA backend yet");
-}
-
-SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_icp_reduce is not implemented on the CUDA backend yet");
-}
-
-SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_orb_extract is not implemented on the CUDA backend yet");
-}
-
-SS_API ss_status ss_hamming_match(ss_context* ctx, const ss_hamming_match_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_hamming_match is not implemented on the CUDA backend yet");
-}
-
-SS_API ss_status ss_float_match(ss_context* ctx, const ss_float_match_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_float_match is not implemented on the CUDA backend yet");
-}
-
 SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_reciprocal_nn_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_reciprocal_nn is not implemented on the CUDA backend yet");
 }
@@ -66,14 +42,10 @@ SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_infonce is not implemented on the CUDA backend yet");
 }
 
-SS_API ss_status ss_plane_sweep(ss_context* ctx, const ss_plane_sweep_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_plane_sweep is not implemented on the CUDA backend yet");
-}
-
 /* what native/cuda/IMPLEMENTED lists */
 SS_API int32_t ss_kernel_supported(const ss_context*, const char* kernel) {
   if (ss_kernel_index(kernel) < 0) return -1;
-  static const char* const implemented[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down", "ss_image_pyramid_down", "ss_geotrf", "ss_tsdf_touched_blocks", "ss_tsdf_integrate", "ss_tsdf_mesh_blocks", "ss_tsdf_raycast", "ss_tsdf_clear_blocks"};
+  static const char* const implemented[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down", "ss_image_pyramid_down", "ss_geotrf", "ss_tsdf_touched_blocks", "ss_tsdf_integrate", "ss_tsdf_mesh_blocks", "ss_tsdf_raycast", "ss_tsdf_clear_blocks", "ss_rgb_to_gray", "ss_tsdf_raycast_guided", "ss_icp_reduce", "ss_orb_extract", "ss_hamming_match", "ss_float_match", "ss_plane_sweep"};
   for (const char* k : implemented)
     if (k && strcmp(k, kernel) == 0) return 1;
   return 0;

@@ -20,9 +20,10 @@ ss_device_inline void ff_add(ss_thread float* hi, ss_thread float* lo, float x) 
   *lo += (*hi - (s - b)) + (x - b);
   *hi = s;
 }
-/* += a·b, the product's rounding error kept (fma gives it exactly) */
+/* += a·b, the product's rounding error kept (fma gives it exactly); the product rounded on its own, so
+ * that no compiler fuses it into the two-sum's first add */
 ss_device_inline void ff_add_product(ss_thread float* hi, ss_thread float* lo, float a, float b) {
-  float p = a * b;
+  float p = ss_mul_rn(a, b);
   ff_add(hi, lo, p);
   *lo += ss_fma(a, b, -p);
 }

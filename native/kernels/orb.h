@@ -4,11 +4,16 @@
 #ifndef SS_KERNEL_ORB_H
 #define SS_KERNEL_ORB_H
 
+/* Every multiply-add below that decides an integer (a source pixel, a ranking, an orientation bin) is an
+ * explicit ss_fma, and every such division and square root ss_div_rn / ss_sqrt_rn (correctly rounded
+ * everywhere): no backend's result then depends on its compiler's contraction or math library (the fusions
+ * are the ones GCC makes on x86-64 with FMA, so the CPU's bits are what they were). */
+
 /* source columns and weight (1/128) of destination column x when resizing sw → dw, pixel centres aligned:
  * x_src = (x + ½)·sw/dw − ½, clamped to the image */
 ss_device_inline void orb_resize_coord(uint32_t x, uint32_t sw, uint32_t dw, ss_thread int32_t* x0, ss_thread int32_t* x1,
                                        ss_thread int32_t* a) {
-  float f = ((float)x + 0.5f) * ((float)sw / (float)dw) - 0.5f;
+  float f = ss_fma((float)x + 0.5f, ss_div_rn((float)sw, (float)dw), -0.5f);
   f = ss_fmin(ss_fmax(f, 0.0f), (float)(sw - 1));
   *x0 = ss_float_to_int_floor(f);
   *x1 = ss_min_i(*x0 + 1, (int32_t)sw - 1);
@@ -65,22 +70,38 @@ ss_device_inline float orb_harris(ss_global const uint8_t* img, int32_t stride, 
       int32_t iy = ((int32_t)p[stride - 1] + 2 * (int32_t)p[stride] + (int32_t)p[stride + 1]) -
                    ((int32_t)p[-stride - 1] + 2 * (int32_t)p[-stride] + (int32_t)p[-stride + 1]);
       float fx = (float)ix * (1.0f / 1020.0f), fy = (float)iy * (1.0f / 1020.0f);
-      a += fx * fx;
-      b += fy * fy;
-      c += fx * fy;
+      a = ss_fma(fx, fx, a);
+      b = ss_fma(fy, fy, b);
+      c = ss_fma(fx, fy, c);
     }
   }
-  return a * b - c * c - k * (a + b) * (a + b);
+  float tr = a + b;
+  return ss_fma(-(k * tr), tr, ss_fma(a, b, -(c * c)));
 }
 
-/* intensity-centroid direction over the disc of radius 15 (ORB's HALF_PATCH_SIZE):
- * writes the unit vector (cos, sin) of atan2(m01, m10); (1, 0) for a flat patch */
+/* the unit vector (cos, sin) of atan2(m01, m10); (1, 0) for a flat patch */
+ss_device_inline void orb_orientation_from_moments(int32_t m10, int32_t m01, ss_thread float* cs, ss_thread float* sn) {
+  float fx = (float)m10, fy = (float)m01;
+  float n = ss_sqrt_rn(ss_fma(fx, fx, fy * fy));
+  if (n > 0.0f) {
+    *cs = ss_div_rn(fx, n);
+    *sn = ss_div_rn(fy, n);
+  } else {
+    *cs = 1.0f;
+    *sn = 0.0f;
+  }
+}
+
+/* half-width of row v of the orientation disc: the largest u with u² + v² ≤ 15² + 15 (a rounded disc, like
+ * ORB's umax; 240 − v² is never a perfect square, so any faithful square root floors alike) */
+ss_device_inline int32_t orb_disc_span(int32_t v) { return (int32_t)ss_floor(ss_sqrt((float)(240 - v * v))); }
+
+/* intensity-centroid direction over the disc of radius 15 (ORB's HALF_PATCH_SIZE) */
 ss_device_inline void orb_orientation(ss_global const uint8_t* img, int32_t stride, int32_t x, int32_t y,
                                       ss_thread float* cs, ss_thread float* sn) {
   int32_t m10 = 0, m01 = 0;
   for (int32_t v = -15; v <= 15; ++v) {
-    /* half-width of the disc row: largest u with u² + v² ≤ 15² + 15 (rounded disc, like ORB's umax) */
-    int32_t span = (int32_t)ss_floor(ss_sqrt((float)(240 - v * v)));
+    int32_t span = orb_disc_span(v);
     ss_global const uint8_t* row = img + (y + v) * stride + x;
     int32_t sum = 0, wsum = 0;
     for (int32_t u = -span; u <= span; ++u) {
@@ -91,15 +112,7 @@ ss_device_inline void orb_orientation(ss_global const uint8_t* img, int32_t stri
     m10 += wsum;
     m01 += v * sum;
   }
-  float fx = (float)m10, fy = (float)m01;
-  float n = ss_sqrt(fx * fx + fy * fy);
-  if (n > 0.0f) {
-    *cs = fx / n;
-    *sn = fy / n;
-  } else {
-    *cs = 1.0f;
-    *sn = 0.0f;
-  }
+  orb_orientation_from_moments(m10, m01, cs, sn);
 }
 
 /* orientation bin of a direction (cs, sn): the bin vector with the largest dot product (ties → lower bin) */
@@ -107,7 +120,7 @@ ss_device_inline int32_t orb_angle_bin(float cs, float sn) {
   int32_t best = 0;
   float bd = -2.0f;
   for (int32_t k = 0; k < SS_ORB_BINS; ++k) {
-    float d = cs * SS_ORB_BIN_DIR[k][0] + sn * SS_ORB_BIN_DIR[k][1];
+    float d = ss_fma(cs, SS_ORB_BIN_DIR[k][0], sn * SS_ORB_BIN_DIR[k][1]);
     if (d > bd) {
       bd = d;
       best = k;
@@ -116,21 +129,24 @@ ss_device_inline int32_t orb_angle_bin(float cs, float sn) {
   return best;
 }
 
-/* steered BRIEF: the test pattern pre-rotated for the keypoint's orientation bin,
- * on the smoothed image around (x, y) → 32 bytes */
+/* byte `byte` of the steered BRIEF descriptor: tests 8·byte … 8·byte + 7 of the pattern pre-rotated for the
+ * orientation bin, on the smoothed image around (x, y) */
+ss_device_inline uint32_t orb_describe_byte(ss_global const uint8_t* smooth, int32_t stride, int32_t x, int32_t y, int32_t bin, int32_t byte) {
+  ss_global const uint8_t* c = smooth + y * stride + x;
+  uint32_t bits = 0u;
+  for (int32_t bit = 0; bit < 8; ++bit) {
+    int32_t k = 8 * byte + bit;
+    int32_t p1 = SS_ORB_PATTERN_ROT[bin][1][k] * stride + SS_ORB_PATTERN_ROT[bin][0][k];
+    int32_t p2 = SS_ORB_PATTERN_ROT[bin][3][k] * stride + SS_ORB_PATTERN_ROT[bin][2][k];
+    bits |= (uint32_t)(c[p1] < c[p2]) << bit;
+  }
+  return bits;
+}
+
+/* steered BRIEF → 32 bytes */
 ss_device_inline void orb_describe(ss_global const uint8_t* smooth, int32_t stride, int32_t x, int32_t y, int32_t bin,
                                    ss_global uint8_t* out) {
-  ss_global const uint8_t* c = smooth + y * stride + x;
-  for (int32_t byte = 0; byte < 32; ++byte) {
-    uint32_t bits = 0u;
-    for (int32_t bit = 0; bit < 8; ++bit) {
-      int32_t k = 8 * byte + bit;
-      int32_t p1 = SS_ORB_PATTERN_ROT[bin][1][k] * stride + SS_ORB_PATTERN_ROT[bin][0][k];
-      int32_t p2 = SS_ORB_PATTERN_ROT[bin][3][k] * stride + SS_ORB_PATTERN_ROT[bin][2][k];
-      bits |= (uint32_t)(c[p1] < c[p2]) << bit;
-    }
-    out[byte] = (uint8_t)bits;
-  }
+  for (int32_t byte = 0; byte < 32; ++byte) out[byte] = (uint8_t)orb_describe_byte(smooth, stride, x, y, bin, byte);
 }
 
 #endif

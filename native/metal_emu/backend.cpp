@@ -42,6 +42,9 @@ struct recorded_dispatch {
   msl_emu_grid_kind kind;
   msl_emu_size grid, group;
   msl_emu_bindings bindings;
+  /* where each setBytes binding lies in bindings.bytes (−1: none): the bindings point into their own
+   * copy, so a recorded (copied, moved) dispatch re-points them before it runs */
+  int32_t bytes_at[MSL_EMU_MAX_BUFFERS];
 };
 
 struct emu_device {
@@ -132,6 +135,10 @@ int32_t dispatch(void* device, const ss_gpu_dispatch* g) {
     }
     if (rc != MSL_EMU_OK) return fail(d, SS_ERR_BACKEND, "%s: cannot bind buffer(%u)", g->pipeline, b.index);
   }
+  for (uint32_t i = 0; i < MSL_EMU_MAX_BUFFERS; ++i) {
+    const unsigned char* p = static_cast<const unsigned char*>(r.bindings.buffers[i]);
+    r.bytes_at[i] = p >= r.bindings.bytes && p < r.bindings.bytes + MSL_EMU_MAX_BYTES ? (int32_t)(p - r.bindings.bytes) : -1;
+  }
   d->pending.push_back(r);
   return SS_OK;
 }
@@ -142,8 +149,10 @@ int32_t end(void* device) {
   if (!d->open) return fail(d, SS_ERR_INTERNAL, "end without begin");
   d->open = false;
   char error[2048];
-  for (const recorded_dispatch& r : d->pending) {
+  for (recorded_dispatch& r : d->pending) {
     error[0] = 0;
+    for (uint32_t i = 0; i < MSL_EMU_MAX_BUFFERS; ++i)
+      if (r.bytes_at[i] >= 0) r.bindings.buffers[i] = r.bindings.bytes + r.bytes_at[i];
     int rc = msl_emu_dispatch(r.kernel, r.kind, r.grid, r.group, &r.bindings, &d->options, error, sizeof error);
     if (rc != MSL_EMU_OK) {
       d->pending.clear();

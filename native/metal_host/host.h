@@ -28,7 +28,10 @@ struct ss_metal_pipeline_limits {
 enum ss_metal_scratch_slot {
   SS_METAL_SCRATCH_MESH = 0,     /* per-block worst-case meshing output and counts */
   SS_METAL_SCRATCH_REDUCE = 1,   /* per-threadgroup partial sums (icp_reduce) and bounds (touched blocks) */
-  SS_METAL_SCRATCH_COUNT = 2
+  SS_METAL_SCRATCH_ORB = 2,      /* ORB's pyramid, score map, cell and selection lists */
+  SS_METAL_SCRATCH_MATCH = 3,    /* float matching's per-row results */
+  SS_METAL_SCRATCH_SWEEP = 4,    /* plane sweep's reference window statistics */
+  SS_METAL_SCRATCH_COUNT = 5
 };
 
 struct ss_context {

@@ -4,18 +4,6 @@
 
 extern "C" {
 
-ss_status ss_metal_orb_extract(ss_context* ctx, const ss_orb_extract_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_orb_extract is not implemented on the Metal backend yet");
-}
-
-ss_status ss_metal_hamming_match(ss_context* ctx, const ss_hamming_match_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_hamming_match is not implemented on the Metal backend yet");
-}
-
-ss_status ss_metal_float_match(ss_context* ctx, const ss_float_match_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_float_match is not implemented on the Metal backend yet");
-}
-
 ss_status ss_metal_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_reciprocal_nn_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_reciprocal_nn is not implemented on the Metal backend yet");
 }
@@ -48,14 +36,10 @@ ss_status ss_metal_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args*
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_mast3r_infonce is not implemented on the Metal backend yet");
 }
 
-ss_status ss_metal_plane_sweep(ss_context* ctx, const ss_plane_sweep_args*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*, ss_buffer*) {
-  return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_plane_sweep is not implemented on the Metal backend yet");
-}
-
 /* what native/metal_host/IMPLEMENTED lists */
 int32_t ss_metal_kernel_supported(const ss_context*, const char* kernel) {
   if (ss_kernel_index(kernel) < 0) return -1;
-  static const char* const implemented[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down", "ss_image_pyramid_down", "ss_geotrf", "ss_tsdf_touched_blocks", "ss_tsdf_integrate", "ss_tsdf_mesh_blocks", "ss_tsdf_raycast", "ss_tsdf_clear_blocks", "ss_rgb_to_gray", "ss_tsdf_raycast_guided", "ss_icp_reduce", "ss_mast3r_depthmap_to_pts3d"};
+  static const char* const implemented[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down", "ss_image_pyramid_down", "ss_geotrf", "ss_tsdf_touched_blocks", "ss_tsdf_integrate", "ss_tsdf_mesh_blocks", "ss_tsdf_raycast", "ss_tsdf_clear_blocks", "ss_rgb_to_gray", "ss_tsdf_raycast_guided", "ss_icp_reduce", "ss_orb_extract", "ss_hamming_match", "ss_float_match", "ss_mast3r_depthmap_to_pts3d", "ss_plane_sweep"};
   for (const char* k : implemented)
     if (k && strcmp(k, kernel) == 0) return 1;
   return 0;

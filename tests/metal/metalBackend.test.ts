@@ -126,6 +126,12 @@ describe.skipIf(!built)(`the metal-emu library${built ? '' : ` (skipped: ${why})
     ss_tsdf_raycast_guided: { width: 8, height: 6, hash_mask: 15, fx: 5, fy: 5, cx: 4, cy: 3, cam_to_world: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0],
       voxel_size: 0.01, sdf_trunc: 0.04, min_depth: 0.1, max_depth: 4, band: 0.1 },
     ss_icp_reduce: { width: 8, height: 6, use_color: 1, fx: 5, fy: 5, cx: 4, cy: 3, cur_to_ref: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], max_dist: 0.1 },
+    ss_orb_extract: { width: 80, height: 60, levels: 2, max_features: 10, fast_threshold: 20, fast_min_threshold: 7, grid_cell: 16, edge: 19,
+      scale_factor: 1.2, harris_k: 0.04 },
+    ss_hamming_match: { n: 4, m: 5, words: 8, max_distance: 64, ratio: 0.9 },
+    ss_float_match: { n: 4, m: 5, dim: 8, dist: 1, threshold: 1, ratio: 0.9 },
+    ss_plane_sweep: { width: 16, height: 12, views: 1, planes: 8, radius: 2, fx: 10, fy: 10, cx: 8, cy: 6, min_depth: 1, max_depth: 4,
+      ref_to_src: [1, 0, 0, 0.1, 0, 1, 0, 0, 0, 0, 1, 0, ...new Array<number>(36).fill(0)] },
   };
 
   /** status and message of one call on a context, with every buffer 4 bytes of zeros */
