@@ -25,14 +25,22 @@
  * CPU time (user + system of this process) is reported beside wall time so
  * contention shows.
  * `bun bench/mast3r.ts` runs it alone (a table on stderr, JSON on stdout);
- * SCANSTREAM_BENCH_QUICK=1 skips the slow peers (torch on N = 20 000 and torch
- * fast_reciprocal_NNs, ~10 s each).
+ * SCANSTREAM_BENCH_QUICK=1 skips the slow CPU peers (torch on N = 20 000 and
+ * torch fast_reciprocal_NNs, ~10 s each).
+ *
+ * On a GPU: `--backend cuda` (or SCANSTREAM_BACKEND=cuda) runs our kernels on
+ * CUDA and MASt3R's code on torch CUDA (the peer's --device cuda: inputs
+ * already on the GPU, FP32 matmuls, synchronised timings), and the report
+ * carries the GPU's name, the date, the commit (SCANSTREAM_COMMIT, else git)
+ * and the issue's targets checked (`targets`). From a bundle, SCANSTREAM_ROOT
+ * locates the libraries and the peer; SCANSTREAM_PYTHON the python3 with torch.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { defaultContext, type NativeBuffer, type NativeContext } from '../src/native';
+import { projectRoot } from '../src/native/library';
 import { abiConstants } from '../src/native/abi.generated';
 import type { KernelSymbol } from '../src/native/args';
 import { fastReciprocalNN } from '../src/mast3r/fastReciprocalNN';
@@ -46,8 +54,11 @@ import { infoNCELoss, similarities } from '../src/mast3r/similarities';
 import { randomUnitRows, syntheticDescriptorPair } from '../src/mast3r/synthetic';
 import { batchedTriangulate, matchesToDepths } from '../src/mast3r/triangulate';
 
-const PYTHON = '/usr/bin/python3';
-const PEER = resolve(import.meta.dir, 'peers', 'mast3r_torch.py');
+const PYTHON = process.env.SCANSTREAM_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+/* beside the checkout, not the script: a bundle (bun build bench/run.ts) runs from elsewhere */
+const PEER = join(projectRoot, 'bench', 'peers', 'mast3r_torch.py');
+/** where the torch peer runs MASt3R's code: the GPU when our kernels run on CUDA */
+let peerDevice: 'cpu' | 'cuda' = 'cpu';
 const D = 24;
 
 interface Timing {
@@ -114,14 +125,37 @@ function round(v: number): number {
 }
 
 function hasTorch(): boolean {
-  return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+  const probe = peerDevice === 'cuda' ? 'import torch, numpy; assert torch.cuda.is_available()' : 'import torch, numpy';
+  return spawnSync(PYTHON, ['-c', probe], { stdio: 'ignore' }).status === 0;
+}
+
+/** `--backend X` of the command line (bench/run.ts passes it through), else SCANSTREAM_BACKEND */
+function backendArg(): string | undefined {
+  const argv = process.argv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--backend' && i + 1 < argv.length) return argv[i + 1];
+    if (a.startsWith('--backend=')) return a.slice('--backend='.length);
+  }
+  return process.env.SCANSTREAM_BACKEND || undefined;
+}
+
+function commitOf(): string {
+  if (process.env.SCANSTREAM_COMMIT) return process.env.SCANSTREAM_COMMIT;
+  const r = spawnSync('git', ['-C', projectRoot, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
+}
+
+function gpuName(): string | null {
+  const r = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim().split('\n')[0] ?? null : null;
 }
 
 type PeerResult = Record<string, unknown> & { median_ms?: number };
 
 function peer(task: string, args: string[]): PeerResult | { error: string } {
   process.stderr.write(`bench mast3r: torch peer ${task}…\n`);
-  const r = spawnSync(PYTHON, [PEER, task, '--threads', '2', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(PYTHON, [PEER, task, '--threads', '2', '--device', peerDevice, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return { error: `peer ${task} exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as PeerResult;
@@ -201,13 +235,24 @@ function upload(ctx: NativeContext, data: Float32Array): NativeBuffer {
 }
 
 export async function runMast3rBench(): Promise<object> {
-  const quick = process.env.SCANSTREAM_BENCH_QUICK === '1';
+  const backend = backendArg();
+  if (backend) process.env.SCANSTREAM_BACKEND = backend;
+  const ctx = defaultContext();
+  const gpu = ctx.backendLabel === 'cuda';
+  peerDevice = gpu ? 'cuda' : 'cpu';
+  const quick = process.env.SCANSTREAM_BENCH_QUICK === '1' && !gpu;
   const torch = hasTorch();
   const dir = mkdtempSync(join(tmpdir(), 'ss-mast3r-bench-'));
-  const ctx = defaultContext();
+  /* GPU timings are short: more repetitions for a steady median */
+  const many = gpu ? 25 : 0;
   const report: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    commit: commitOf(),
+    backend: ctx.backendLabel,
+    gpu: gpu ? gpuName() : null,
     threads: ctx.threads,
-    peer: torch ? 'MASt3R code on torch (CPU), bench/peers/mast3r_torch.py' : 'torch not installed: peer skipped',
+    peer: torch ? `MASt3R code on torch (${peerDevice === 'cuda' ? 'CUDA' : 'CPU'}), bench/peers/mast3r_torch.py --device ${peerDevice}`
+      : `torch${gpu ? ' with CUDA' : ''} not installed for ${PYTHON}: peer skipped`,
     forms: 'kernel: the native call alone on warm buffers; api_buffers: the API call on NativeBuffers, result into a caller\'s buffer; ' +
       'api_arrays: the API call on JS arrays, a fresh result array. speedup_vs_torch = torch median / ours; vs_memcpy = ours / a copy of input + output bytes',
   };
@@ -224,7 +269,7 @@ export async function runMast3rBench(): Promise<object> {
       if (!('error' in s)) sgemm = (s.results ?? {}) as Record<string, { gflops?: number }>;
       report.sgemm = 'error' in s ? s : sgemm;
     }
-    const torchRate = sgemm['torch.mm 1024x1024x1024']?.gflops;
+    const torchRate = sgemm[gpu ? 'torch.mm 8192x8192x8192' : 'torch.mm 1024x1024x1024']?.gflops;
     const onednnRate = sgemm['onednn 1024x1024x1024']?.gflops;
 
     // ---- brute-force reciprocal NN ---------------------------------------------------
@@ -234,7 +279,7 @@ export async function runMast3rBench(): Promise<object> {
       const b = randomUnitRows(n, D, 13 + n);
       const A: NdArray = { data: a, shape: [n, D] };
       const B: NdArray = { data: b, shape: [n, D] };
-      const reps = n > 5000 ? 3 : 9;
+      const reps = many || (n > 5000 ? 3 : 9);
       const ba = keep(upload(ctx, a)), bb = keep(upload(ctx, b)), oa = keep(ctx.buffer(4 * n)), ob = keep(ctx.buffer(4 * n));
       const t = interleaved(reps, {
         kernel: () => ctx.call('ss_mast3r_reciprocal_nn', { n, m: n, dim: D, dist: abiConstants.SS_DIST_DOT }, { a: ba, b: bb, nn_a: oa, nn_b: ob }),
@@ -252,7 +297,7 @@ export async function runMast3rBench(): Promise<object> {
         const pa = join(dir, `a${n}.npy`), pb = join(dir, `b${n}.npy`), out = join(dir, `nn${n}`);
         writeNpy(pa, A);
         writeNpy(pb, B);
-        const p = peer('reciprocal', ['--in', pa, pb, '--dist', 'dot', '--block', String(2 ** 13), '--reps', n > 5000 ? '1' : '5', '--out', out]);
+        const p = peer('reciprocal', ['--in', pa, pb, '--dist', 'dot', '--block', String(2 ** 13), '--reps', gpu ? '9' : n > 5000 ? '1' : '5', '--out', out]);
         entry.torch = p;
         if (!('error' in p)) {
           torchMs = p.median_ms;
@@ -276,7 +321,7 @@ export async function runMast3rBench(): Promise<object> {
     for (const [name, [m1, m2]] of Object.entries(pairs)) {
       fastReciprocalNN(m1, m2);
       const kernelMs: number[] = [];
-      const { result, timing } = time(5, () => {
+      const { result, timing } = time(gpu ? 15 : 5, () => {
         const k = kernelTimeWithin(ctx, () => fastReciprocalNN(m1, m2));
         kernelMs.push(k.ms);
         return k.result;
@@ -290,11 +335,11 @@ export async function runMast3rBench(): Promise<object> {
       // index size of one map: the queries' working set
       entry.index_mb = Number((descIndexFloats(W, H, D) * 4 / 2 ** 20).toFixed(1));
       let torchMs: number | undefined;
-      if (torch && first && !quick) {
+      if (torch && (first || gpu) && !quick) {
         const p1 = join(dir, 'map1.npy'), p2 = join(dir, 'map2.npy'), out = join(dir, 'fast');
         writeNpy(p1, m1);
         writeNpy(p2, m2);
-        const p = peer('fast', ['--in', p1, p2, '--reps', '1', '--out', out]);
+        const p = peer('fast', ['--in', p1, p2, '--reps', gpu ? '5' : '1', '--out', out]);
         entry.torch = p;
         if (!('error' in p)) {
           torchMs = p.median_ms;
@@ -306,6 +351,24 @@ export async function runMast3rBench(): Promise<object> {
       fast[name] = finish(entry, torchMs);
     }
     report.fast_reciprocal_nn = fast;
+
+    // ---- issue 13's targets on the GPU: fast_reciprocal_NNs ≤ 5 ms and ≥ 10× torch CUDA; brute force 20k² ≤ 1 ms
+    if (gpu) {
+      const f = Object.values(fast)[0] as Step;
+      const r = recip['20000'] as Step & { floor_torch_mm_ms?: number };
+      const fk = f.kernel?.median_ms, fx = f.speedup_vs_torch?.kernel ?? null, rk = r.kernel?.median_ms;
+      report.targets = {
+        fast_reciprocal_nn: {
+          what: 'smooth 512x384x24 pair, subsample 8, dot: the native calls of one fastReciprocalNN (index builds + queries) vs MASt3R on torch CUDA',
+          kernel_ms: fk, target_ms: 5, speedup_vs_torch: fx, target_speedup: 10,
+          met: fk !== undefined && fk <= 5 && fx !== null && fx >= 10,
+        },
+        reciprocal_nn_20000: {
+          what: '20000x20000x24 dot, one ss_mast3r_reciprocal_nn call on device-resident buffers',
+          kernel_ms: rk, target_ms: 1, fp32_gemm_floor_ms: r.floor_torch_mm_ms ?? null, met: rk !== undefined && rk <= 1,
+        },
+      };
+    }
 
     // ---- similarities and InfoNCE ------------------------------------------------------
     {

@@ -1,6 +1,6 @@
 /**
- * `bun run bench [fusion|tracking|mast3r|server|mono|backends|soak|all]` (all = every suite but soak, which runs 10 minutes): JSON report on stdout
- * (progress on stderr), also saved under bench/results/<suite>-<date>.json.
+ * `bun run bench [fusion|tracking|mast3r|server|mono|backends|soak|all] [--backend cpu|cuda|…]` (all = every suite but soak, which
+ * runs 10 minutes): JSON report on stdout (progress on stderr), also saved under bench/results/<suite>-<date>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,9 @@ const suites: Record<string, () => Promise<Suite>> = {
 };
 
 async function main(): Promise<number> {
-  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  // flags are for the suites (e.g. `--backend cuda`, read by bench/mast3r.ts): neither they nor their values are suite names
+  const argv = process.argv.slice(2);
+  const wanted = argv.filter((a, i) => !a.startsWith('-') && argv[i - 1] !== '--backend');
   const names = wanted.length === 0 || wanted.includes('all') ? Object.keys(suites).filter((n) => n !== 'soak') : wanted;
   const unknown = names.filter((n) => !suites[n]);
   if (unknown.length) {

@@ -13,6 +13,13 @@ MASt3R's code on this CPU. fast_reciprocal_NNs takes MASt3R's scipy KD-tree
 path when scipy is installed, else its torch brute-force path (cdistMatcher,
 dist='dot', block_size=2**13, as extract_correspondences_nonsym calls it).
 
+--device cuda runs the same code on the GPU, as MASt3R does there: the inputs
+are moved to the GPU before the clock starts (a network leaves them there),
+fast_reciprocal_NNs takes the cdistMatcher path (its choice for a CUDA
+device), matmuls stay FP32 (TF32 off, torch's default), and every timed call
+ends with torch.cuda.synchronize(). The TSDF query draws its normals on the
+device (the RNG stream differs from the CPU's; only time is compared).
+
 usage: mast3r_torch.py TASK [options]   (prints one JSON object on stdout)
 """
 import argparse
@@ -265,9 +272,10 @@ def infonce_proper(desc1, desc2, temperature=0.05, eps=1e-8, euc=False):
 # ---- dust3r/utils/geometry.py (depthmap_to_pts3d, geotrf) ---------------------
 def depthmap_to_pts3d(depth, fx, fy, cx, cy):
     B, H, W = depth.shape
-    grid_y, grid_x = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32),
-                                    indexing='ij')
-    pts3d = torch.empty((B, H, W, 3))
+    dev = depth.device
+    grid_y, grid_x = torch.meshgrid(torch.arange(H, dtype=torch.float32, device=dev),
+                                    torch.arange(W, dtype=torch.float32, device=dev), indexing='ij')
+    pts3d = torch.empty((B, H, W, 3), device=dev)
     pts3d[..., 0] = depth * (grid_x - cx) / fx
     pts3d[..., 1] = depth * (grid_y - cy) / fy
     pts3d[..., 2] = depth
@@ -283,12 +291,13 @@ def geotrf(Trf, pts):
 @torch.no_grad()
 def refine_depths_tsdf(depths, confs, cam2w, K, tau, nsamples, batchsize=int(1e7)):
     n, H, W = depths.shape
+    dev = depths.device
     focals = torch.stack([K[:, 0, 0], K[:, 1, 1]], dim=-1)
     pps = K[:, :2, 2]
     R, t = cam2w[:, :3, :3], cam2w[:, :3, 3]
     Rinv = R.transpose(-2, -1)
     tinv = -Rinv @ t[..., None]
-    intr = torch.eye(3)[None].repeat(n, 1, 1)
+    intr = torch.eye(3, device=dev)[None].repeat(n, 1, 1)
     intr[:, 0, 0] = focals[:, 0]
     intr[:, 1, 1] = focals[:, 1]
     intr[:, :2, -1] = pps
@@ -300,9 +309,9 @@ def refine_depths_tsdf(depths, confs, cam2w, K, tau, nsamples, batchsize=int(1e7
         proj[..., :2] /= proj[..., [-1]]
         coords = proj[..., :2].round().to(int)
         pdepth = proj[..., -1]
-        pred = torch.zeros([n, N])
-        pconf = torch.zeros([n, N])
-        valids = torch.zeros([n, N], dtype=bool)
+        pred = torch.zeros([n, N], device=dev)
+        pconf = torch.zeros([n, N], device=dev)
+        valids = torch.zeros([n, N], dtype=bool, device=dev)
         for ni in range(n):
             imc = coords[ni]
             valids[ni] = (0 <= imc[:, 1]) & (imc[:, 1] < H) & (0 <= imc[:, 0]) & (imc[:, 0] < W)
@@ -320,10 +329,11 @@ def refine_depths_tsdf(depths, confs, cam2w, K, tau, nsamples, batchsize=int(1e7
         return val, ok
 
     out = []
-    gy, gx = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing='ij')
+    gy, gx = torch.meshgrid(torch.arange(H, dtype=torch.float32, device=dev), torch.arange(W, dtype=torch.float32, device=dev),
+                            indexing='ij')
     for vi in range(n):
         dm = depths[vi].clone()
-        newdm = dm[..., None] + (torch.randn(H, W, nsamples) - 1.) * tau
+        newdm = dm[..., None] + (torch.randn(H, W, nsamples, device=dev) - 1.) * tau
         X = newdm * ((gx - pps[vi, 0]) / focals[vi, 0])[..., None]
         Y = newdm * ((gy - pps[vi, 1]) / focals[vi, 1])[..., None]
         pts = torch.stack([X, Y, newdm], dim=-1).view(-1, 3) @ R[vi].T + t[vi]
@@ -344,11 +354,23 @@ def refine_depths_tsdf(depths, confs, cam2w, K, tau, nsamples, batchsize=int(1e7
 
 
 # ---- harness ------------------------------------------------------------------------------
-def timed(fn, reps):
+DEVICE = 'cpu'
+
+
+def sync():
+    if DEVICE.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def timed(fn, reps, warmup=0):
+    for _ in range(warmup):
+        fn()
+    sync()
     times, result = [], None
     for _ in range(reps):
         t0 = time.perf_counter()
         result = fn()
+        sync()
         times.append((time.perf_counter() - t0) * 1e3)
     times.sort()
     return result, {'median_ms': times[len(times) // 2], 'min_ms': times[0], 'reps': reps}
@@ -356,6 +378,14 @@ def timed(fn, reps):
 
 def sgemm(reps):
     out = {}
+    if DEVICE.startswith('cuda'):
+        # FP32 (TF32 off): the rate an exact FP32 kernel is held to
+        for (n, k, m) in [(8192, 8192, 8192), (4096, 24, 4096)]:
+            a = torch.randn(n, k, device=DEVICE)
+            b = torch.randn(k, m, device=DEVICE)
+            _, t = timed(lambda: torch.mm(a, b), reps, warmup=2)
+            out[f'torch.mm {n}x{k}x{m}'] = {**t, 'gflops': 2 * n * k * m / t['median_ms'] / 1e6}
+        return out
     for (n, k, m) in [(1024, 1024, 1024), (3072, 24, 3072)]:
         a = torch.randn(n, k)
         b = torch.randn(k, m)
@@ -387,28 +417,49 @@ def main():
     ap.add_argument('--tau', type=float, default=0.05)
     ap.add_argument('--samples', type=int, default=1000)
     ap.add_argument('--temperature', type=float, default=0.05)
+    ap.add_argument('--device', default='cpu', help="cpu or cuda: where MASt3R's code runs")
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = args.device
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    res = {'task': args.task, 'torch': torch.__version__, 'threads': torch.get_num_threads()}
+    res = {'task': args.task, 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'device': DEVICE}
+    cuda = DEVICE.startswith('cuda')
+    if cuda:
+        if not torch.cuda.is_available():
+            raise SystemExit('--device cuda: torch sees no CUDA device')
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        res['gpu'] = torch.cuda.get_device_name(0)
     load = [np.load(p) for p in args.inputs]
+    dev = lambda x: torch.from_numpy(x).to(DEVICE)  # noqa: E731
+    # the first call on a GPU pays for kernel loading and the allocator: not MASt3R's steady state
+    warm = 1 if cuda else 0
 
     if args.task == 'info':
         res['scipy'] = KDTree is not None
         res['blas'] = 'see torch.__config__.show()'
+        res['cuda'] = torch.cuda.is_available()
+        if torch.cuda.is_available():
+            res['gpu'] = torch.cuda.get_device_name(0)
     elif args.task == 'sgemm':
         res['results'] = sgemm(max(args.reps, 5))
     elif args.task == 'reciprocal':
-        A, B = (torch.from_numpy(x) for x in load)
-        (nn_a, nn_b), t = timed(lambda: bruteforce_reciprocal_nns(A, B, device='cpu', block_size=args.block,
-                                                                  dist=args.dist), args.reps)
+        A, B = (dev(x) for x in load)
+        (nn_a, nn_b), t = timed(lambda: bruteforce_reciprocal_nns(A, B, device=DEVICE, block_size=args.block,
+                                                                  dist=args.dist), args.reps, warm)
         res.update(t)
         if args.out:
             np.save(args.out + '.nn_a.npy', nn_a)
             np.save(args.out + '.nn_b.npy', nn_b)
     elif args.task == 'fast':
         m1, m2 = load
-        if KDTree is not None:
+        if cuda:
+            res['path'] = "torch on the GPU (cdistMatcher, dist='dot', block_size=2**13: MASt3R's path for a CUDA device)"
+            t1, t2 = dev(m1), dev(m2)
+            fn = lambda: fast_reciprocal_NNs(t1, t2, subsample_or_initxy1=args.subsample, device=DEVICE,  # noqa: E731
+                                             dist='dot', block_size=2 ** 13)
+        elif KDTree is not None:
             res['path'] = 'scipy KDTree (MASt3R CPU default)'
             fn = lambda: fast_reciprocal_NNs(m1, m2, subsample_or_initxy1=args.subsample, device='cpu')  # noqa: E731
         else:
@@ -416,42 +467,42 @@ def main():
             t1, t2 = torch.from_numpy(m1), torch.from_numpy(m2)
             fn = lambda: fast_reciprocal_NNs(t1, t2, subsample_or_initxy1=args.subsample, device='cpu',  # noqa: E731
                                              dist='dot', block_size=2 ** 13)
-        (xy1, xy2), t = timed(fn, args.reps)
+        (xy1, xy2), t = timed(fn, args.reps, warm)
         res.update(t)
         res['matches'] = int(len(xy1))
         if args.out:
             np.save(args.out + '.xy1.npy', np.ascontiguousarray(xy1).astype(np.int64))
             np.save(args.out + '.xy2.npy', np.ascontiguousarray(xy2).astype(np.int64))
     elif args.task == 'similarity':
-        d1, d2 = (torch.from_numpy(x) for x in load)
-        _, t = timed(lambda: get_similarities(d1, d2), args.reps)
+        d1, d2 = (dev(x) for x in load)
+        _, t = timed(lambda: get_similarities(d1, d2), args.reps, warm)
         res['similarity'] = t
-        loss, t = timed(lambda: infonce_proper(d1, d2, temperature=args.temperature), args.reps)
+        loss, t = timed(lambda: infonce_proper(d1, d2, temperature=args.temperature), args.reps, warm)
         res['infonce'] = {**t, 'loss': float(loss)}
     elif args.task == 'triangulate':
-        p2, P = (torch.from_numpy(x) for x in load)
-        _, t = timed(lambda: batched_triangulate(p2, P), args.reps)
+        p2, P = (dev(x) for x in load)
+        _, t = timed(lambda: batched_triangulate(p2, P), args.reps, warm)
         res.update(t)
     elif args.task == 'pointmaps':
         depth, T = load
-        d = torch.from_numpy(depth)
-        Tt = torch.from_numpy(T)
+        d = dev(depth)
+        Tt = dev(T)
         B, H, W = d.shape
-        _, t = timed(lambda: depthmap_to_pts3d(d, 500.0, 500.0, (W - 1) / 2, (H - 1) / 2), args.reps)
+        _, t = timed(lambda: depthmap_to_pts3d(d, 500.0, 500.0, (W - 1) / 2, (H - 1) / 2), args.reps, warm)
         res['depthmap_to_pts3d'] = t
         pts = depthmap_to_pts3d(d, 500.0, 500.0, (W - 1) / 2, (H - 1) / 2)
-        _, t = timed(lambda: geotrf(Tt, pts), args.reps)
+        _, t = timed(lambda: geotrf(Tt, pts), args.reps, warm)
         res['geotrf'] = t
     elif args.task == 'matches_to_depths':
-        K, E, m = (torch.from_numpy(x) for x in load)
-        (_, depths, _), t = timed(lambda: matches_to_depths(K, E, m), args.reps)
+        K, E, m = (dev(x) for x in load)
+        (_, depths, _), t = timed(lambda: matches_to_depths(K, E, m), args.reps, warm)
         res.update(t)
         if args.out:
-            np.save(args.out + '.depths.npy', depths.numpy())
+            np.save(args.out + '.depths.npy', depths.cpu().numpy())
     elif args.task == 'tsdf':
-        depths, confs, cam2w, K = (torch.from_numpy(x) for x in load)
+        depths, confs, cam2w, K = (dev(x) for x in load)
         torch.manual_seed(0)
-        _, t = timed(lambda: refine_depths_tsdf(depths, confs, cam2w, K, args.tau, args.samples), args.reps)
+        _, t = timed(lambda: refine_depths_tsdf(depths, confs, cam2w, K, args.tau, args.samples), args.reps, warm)
         res.update(t)
     json.dump(res, sys.stdout)
     sys.stdout.write('\n')

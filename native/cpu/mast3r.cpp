@@ -1,7 +1,9 @@
 /* CPU launchers for the MASt3R geometry, TSDF refinement and similarity
  * kernels: validate, then run the portable bodies in parallel. */
 #include "backend.h"
+#include "../common/mast3r_checks.h"
 #include "mast3r_common.h"
+#include "mast3r_real.h"
 #include "mast3r_similarity.h"
 #include "mast3r_triangulate.h"
 #include "mast3r_tsdf.h"
@@ -148,17 +150,8 @@ SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangul
                                        ss_buffer* proj, ss_buffer* out) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_triangulate_args a = *args;
-  if (a.batch == 0 || a.cams == 0 || a.points == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_triangulate: empty input (batch=%u, cams=%u, points=%u)",
-                   a.batch, a.cams, a.points);
-  if (a.cams > MAST3R_TRI_MAX_CAMS)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_triangulate: at most %u cameras, got %u",
-                   (unsigned)MAST3R_TRI_MAX_CAMS, a.cams);
-  uint64_t n = (uint64_t)a.batch * a.points;
-  if (n > 0xffffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_triangulate: too many points");
-  SS_REQUIRE_BUFFER(ctx, pts2d, (uint64_t)a.batch * a.cams * a.points * 8);
-  SS_REQUIRE_BUFFER(ctx, proj, (uint64_t)a.batch * a.cams * 48);
-  SS_REQUIRE_BUFFER(ctx, out, n * 12);
+  uint64_t n = 0;
+  SS_TRY(ss_check_mast3r_triangulate(ctx, a, pts2d, proj, out, &n));
   const float* p2 = ss_data<float>(pts2d);
   const float* P = ss_data<float>(proj);
   float* o = ss_data<float>(out);
@@ -173,19 +166,8 @@ SS_API ss_status ss_mast3r_matches_to_depths(ss_context* ctx, const ss_mast3r_ma
                                              ss_buffer* confs) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_matches_to_depths_args a = *args;
-  if (a.batch == 0 || a.views == 0 || a.width == 0 || a.height == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_matches_to_depths: empty input (batch=%u, views=%u, %ux%u)",
-                   a.batch, a.views, a.width, a.height);
-  if (a.views > MAST3R_MATCH_MAX_VIEWS)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_matches_to_depths: at most %u views, got %u",
-                   (unsigned)MAST3R_MATCH_MAX_VIEWS, a.views);
-  uint64_t n = (uint64_t)a.batch * a.width * a.height;
-  if (n * a.views > 0xffffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_matches_to_depths: too many matches");
-  SS_REQUIRE_BUFFER(ctx, matches, n * a.views * 20);
-  SS_REQUIRE_BUFFER(ctx, cams, (uint64_t)a.batch * ((a.views + 1) * 12 + 4) * 4);
-  SS_REQUIRE_BUFFER(ctx, points, n * 12);
-  SS_REQUIRE_BUFFER(ctx, depths, n * 4);
-  SS_REQUIRE_BUFFER(ctx, confs, n * 4);
+  uint64_t n = 0;
+  SS_TRY(ss_check_mast3r_matches_to_depths(ctx, a, matches, cams, points, depths, confs, &n));
   const float* m = ss_data<float>(matches);
   const float* c = ss_data<float>(cams);
   float* p = ss_data<float>(points);
@@ -202,20 +184,8 @@ SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_r
                                               ss_buffer* out) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_refine_depths_tsdf_args a = *args;
-  if (a.images == 0 || a.width == 0 || a.height == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_refine_depths_tsdf: empty input (%u images of %ux%u)",
-                   a.images, a.width, a.height);
-  if (a.samples == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_refine_depths_tsdf: samples must be >= 1");
-  if (!(a.tau > 0.0f) || !std::isfinite(a.tau))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_refine_depths_tsdf: tau must be a finite value > 0, got %g",
-                   (double)a.tau);
-  uint64_t n = (uint64_t)a.images * a.width * a.height;
-  if (n > 0xffffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_refine_depths_tsdf: too many pixels");
-  SS_REQUIRE_BUFFER(ctx, depths, n * 4);
-  SS_REQUIRE_BUFFER(ctx, confs, n * 4);
-  SS_REQUIRE_BUFFER(ctx, cams, (uint64_t)a.images * 64);
-  SS_REQUIRE_BUFFER(ctx, out, n * 4);
+  uint64_t n = 0;
+  SS_TRY(ss_check_mast3r_refine_depths_tsdf(ctx, a, depths, confs, cams, out, &n));
   const float* d = ss_data<float>(depths);
   const float* c = ss_data<float>(confs);
   const float* k = ss_data<float>(cams);
@@ -231,13 +201,8 @@ SS_API ss_status ss_mast3r_similarity(ss_context* ctx, const ss_mast3r_similarit
                                       ss_buffer* desc2, ss_buffer* out) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_similarity_args a = *args;
-  if (a.batch == 0 || a.n == 0 || a.m == 0 || a.dim == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_similarity: empty input (batch=%u, n=%u, m=%u, dim=%u)",
-                   a.batch, a.n, a.m, a.dim);
-  uint64_t total = (uint64_t)a.batch * a.n * a.m;
-  SS_REQUIRE_BUFFER(ctx, desc1, (uint64_t)a.batch * a.n * a.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, desc2, (uint64_t)a.batch * a.m * a.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, out, total * 4);
+  uint64_t total = 0;
+  SS_TRY(ss_check_mast3r_similarity(ctx, a, desc1, desc2, out, &total));
   const float* d1 = ss_data<float>(desc1);
   const float* d2 = ss_data<float>(desc2);
   float* o = ss_data<float>(out);
@@ -297,17 +262,8 @@ SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args
                                    ss_buffer* desc2, ss_buffer* loss) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_infonce_args a = *args;
-  if (a.batch == 0 || a.n == 0 || a.dim == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_infonce: empty input (batch=%u, n=%u, dim=%u)", a.batch,
-                   a.n, a.dim);
-  if (!(a.temperature > 0.0f) || !std::isfinite(a.temperature))
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_infonce: temperature must be > 0, got %g",
-                   (double)a.temperature);
-  if (!(a.eps > 0.0f)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_infonce: eps must be > 0");
-  uint64_t n = (uint64_t)a.batch * a.n;
-  SS_REQUIRE_BUFFER(ctx, desc1, n * a.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, desc2, n * a.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, loss, n * 4);
+  uint64_t n = 0;
+  SS_TRY(ss_check_mast3r_infonce(ctx, a, desc1, desc2, loss, &n));
   const float* d1 = ss_data<float>(desc1);
   const float* d2 = ss_data<float>(desc2);
   float* l = ss_data<float>(loss);

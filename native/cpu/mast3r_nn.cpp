@@ -7,6 +7,7 @@
  * re-rank either way). The portable bodies in mast3r_nn.h are the reference
  * and the fallback without AVX-512. */
 #include "backend.h"
+#include "../common/mast3r_checks.h"
 #include "mast3r_nn.h"
 
 #include <cmath>
@@ -25,7 +26,6 @@
 
 namespace {
 
-const uint32_t kMaxDim = 256;
 const uint32_t kCandCap = 512;
 
 /* 64-byte aligned float scratch, freed on scope exit */
@@ -1039,18 +1039,7 @@ SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_recipr
                                          ss_buffer* b, ss_buffer* nn_a, ss_buffer* nn_b) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_reciprocal_nn_args A = *args;
-  if (A.n == 0 || A.m == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: empty input (n=%u, m=%u)", A.n, A.m);
-  if (A.dim == 0 || A.dim > kMaxDim)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: dim must be 1..%u, got %u", kMaxDim, A.dim);
-  if (A.dist != SS_DIST_DOT && A.dist != SS_DIST_L2)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: dist must be 0 (dot) or 1 (l2), got %u", A.dist);
-  if (A.n > 0x7fffffffu || A.m > 0x7fffffffu)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: more than 2^31-1 rows");
-  SS_REQUIRE_BUFFER(ctx, a, (uint64_t)A.n * A.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, b, (uint64_t)A.m * A.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, nn_a, (uint64_t)A.n * 4);
-  SS_REQUIRE_BUFFER(ctx, nn_b, (uint64_t)A.m * 4);
+  SS_TRY(ss_check_mast3r_reciprocal_nn(ctx, A, a, b, nn_a, nn_b));
   const float* pa = ss_data<float>(a);
   const float* pb = ss_data<float>(b);
   int32_t* oa = ss_data<int32_t>(nn_a);
@@ -1077,16 +1066,8 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
                                       ss_buffer* index) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_desc_index_args A = *args;
-  if (A.width == 0 || A.height == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_desc_index: empty map %ux%u", A.width, A.height);
-  if (A.dim == 0 || A.dim > kMaxDim)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_desc_index: dim must be 1..%u, got %u", kMaxDim, A.dim);
-  if (A.dist != SS_DIST_DOT && A.dist != SS_DIST_L2)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_desc_index: dist must be 0 (dot) or 1 (l2), got %u", A.dist);
+  SS_TRY(ss_check_mast3r_desc_index(ctx, A, map, index));
   uint64_t px = (uint64_t)A.width * A.height;
-  if (px > 0x7fffffffu) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_desc_index: map too large");
-  SS_REQUIRE_BUFFER(ctx, map, px * A.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, index, mast3r_index_floats(A.width, A.height, A.dim) * 4);
   const float* m = ss_data<float>(map);
   float* idx = ss_data<float>(index);
   const MapStats st = map_stats(ctx, m, px, A.dim);
@@ -1186,34 +1167,16 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
                                     ss_buffer* out_idx) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_nn_query_args A = *args;
-  if (A.dim == 0 || A.dim > kMaxDim)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: dim must be 1..%u, got %u", kMaxDim, A.dim);
-  if (A.width == 0 || A.height == 0 || A.db_width == 0 || A.db_height == 0)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: empty map");
-  if (A.dist != SS_DIST_DOT && A.dist != SS_DIST_L2)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: dist must be 0 (dot) or 1 (l2), got %u", A.dist);
-  if (A.count == 0) return SS_OK;
-  uint64_t qpx = (uint64_t)A.width * A.height, dpx = (uint64_t)A.db_width * A.db_height;
-  SS_REQUIRE_BUFFER(ctx, query_map, qpx * A.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, query_idx, (uint64_t)A.count * 4);
-  SS_REQUIRE_BUFFER(ctx, db_map, dpx * A.dim * 4);
-  SS_REQUIRE_BUFFER(ctx, db_index, mast3r_index_floats(A.db_width, A.db_height, A.dim) * 4);
-  SS_REQUIRE_BUFFER(ctx, out_idx, (uint64_t)A.count * 4);
+  bool run = false;
+  SS_TRY(ss_check_mast3r_nn_query(ctx, A, query_map, query_idx, query_idx ? ss_data<int32_t>(query_idx) : nullptr, db_map, db_index,
+                                  db_index ? ss_data<uint32_t>(db_index) : nullptr, out_idx, &run));
+  if (!run) return SS_OK;
+  uint64_t dpx = (uint64_t)A.db_width * A.db_height;
   const float* qm = ss_data<float>(query_map);
   const int32_t* qi = ss_data<int32_t>(query_idx);
   const float* dm = ss_data<float>(db_map);
   const float* idx = ss_data<float>(db_index);
   int32_t* out = ss_data<int32_t>(out_idx);
-  const uint32_t* hdr = reinterpret_cast<const uint32_t*>(idx);
-  if (hdr[0] != MAST3R_INDEX_MAGIC || hdr[1] != A.db_width || hdr[2] != A.db_height || hdr[3] != A.dim ||
-      hdr[4] != A.dist)
-    return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT,
-                   "ss_mast3r_nn_query: db_index was not built by ss_mast3r_desc_index for this %ux%ux%u map with dist %u",
-                   A.db_width, A.db_height, A.dim, A.dist);
-  for (uint32_t i = 0; i < A.count; ++i)
-    if (qi[i] < 0 || (uint64_t)qi[i] >= qpx)
-      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: query_idx[%u] = %d is outside the %ux%u map", i,
-                     qi[i], A.width, A.height);
   mast3r_index_view v = mast3r_index_make_view(idx, A.db_width, A.db_height, A.dim, A.dist, idx[8]);
   if (A.flags & SS_FLAG_PORTABLE) {
     ctx->pool->parallel_for(A.count, 4, [&](int64_t s, int64_t e) {

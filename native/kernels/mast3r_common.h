@@ -1,6 +1,6 @@
-/* float64 helpers the MASt3R kernels need beyond the compat headers. CPU and CUDA
- * have float64; Metal does not (its port needs float-float versions). They
- * belong in compat/<backend>.h as ss_*_d once a second backend uses them. */
+/* float64 helpers of the CPU's MASt3R similarity bodies (mast3r_similarity.h).
+ * The bodies every backend runs use mast3r_real.h instead (float64, or
+ * float-float on Metal, which has no double). */
 #ifndef SS_KERNEL_MAST3R_COMMON_H
 #define SS_KERNEL_MAST3R_COMMON_H
 

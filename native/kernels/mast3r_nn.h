@@ -3,8 +3,8 @@
  * Scores are "bigger is better": dot → a·b, l2 → −‖a−b‖². A float32 pass
  * finds the best score m; every candidate whose float32 score is within the
  * rounding bound E of m is re-scored in float64 (products of float32 values
- * are exact in float64, summed in index order, as a plain float64 reference
- * does), and the float64 maximum wins, the lowest index on ties. So results
+ * are exact in float64, summed in index order; l2 as 2a·b − ‖b‖², see
+ * mast3r_score_f64), and the float64 maximum wins, the lowest index on ties. So results
  * equal the exact argmax for any blocking or evaluation order, which is what
  * makes CPU, CUDA and Metal agree bit for bit (Metal lacks float64: its port
  * needs a float-float re-score).
@@ -46,7 +46,12 @@ ss_device_inline float mast3r_score_f32(ss_global const float* q, ss_global cons
   return -s;
 }
 
-/* float64 score in index order: the value that decides between near-equal candidates */
+/* float64 score in index order: the value that decides between near-equal
+ * candidates. l2 ranks by 2q·b − ‖b‖² (= ‖q‖² − ‖q − b‖²: the same order), so
+ * every term is a product of two float32 values, exact in float64: the sum
+ * rounds alike whether a compiler fuses it or not, and the GPU bodies
+ * (mast3r_x64_add in mast3r_real.h, integer arithmetic on Metal) reproduce it
+ * bit for bit. */
 ss_device_inline double mast3r_score_f64(ss_global const float* q, ss_global const float* b, uint32_t dim,
                                          uint32_t dist) {
   double s = 0.0;
@@ -55,10 +60,11 @@ ss_device_inline double mast3r_score_f64(ss_global const float* q, ss_global con
     return s;
   }
   for (uint32_t k = 0; k < dim; ++k) {
-    double d = (double)q[k] - (double)b[k];
-    s += d * d;
+    double bk = (double)b[k];
+    s += 2.0 * ((double)q[k] * bk);
+    s -= bk * bk;
   }
-  return -s;
+  return s;
 }
 
 /* ‖v‖ rounded up: a float32 sum of dim squares is within γ_dim of the exact

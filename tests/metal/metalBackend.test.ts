@@ -132,6 +132,14 @@ describe.skipIf(!built)(`the metal-emu library${built ? '' : ` (skipped: ${why})
     ss_float_match: { n: 4, m: 5, dim: 8, dist: 1, threshold: 1, ratio: 0.9 },
     ss_plane_sweep: { width: 16, height: 12, views: 1, planes: 8, radius: 2, fx: 10, fy: 10, cx: 8, cy: 6, min_depth: 1, max_depth: 4,
       ref_to_src: [1, 0, 0, 0.1, 0, 1, 0, 0, 0, 0, 1, 0, ...new Array<number>(36).fill(0)] },
+    ss_mast3r_reciprocal_nn: { n: 4, m: 5, dim: 24, dist: 0 },
+    ss_mast3r_desc_index: { width: 8, height: 6, dim: 24, dist: 0 },
+    ss_mast3r_nn_query: { count: 3, width: 8, height: 6, dim: 24, db_width: 8, db_height: 6, dist: 0 },
+    ss_mast3r_triangulate: { batch: 1, cams: 2, points: 5 },
+    ss_mast3r_matches_to_depths: { batch: 1, views: 2, width: 8, height: 6 },
+    ss_mast3r_refine_depths_tsdf: { images: 2, width: 8, height: 6, samples: 4, tau: 0.05 },
+    ss_mast3r_similarity: { batch: 1, n: 4, m: 5, dim: 24 },
+    ss_mast3r_infonce: { batch: 1, n: 4, dim: 24, temperature: 0.05, eps: 1e-8 },
   };
 
   /** status and message of one call on a context, with every buffer 4 bytes of zeros */

@@ -1,6 +1,8 @@
 /**
  * Parity cases for the MASt3R kernels (src/mast3r). The nearest-neighbour
  * kernels are exact, so every backend must give the CPU's indices bit for bit.
+ * Sizes are what the emulated Metal (metal-emu) runs in well under a second
+ * per seed, while still crossing tile edges and leaving remainders.
  */
 import type { ParityCase } from './kernels';
 import {
@@ -14,19 +16,32 @@ const D = 24;
 
 export const mast3rParityCases: ParityCase[] = [
   {
-    symbols: ['ss_mast3r_reciprocal_nn'], name: 'MASt3R brute-force reciprocal NN (dot and l2, exact)', tolerance: 0,
+    // 700 × 530 straddles every backend's tiles (CUDA 128 × 128, Metal 32 × 64); exact twins (ties → the
+    // lowest index, through each GPU's exact re-scan) and a one-ulp near-tie (settled in float64)
+    symbols: ['ss_mast3r_reciprocal_nn'], name: 'MASt3R brute-force reciprocal NN (dot and l2, exact; ties and near-ties)', tolerance: 0,
     run: (ctx, seed) => {
-      const A = { data: randomUnitRows(700, D, seed), shape: [700, D] };
-      const B = { data: randomUnitRows(530, D, seed + 100), shape: [530, D] };
+      const n = 700, m = 530;
+      const a = randomUnitRows(n, D, seed), b = randomUnitRows(m, D, seed + 100);
+      b.copyWithin(430 * D, 0, 100 * D);
+      a.copyWithin(550 * D, 0, 150 * D);
+      a.set(b.subarray(300 * D, 301 * D), 200 * D);
+      b.set(b.subarray(300 * D, 301 * D), 301 * D);
+      b[301 * D + 3] = Math.fround((b[301 * D + 3] as number) * (1 + 2 ** -22));
+      const A = { data: a, shape: [n, D] }, B = { data: b, shape: [m, D] };
       const dot = reciprocalNN(A, B, { dist: 'dot', ctx });
       const l2 = reciprocalNN(A, B, { dist: 'l2', ctx });
       return { dotA: dot.nnA, dotB: dot.nnB, l2A: l2.nnA, l2B: l2.nnB };
     },
   },
   {
-    symbols: ['ss_mast3r_desc_index', 'ss_mast3r_nn_query'], name: 'MASt3R fast reciprocal NN on 72×96 maps (exact)', tolerance: 0,
+    // small enough for the emulated Metal (a 1960-pixel db map: 30 full column tiles and a partial one; 120 and
+    // 56 seeds: partial row tiles), with a copied patch in each map so that walks meet exact ties
+    symbols: ['ss_mast3r_desc_index', 'ss_mast3r_nn_query'], name: 'MASt3R fast reciprocal NN on 40×49 maps (exact; tied patches)', tolerance: 0,
     run: (ctx, seed) => {
-      const [m1, m2] = syntheticDescriptorPair(72, 96, D, seed);
+      const [m1, m2] = syntheticDescriptorPair(40, 49, D, seed);
+      const d1 = m1.data as Float32Array, d2 = m2.data as Float32Array;
+      d2.copyWithin(1500 * D, 200 * D, 400 * D);
+      d1.copyWithin(1200 * D, 600 * D, 700 * D);
       const r = fastReciprocalNN(m1, m2, { subsample: 4, ctx });
       const l2 = fastReciprocalNN(m1, m2, { subsample: 6, dist: 'l2', ctx });
       return { idx1: r.idx1, idx2: r.idx2, l2idx1: l2.idx1, l2idx2: l2.idx2 };

@@ -1,0 +1,363 @@
+/* MASt3R nearest neighbours shaped for a GPU, written once for CUDA and Metal
+ * (needs mast3r_real.h, mast3r_tile_gpu.h, mast3r_gpu_params.h). Exact, as the
+ * CPU's bodies in mast3r_nn.h: the same answers bit for bit.
+ *
+ * 1. m3g_nn_scan: a threadgroup takes TM rows and a range of column tiles;
+ *    each tile's float32 scores S = A·Bᵀ (+ G = −‖·‖²/2 for l2) go through
+ *    threadgroup memory (mast3r_tile_gpu.h) and never further: each row keeps
+ *    its best two scores and the best's column, each column (reciprocal) its
+ *    best two over the tile's rows, as partials per thread.
+ * 2. m3g_nn_merge_rows / _cols: the partials of a row (column) merged in a
+ *    fixed order. If the runner-up is below the best by more than E, twice
+ *    the float32 rounding bound of both, the best is the exact winner (no
+ *    other score can reach it, whatever order the GPU summed in); otherwise
+ *    the row goes on the ambiguous list (ties land there too).
+ * 3. m3g_nn_rescan: each listed row against every column as mast3r_nn_exact
+ *    does — float32 maximum, then every candidate within the bound re-scored
+ *    as a float64 sum in index order (mast3r_x64_add: double on CUDA, integer
+ *    arithmetic on Metal), the largest wins, the lowest index on ties.
+ * Results therefore depend neither on tiling nor on thread order. */
+#ifndef SS_KERNEL_MAST3R_NN_GPU_H
+#define SS_KERNEL_MAST3R_NN_GPU_H
+
+#define M3G_U32 5.9604645e-8f
+
+ss_device_inline float m3g_gamma(uint32_t n) {
+  float nu = (float)n * M3G_U32;
+  return nu / (1.0f - nu);
+}
+
+/* ‖v‖ rounded up (a float32 sum of dim squares is within γ_dim of the exact one) */
+ss_device_inline float m3g_norm_up(ss_global const float* v, uint32_t dim) {
+  return ss_sqrt(m3t_sumsq(v, dim)) * (1.0f + (0.5f * (float)dim + 3.0f) * M3G_U32);
+}
+
+/* E for tile scores of a row of norm ≤ qn against columns of norm ≤ omax: q·b (+ G_b = −‖b‖²/2,
+ * itself rounded) is within e = γ(‖q‖‖b‖ + ‖b‖²/2) of the exact value whatever the summation
+ * order; E = 4e, so a best ahead by E is ahead exactly by more than 2e */
+ss_device_inline float m3g_tile_E(uint32_t dim, uint32_t dist, float qn, float omax) {
+  if (dist == SS_DIST_DOT) return 4.0f * m3g_gamma(dim + 2u) * qn * omax + 1e-30f;
+  return 4.0f * m3g_gamma(dim + 4u) * (qn * omax + 0.5f * omax * omax) + 1e-30f;
+}
+
+/* the plain float32 score of the re-scan and its bound (mast3r_score_f32 / mast3r_err_plain) */
+ss_device_inline float m3g_score_plain(ss_global const float* q, ss_global const float* b, uint32_t dim, uint32_t dist) {
+  float s = 0.0f;
+  if (dist == SS_DIST_DOT) {
+    for (uint32_t k = 0; k < dim; ++k) s = ss_fma(q[k], b[k], s);
+    return s;
+  }
+  for (uint32_t k = 0; k < dim; ++k) {
+    float d = q[k] - b[k];
+    s = ss_fma(d, d, s);
+  }
+  return -s;
+}
+ss_device_inline float m3g_err_plain(uint32_t dim, uint32_t dist, float qn, float omax) {
+  if (dist == SS_DIST_DOT) return 2.0f * m3g_gamma(dim + 2u) * qn * omax + 1e-30f;
+  float r = qn + omax;
+  return 2.0f * m3g_gamma(dim + 4u) * r * r + 1e-30f;
+}
+
+/* mast3r_score_f64 as float64 bits: q·b, or 2q·b − ‖b‖² (l2), summed in index order */
+ss_device_inline mast3r_x64 m3g_score_x64(ss_global const float* q, ss_global const float* b, uint32_t dim, uint32_t dist) {
+  mast3r_x64 s = 0;
+  if (dist == SS_DIST_DOT) {
+    for (uint32_t k = 0; k < dim; ++k) s = mast3r_x64_add(s, q[k], b[k], 0, 0u);
+    return s;
+  }
+  for (uint32_t k = 0; k < dim; ++k) {
+    s = mast3r_x64_add(s, q[k], b[k], 1, 0u);
+    s = mast3r_x64_add(s, b[k], b[k], 0, 1u);
+  }
+  return s;
+}
+
+/* ---- best two ----------------------------------------------------------------------------- */
+typedef struct m3g_top2 {
+  float m1, m2;
+  int32_t id;
+} m3g_top2;
+
+ss_device_inline m3g_top2 m3g_top2_empty() {
+  m3g_top2 b;
+  b.m1 = -SS_INF;
+  b.m2 = -SS_INF;
+  b.id = -1;
+  return b;
+}
+/* an equal score of another index becomes the runner-up: a tie is always ambiguous */
+ss_device_inline void m3g_top2_offer(ss_thread m3g_top2* b, float s, int32_t j) {
+  if (s > b->m1) {
+    b->m2 = b->m1;
+    b->m1 = s;
+    b->id = j;
+  } else if (s > b->m2) {
+    b->m2 = s;
+  }
+}
+/* order-independent in the values; the index of a tied best is the lowest (and ambiguous anyway) */
+ss_device_inline void m3g_top2_merge(ss_thread m3g_top2* b, float m1, float m2, int32_t id) {
+  if (id < 0) return;
+  if (b->id < 0) {
+    b->m1 = m1;
+    b->m2 = m2;
+    b->id = id;
+    return;
+  }
+  float lo = m1 < b->m1 ? m1 : b->m1;
+  float hi2 = m2 > b->m2 ? m2 : b->m2;
+  float second = lo > hi2 ? lo : hi2;
+  if (m1 > b->m1 || (m1 == b->m1 && id < b->id)) {
+    b->m1 = m1;
+    b->id = id;
+  }
+  b->m2 = second;
+}
+
+/* ---- 1. the tiled scan ---------------------------------------------------------------------- */
+/* threadgroup (rb, split), thread t of M3T_THREADS; sm: M3T_SHARED_FLOATS of threadgroup memory */
+ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t split, uint32_t t, ss_global const float* A,
+                                  ss_global const int32_t* gather, ss_global const float* B, ss_global float* scratch,
+                                  ss_shared float* sm) {
+  ss_shared float* As = sm + M3T_AS;
+  ss_shared float* Bs = sm + M3T_BS;
+  ss_shared float* S = sm + M3T_S;
+  ss_shared float* Ga = sm + M3T_GA;
+  ss_shared float* Gb = sm + M3T_GB;
+  const uint32_t row0 = rb * M3T_TM;
+  const uint32_t tile0 = split * p.tiles_per_split;
+  const uint32_t tile1 = tile0 + p.tiles_per_split < p.col_tiles ? tile0 + p.tiles_per_split : p.col_tiles;
+  const bool l2 = p.dist == SS_DIST_L2;
+  const uint32_t chunks = (p.dim + M3T_KC - 1u) / M3T_KC;
+  const uint32_t rr = t / M3T_RT, rsub = t % M3T_RT;
+  const uint32_t cc = t % M3T_TN, csub = t / M3T_TN;
+  m3g_top2 best = m3g_top2_empty();
+  if (t < M3T_TM) {
+    float g = 0.0f;
+    if (l2 && row0 + t < p.n) {
+      uint64_t row = p.gather ? (uint64_t)gather[row0 + t] : (uint64_t)(row0 + t);
+      g = -0.5f * m3t_sumsq(A + row * p.dim, p.dim);
+    }
+    Ga[t] = g;
+  }
+  for (uint32_t tile = tile0; tile < tile1; ++tile) {
+    const uint32_t col0 = tile * M3T_TN;
+    const uint32_t ncols = p.m - col0 < M3T_TN ? p.m - col0 : M3T_TN;
+    m3t_acc acc;
+    m3t_zero(acc);
+    for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
+      const uint32_t k0 = chunk * M3T_KC;
+      const uint32_t kc = p.dim - k0 < M3T_KC ? p.dim - k0 : M3T_KC;
+      const uint32_t kc8 = (kc + 7u) & ~7u;
+      if (chunk > 0) ss_threadgroup_sync();
+      /* the rows' chunk stays put across tiles when one chunk holds the whole descriptor */
+      if (chunks > 1 || tile == tile0) m3t_load(As, M3T_AP, M3T_TM, A, gather, p.gather, row0, p.n, p.dim, k0, kc8, t);
+      m3t_load(Bs, M3T_BP, M3T_TN, B, gather, 0u, col0, p.m, p.dim, k0, kc8, t);
+      if (chunk == 0 && t < M3T_TN)
+        Gb[t] = (l2 && col0 + t < p.m) ? -0.5f * m3t_sumsq(B + (uint64_t)(col0 + t) * p.dim, p.dim) : 0.0f;
+      ss_threadgroup_sync();
+      m3t_accumulate(acc, As, Bs, kc8, t);
+    }
+    m3t_store(acc, S, t);
+    ss_threadgroup_sync();
+    if (row0 + rr < p.n) {
+      /* groups of 4 columns, interleaved between a row's threads (conflict-free 16-byte reads) */
+      for (uint32_t j = 0; j < M3T_TN / (4u * M3T_RT); ++j) {
+        const uint32_t c = 4u * (rsub + M3T_RT * j);
+        if (c >= ncols) continue;
+        float4 v = m3t_read4(S, rr * M3T_SP + c);
+        if (l2) {
+          const float4 g = m3t_read4(Gb, c);
+          v.x += g.x;
+          v.y += g.y;
+          v.z += g.z;
+          v.w += g.w;
+        }
+        const int32_t j0 = (int32_t)(col0 + c);
+        if (c + 4u <= ncols) {
+          m3g_top2_offer(&best, v.x, j0);
+          m3g_top2_offer(&best, v.y, j0 + 1);
+          m3g_top2_offer(&best, v.z, j0 + 2);
+          m3g_top2_offer(&best, v.w, j0 + 3);
+        } else {
+          m3g_top2_offer(&best, v.x, j0);
+          if (c + 1u < ncols) m3g_top2_offer(&best, v.y, j0 + 1);
+          if (c + 2u < ncols) m3g_top2_offer(&best, v.z, j0 + 2);
+        }
+      }
+    }
+    if (p.recip && cc < ncols) {
+      m3g_top2 cb = m3g_top2_empty();
+      const uint32_t rows = p.n - row0 < M3T_TM ? p.n - row0 : M3T_TM;
+      if (l2) {
+        for (uint32_t r = csub; r < rows; r += M3T_CT) m3g_top2_offer(&cb, S[r * M3T_SP + cc] + Ga[r], (int32_t)(row0 + r));
+      } else {
+        for (uint32_t r = csub; r < rows; r += M3T_CT) m3g_top2_offer(&cb, S[r * M3T_SP + cc], (int32_t)(row0 + r));
+      }
+      const uint64_t stride = (uint64_t)p.row_blocks * M3T_CT * p.m;
+      const uint64_t at = (uint64_t)(rb * M3T_CT + csub) * p.m + col0 + cc;
+      scratch[p.cp + at] = cb.m1;
+      scratch[p.cp + stride + at] = cb.m2;
+      ((ss_global int32_t*)scratch)[p.cp + 2u * stride + at] = cb.id;
+    }
+    ss_threadgroup_sync();
+  }
+  if (row0 + rr < p.n) {
+    const uint64_t stride = (uint64_t)p.splits * M3T_RT * p.n;
+    const uint64_t at = (uint64_t)(split * M3T_RT + rsub) * p.n + row0 + rr;
+    scratch[p.rp + at] = best.m1;
+    scratch[p.rp + stride + at] = best.m2;
+    ((ss_global int32_t*)scratch)[p.rp + 2u * stride + at] = best.id;
+  }
+}
+
+/* ---- 2. merges ---------------------------------------------------------------------------- */
+ss_device_inline void m3g_nn_decide(m3g_top2 b, float E, uint32_t entry, ss_global int32_t* out, ss_global float* scratch,
+                                    uint32_t list) {
+  if (b.id >= 0 && b.m2 < b.m1 - E) {
+    *out = b.id;
+    return;
+  }
+  ss_global uint32_t* l = (ss_global uint32_t*)scratch + list;
+  uint32_t slot = ss_atomic_add_u32(l, 1u);
+  l[1u + slot] = entry;
+}
+
+/* row i of n (one thread each) */
+ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, ss_global const float* A, ss_global const int32_t* gather,
+                                        ss_global float* scratch, ss_global const float* stats, ss_global int32_t* out) {
+  if (i >= p.n) return;
+  const uint32_t entries = p.splits * M3T_RT;
+  const uint64_t stride = (uint64_t)entries * p.n;
+  m3g_top2 b = m3g_top2_empty();
+  for (uint32_t e = 0; e < entries; ++e) {
+    uint64_t at = (uint64_t)e * p.n + i;
+    m3g_top2_merge(&b, scratch[p.rp + at], scratch[p.rp + stride + at], ((ss_global const int32_t*)scratch)[p.rp + 2u * stride + at]);
+  }
+  uint64_t row = p.gather ? (uint64_t)gather[i] : (uint64_t)i;
+  float E = m3g_tile_E(p.dim, p.dist, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]);
+  m3g_nn_decide(b, E, i, out + i, scratch, p.list);
+}
+
+/* column j of m (reciprocal; one thread each) */
+ss_device_inline void m3g_nn_merge_cols(const m3g_nn_params p, uint32_t j, ss_global const float* B, ss_global float* scratch,
+                                        ss_global const float* stats, ss_global int32_t* out) {
+  if (j >= p.m) return;
+  const uint32_t entries = p.row_blocks * M3T_CT;
+  const uint64_t stride = (uint64_t)entries * p.m;
+  m3g_top2 b = m3g_top2_empty();
+  for (uint32_t e = 0; e < entries; ++e) {
+    uint64_t at = (uint64_t)e * p.m + j;
+    m3g_top2_merge(&b, scratch[p.cp + at], scratch[p.cp + stride + at], ((ss_global const int32_t*)scratch)[p.cp + 2u * stride + at]);
+  }
+  float E = m3g_tile_E(p.dim, p.dist, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]);
+  m3g_nn_decide(b, E, 0x80000000u | j, out + j, scratch, p.list);
+}
+
+/* ---- 3. exact re-scan of the ambiguous ---------------------------------------------------- */
+/* threadgroup `group` of p.groups takes list entries group, group + groups, …; T threads (a power
+ * of two); red*: T entries of threadgroup memory each */
+ss_device_inline void m3g_nn_rescan(const m3g_nn_params p, uint32_t group, uint32_t t, uint32_t T, ss_global const float* A,
+                                    ss_global const int32_t* gather, ss_global const float* B, ss_global const float* scratch,
+                                    ss_global const float* stats, ss_global int32_t* out_rows, ss_global int32_t* out_cols,
+                                    ss_shared float* redf, ss_shared uint32_t* redh, ss_shared uint32_t* redl, ss_shared int32_t* redi) {
+  ss_global const uint32_t* list = (ss_global const uint32_t*)scratch + p.list;
+  const uint32_t count = list[0];
+  for (uint32_t e = group; e < count; e += p.groups) {
+    const uint32_t entry = list[1u + e];
+    const bool col = (entry & 0x80000000u) != 0u;
+    const uint32_t idx = entry & 0x7fffffffu;
+    ss_global const float* q;
+    ss_global const float* set;
+    uint32_t size;
+    float omax;
+    if (col) {
+      q = B + (uint64_t)idx * p.dim;
+      set = A;
+      size = p.n;
+      omax = stats[p.omax_col];
+    } else {
+      uint64_t row = p.gather ? (uint64_t)gather[idx] : (uint64_t)idx;
+      q = A + row * p.dim;
+      set = B;
+      size = p.m;
+      omax = stats[p.omax_row];
+    }
+    const float err = m3g_err_plain(p.dim, p.dist, m3g_norm_up(q, p.dim), omax);
+    float best = -SS_INF;
+    for (uint32_t j = t; j < size; j += T) {
+      float s = m3g_score_plain(q, set + (uint64_t)j * p.dim, p.dim, p.dist);
+      if (s > best) best = s;
+    }
+    redf[t] = best;
+    ss_threadgroup_sync();
+    for (uint32_t stride = T / 2u; stride > 0u; stride >>= 1) {
+      if (t < stride && redf[t + stride] > redf[t]) redf[t] = redf[t + stride];
+      ss_threadgroup_sync();
+    }
+    const float thr = redf[0] - 2.0f * err;
+    mast3r_x64 bk = 0;
+    int32_t bi = -1;
+    for (uint32_t j = t; j < size; j += T) {
+      ss_global const float* b = set + (uint64_t)j * p.dim;
+      if (!(m3g_score_plain(q, b, p.dim, p.dist) >= thr)) continue;
+      mast3r_x64 key = mast3r_x64_key(m3g_score_x64(q, b, p.dim, p.dist));
+      if (bi < 0 || key > bk) {
+        bk = key;
+        bi = (int32_t)j;
+      }
+    }
+    redh[t] = (uint32_t)(bk >> 32);
+    redl[t] = (uint32_t)bk;
+    redi[t] = bi;
+    ss_threadgroup_sync();
+    for (uint32_t stride = T / 2u; stride > 0u; stride >>= 1) {
+      if (t < stride) {
+        int32_t oi = redi[t + stride], mi = redi[t];
+        mast3r_x64 ok = ((mast3r_x64)redh[t + stride] << 32) | redl[t + stride];
+        mast3r_x64 mk = ((mast3r_x64)redh[t] << 32) | redl[t];
+        if (oi >= 0 && (mi < 0 || ok > mk || (ok == mk && oi < mi))) {
+          redh[t] = redh[t + stride];
+          redl[t] = redl[t + stride];
+          redi[t] = oi;
+        }
+      }
+      ss_threadgroup_sync();
+    }
+    if (t == 0u) {
+      if (col) out_cols[idx] = redi[0];
+      else out_rows[idx] = redi[0];
+    }
+    /* the next entry overwrites redf and the rest */
+    ss_threadgroup_sync();
+  }
+}
+
+/* ---- the largest norm of a set (rounded up): a threadgroup tree per group of T rows into
+ * partial[group], then one threadgroup over the partials into *target (max is exact: any order) */
+ss_device_inline void m3g_max_norm(uint32_t group, uint32_t t, uint32_t T, uint32_t rows, uint32_t dim, ss_global const float* src,
+                                   ss_shared float* red, ss_global float* partial) {
+  const uint32_t i = group * T + t;
+  red[t] = i < rows ? m3g_norm_up(src + (uint64_t)i * dim, dim) : 0.0f;
+  ss_threadgroup_sync();
+  for (uint32_t stride = T / 2u; stride > 0u; stride >>= 1) {
+    if (t < stride && red[t + stride] > red[t]) red[t] = red[t + stride];
+    ss_threadgroup_sync();
+  }
+  if (t == 0u) partial[group] = red[0];
+}
+ss_device_inline void m3g_max_reduce(uint32_t t, uint32_t T, uint32_t count, ss_global const float* partial, ss_shared float* red,
+                                     ss_global float* target) {
+  float m = 0.0f;
+  for (uint32_t i = t; i < count; i += T) m = partial[i] > m ? partial[i] : m;
+  red[t] = m;
+  ss_threadgroup_sync();
+  for (uint32_t stride = T / 2u; stride > 0u; stride >>= 1) {
+    if (t < stride && red[t + stride] > red[t]) red[t] = red[t + stride];
+    ss_threadgroup_sync();
+  }
+  if (t == 0u) *target = red[0];
+}
+
+#endif
