@@ -36,7 +36,7 @@
  * locates the libraries and the peer; SCANSTREAM_PYTHON the python3 with torch.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultContext, type NativeBuffer, type NativeContext } from '../src/native';
@@ -54,7 +54,8 @@ import { infoNCELoss, similarities } from '../src/mast3r/similarities';
 import { randomUnitRows, syntheticDescriptorPair } from '../src/mast3r/synthetic';
 import { batchedTriangulate, matchesToDepths } from '../src/mast3r/triangulate';
 
-const PYTHON = process.env.SCANSTREAM_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+/** the python3 that runs the peer: SCANSTREAM_PYTHON, else the first of PATH's and Debian's that imports torch */
+let PYTHON = process.env.SCANSTREAM_PYTHON ?? 'python3';
 /* beside the checkout, not the script: a bundle (bun build bench/run.ts) runs from elsewhere */
 const PEER = join(projectRoot, 'bench', 'peers', 'mast3r_torch.py');
 /** where the torch peer runs MASt3R's code: the GPU when our kernels run on CUDA */
@@ -126,7 +127,14 @@ function round(v: number): number {
 
 function hasTorch(): boolean {
   const probe = peerDevice === 'cuda' ? 'import torch, numpy; assert torch.cuda.is_available()' : 'import torch, numpy';
-  return spawnSync(PYTHON, ['-c', probe], { stdio: 'ignore' }).status === 0;
+  const candidates = process.env.SCANSTREAM_PYTHON ? [process.env.SCANSTREAM_PYTHON] : ['python3', '/usr/bin/python3'];
+  for (const py of candidates) {
+    if (spawnSync(py, ['-c', probe], { stdio: 'ignore' }).status === 0) {
+      PYTHON = py;
+      return true;
+    }
+  }
+  return false;
 }
 
 /** `--backend X` of the command line (bench/run.ts passes it through), else SCANSTREAM_BACKEND */

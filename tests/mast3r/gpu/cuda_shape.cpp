@@ -1,0 +1,254 @@
+/* The CUDA shape of the MASt3R GPU bodies (mast3r_nn_gpu.h, mast3r_similarity_gpu.h: 128 × 128
+ * tiles, 256 threads, the register tile step of mast3r_tile_gpu.h) run on the CPU without a GPU:
+ * each block's threads are fibers that meet at every __syncthreads (the emulator's fibers), in
+ * forward or reverse order, launched as native/cuda/mast3r.cu launches them. Held to the CPU's
+ * exact nearest neighbour (mast3r_nn_exact) on ties, near-ties and k-chunked dimensions, to the
+ * plain similarity chain bit for bit, and to a float64 InfoNCE. Prints "ok" or what differs. */
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <vector>
+#include "fiber.h"
+
+#define SS_BACKEND_CPU_COMPILE 1
+#define ss_device_inline static inline
+#define ss_host_device_inline static inline
+#define ss_global
+#define ss_shared
+#define ss_thread
+#define ss_constant const
+#define SS_INF (std::numeric_limits<float>::infinity())
+#define SS_NAN (std::numeric_limits<float>::quiet_NaN())
+static inline float ss_sqrt(float v) { return std::sqrt(v); }
+static inline float ss_fma(float a, float b, float c) { return std::fma(a, b, c); }
+static inline float ss_exp(float v) { return std::exp(v); }
+static inline int32_t ss_round_to_int(float v) { return (int32_t)std::lrintf(v); }
+static inline uint32_t ss_atomic_add_u32(uint32_t* p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+struct float4 { float x, y, z, w; };
+static inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
+void sim_sync();
+#define ss_threadgroup_sync() sim_sync()
+#include "scanstream.h"
+#include "mast3r_real.h"
+#include "mast3r_gpu_params.h"
+#include "mast3r_tile_gpu.h"
+#include "mast3r_nn_gpu.h"
+#include "mast3r_similarity_gpu.h"
+#include "mast3r_nn.h"
+
+/* ---- a block of fibers ---- */
+static msl_emu::fiber g_sched;
+struct Th { msl_emu::fiber f; msl_emu::fiber_stack st; int state; /* 0 run 1 wait 2 done */ };
+static std::vector<Th> g_th;
+static int g_cur;
+static std::function<void(uint32_t)> g_body;
+static bool g_reverse;
+void sim_sync() {
+  g_th[g_cur].state = 1;
+  msl_emu::fiber_switch(&g_th[g_cur].f, &g_sched);
+}
+static void entry(void* arg) {
+  int t = (int)(intptr_t)arg;
+  g_body((uint32_t)t);
+  g_th[t].state = 2;
+  msl_emu::fiber_switch(&g_th[t].f, &g_sched);
+}
+static void run_block(uint32_t T, std::function<void(uint32_t)> body) {
+  if (g_th.size() < T) {
+    size_t old = g_th.size();
+    g_th.resize(T);
+    for (size_t i = old; i < T; ++i) msl_emu::fiber_stack_create(&g_th[i].st, 256 << 10);
+  }
+  g_body = body;
+  for (uint32_t t = 0; t < T; ++t) {
+    g_th[t].state = 0;
+    msl_emu::fiber_prepare(&g_th[t].f, &g_th[t].st, entry, (void*)(intptr_t)t);
+  }
+  for (;;) {
+    bool any = false;
+    for (uint32_t k = 0; k < T; ++k) {
+      uint32_t t = g_reverse ? T - 1 - k : k;
+      if (g_th[t].state != 0) continue;
+      any = true;
+      g_cur = (int)t;
+      msl_emu::fiber_switch(&g_sched, &g_th[t].f);
+    }
+    if (any) continue;
+    bool waiting = false;
+    for (uint32_t t = 0; t < T; ++t) if (g_th[t].state == 1) { g_th[t].state = 0; waiting = true; }
+    if (!waiting) break;
+  }
+}
+static std::vector<float> g_smem(M3T_SHARED_FLOATS + 16);
+static float g_red[4][M3T_THREADS];
+
+static const uint32_t kSM = 132;
+static void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t* splits, uint32_t* per) {
+  uint32_t want = kSM * 16;
+  uint32_t s = (want + row_blocks - 1) / row_blocks;
+  uint32_t max_s = (col_tiles + 3) / 4;
+  if (s > max_s) s = max_s;
+  if (s < 1) s = 1;
+  *per = (col_tiles + s - 1) / s;
+  *splits = (col_tiles + *per - 1) / *per;
+}
+static m3g_nn_params nn_params(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist) {
+  m3g_nn_params p = {};
+  p.n = n; p.m = m; p.dim = dim; p.dist = dist;
+  p.row_blocks = (n + M3T_TM - 1) / M3T_TM;
+  p.col_tiles = (m + M3T_TN - 1) / M3T_TN;
+  plan_splits(p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
+  p.groups = 7;
+  return p;
+}
+static void max_norm(const float* src, uint32_t rows, uint32_t dim, float* partial, float* target) {
+  uint32_t groups = (rows + M3T_THREADS - 1) / M3T_THREADS;
+  for (uint32_t g = 0; g < groups; ++g) run_block(M3T_THREADS, [&](uint32_t t) { m3g_max_norm(g, t, M3T_THREADS, rows, dim, src, g_red[0], partial); });
+  run_block(M3T_THREADS, [&](uint32_t t) { m3g_max_reduce(t, M3T_THREADS, groups, partial, g_red[0], target); });
+}
+static uint32_t g_ambiguous;
+static void nn_launch(const m3g_nn_params& p, const float* A, const int32_t* gather, const float* B, float* scratch, const float* stats, int32_t* out_rows, int32_t* out_cols) {
+  ((uint32_t*)scratch)[p.list] = 0;
+  for (uint32_t rb = 0; rb < p.row_blocks; ++rb)
+    for (uint32_t sp = 0; sp < p.splits; ++sp) run_block(M3T_THREADS, [&](uint32_t t) { m3g_nn_scan(p, rb, sp, t, A, gather, B, scratch, g_smem.data()); });
+  for (uint32_t i = 0; i < p.n; ++i) m3g_nn_merge_rows(p, i, A, gather, scratch, stats, out_rows);
+  if (p.recip) for (uint32_t j = 0; j < p.m; ++j) m3g_nn_merge_cols(p, j, B, scratch, stats, out_cols);
+  g_ambiguous += ((uint32_t*)scratch)[p.list];
+  for (uint32_t g = 0; g < p.groups; ++g)
+    run_block(M3T_THREADS, [&](uint32_t t) { m3g_nn_rescan(p, g, t, M3T_THREADS, A, gather, B, scratch, stats, out_rows, out_cols, g_red[0], (uint32_t*)g_red[1], (uint32_t*)g_red[2], (int32_t*)g_red[3]); });
+}
+static void reciprocal(const float* a, const float* b, uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, int32_t* nn_a, int32_t* nn_b) {
+  m3g_nn_params p = nn_params(n, m, dim, dist);
+  p.recip = 1;
+  const uint32_t ga = (n + M3T_THREADS - 1) / M3T_THREADS, gb = (m + M3T_THREADS - 1) / M3T_THREADS;
+  const uint64_t rp_words = 3ull * p.splits * M3T_RT * n, cp_words = 3ull * p.row_blocks * M3T_CT * m;
+  const uint64_t part_at = 2, rp_at = part_at + ga + gb, cp_at = rp_at + rp_words, list_at = cp_at + cp_words;
+  std::vector<float> s(list_at + 1 + n + m, 12345.0f);
+  p.rp = (uint32_t)rp_at; p.cp = (uint32_t)cp_at; p.list = (uint32_t)list_at; p.omax_row = 1; p.omax_col = 0;
+  max_norm(a, n, dim, s.data() + part_at, s.data());
+  max_norm(b, m, dim, s.data() + part_at + ga, s.data() + 1);
+  nn_launch(p, a, (const int32_t*)a, b, s.data(), s.data(), nn_a, nn_b);
+}
+static void query(const float* qm, const int32_t* qi, uint32_t count, const float* db, uint32_t dpx, uint32_t dim, uint32_t dist, int32_t* out) {
+  std::vector<float> index(16, 0.0f), part((dpx + M3T_THREADS - 1) / M3T_THREADS);
+  max_norm(db, dpx, dim, part.data(), index.data() + 8);
+  m3g_nn_params p = nn_params(count, dpx, dim, dist);
+  p.gather = 1; p.omax_row = 8;
+  const uint64_t rp_words = 3ull * p.splits * M3T_RT * count;
+  p.rp = 0; p.list = (uint32_t)rp_words;
+  std::vector<float> s(rp_words + 1 + count, 777.0f);
+  nn_launch(p, qm, qi, db, s.data(), index.data(), out, out);
+}
+static void similarity(const float* d1, const float* d2, uint32_t batch, uint32_t n, uint32_t m, uint32_t dim, uint32_t euc, float* out) {
+  m3g_sim_params p = {};
+  p.batch = batch; p.n = n; p.m = m; p.dim = dim; p.euc = euc;
+  p.row_blocks = (n + M3T_TM - 1) / M3T_TM; p.col_tiles = (m + M3T_TN - 1) / M3T_TN;
+  p.tiles_per_split = 1; p.splits = p.col_tiles;
+  for (uint32_t g = 0; g < batch * p.row_blocks; ++g)
+    for (uint32_t sp = 0; sp < p.splits; ++sp) run_block(M3T_THREADS, [&](uint32_t t) { m3g_sim_scan(p, g, sp, t, d1, d2, out, g_smem.data()); });
+}
+static void infonce(const float* d1, const float* d2, uint32_t batch, uint32_t n, uint32_t dim, uint32_t euc, float temp, float eps, float* loss) {
+  m3g_sim_params p = {};
+  p.batch = batch; p.n = n; p.m = n; p.dim = dim; p.euc = euc; p.lse = 1;
+  p.row_blocks = (n + M3T_TM - 1) / M3T_TM; p.col_tiles = (n + M3T_TN - 1) / M3T_TN;
+  plan_splits(batch * p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
+  p.splits = p.col_tiles; p.tiles_per_split = 1; /* force several entries per row */
+  p.inv_t = 1.0f / temp;
+  uint64_t rows = (uint64_t)batch * n, entries = (uint64_t)p.splits * M3T_RT, half = 3 * entries * rows;
+  std::vector<float> s(2 * half, 999.0f);
+  p.lp = 0;
+  for (uint32_t g = 0; g < batch * p.row_blocks; ++g) for (uint32_t sp = 0; sp < p.splits; ++sp) run_block(M3T_THREADS, [&](uint32_t t) { m3g_sim_scan(p, g, sp, t, d1, d2, s.data(), g_smem.data()); });
+  p.lp = (uint32_t)half;
+  for (uint32_t g = 0; g < batch * p.row_blocks; ++g) for (uint32_t sp = 0; sp < p.splits; ++sp) run_block(M3T_THREADS, [&](uint32_t t) { m3g_sim_scan(p, g, sp, t, d2, d1, s.data(), g_smem.data()); });
+  m3g_infonce_params q = {};
+  q.batch = batch; q.n = n; q.dim = dim; q.euc = euc; q.entries = (uint32_t)entries; q.lp_row = 0; q.lp_col = (uint32_t)half; q.inv_t = p.inv_t; q.log_eps = (float)std::log((double)eps);
+  for (uint32_t i = 0; i < rows; ++i) m3g_infonce_pair(q, i, d1, d2, s.data(), loss);
+}
+
+static std::vector<float> unit_rows(uint32_t n, uint32_t d, uint32_t seed) {
+  std::mt19937 r(seed); std::normal_distribution<float> g;
+  std::vector<float> v((size_t)n * d);
+  for (uint32_t i = 0; i < n; ++i) { double s = 0; for (uint32_t k = 0; k < d; ++k) { float x = g(r); v[i * d + k] = x; s += (double)x * x; } for (uint32_t k = 0; k < d; ++k) v[i * d + k] = (float)(v[i * d + k] / std::sqrt(s)); }
+  return v;
+}
+static float maxnorm_ref(const std::vector<float>& v, uint32_t n, uint32_t d) { float m = 0; for (uint32_t i = 0; i < n; ++i) { float x = mast3r_norm(v.data() + (size_t)i * d, d); m = x > m ? x : m; } return m; }
+
+int main(int argc, char** argv) {
+  int bad = 0;
+  for (int order = 0; order < 2; ++order) {
+    g_reverse = order == 1;
+    for (uint32_t dim : {24u, 40u, 5u}) for (uint32_t dist : {0u, 1u}) {
+      uint32_t n = 300, m = 270;
+      auto a = unit_rows(n, dim, 1 + dim), b = unit_rows(m, dim, 2 + dim);
+      std::memcpy(b.data() + 200 * dim, b.data(), 60 * dim * 4);   /* ties in nn_a */
+      std::memcpy(a.data() + 250 * dim, a.data() + 10 * dim, 40 * dim * 4); /* ties in nn_b */
+      std::memcpy(a.data() + 100 * dim, b.data() + 150 * dim, dim * 4);
+      std::memcpy(b.data() + 151 * dim, b.data() + 150 * dim, dim * 4);
+      b[151 * dim + 3] = std::nextafter(b[151 * dim + 3], 2.0f);
+      std::vector<int32_t> na(n), nb(m);
+      g_ambiguous = 0;
+      reciprocal(a.data(), b.data(), n, m, dim, dist, na.data(), nb.data());
+      float am = maxnorm_ref(a, n, dim), bm = maxnorm_ref(b, m, dim);
+      int diff = 0;
+      for (uint32_t i = 0; i < n; ++i) diff += na[i] != mast3r_nn_exact(a.data() + (size_t)i * dim, b.data(), m, dim, dist, bm);
+      for (uint32_t j = 0; j < m; ++j) diff += nb[j] != mast3r_nn_exact(b.data() + (size_t)j * dim, a.data(), n, dim, dist, am);
+      printf("order %d reciprocal dim %u dist %u: %d differ (ambiguous %u)\n", order, dim, dist, diff, g_ambiguous);
+      bad += diff;
+      /* queries: gathered rows of a map against a db map of 2000 pixels with a copied patch */
+      uint32_t dpx = 2000, qpx = 900, count = 150;
+      auto db = unit_rows(dpx, dim, 3 + dim), qm = unit_rows(qpx, dim, 4 + dim);
+      std::memcpy(db.data() + 1500 * dim, db.data() + 100 * dim, 300 * dim * 4);
+      std::memcpy(qm.data() + 50 * dim, db.data() + 120 * dim, 20 * dim * 4);
+      std::vector<int32_t> qi(count), out(count, -7);
+      for (uint32_t i = 0; i < count; ++i) qi[i] = (int32_t)((i * 37 + 11) % qpx);
+      for (uint32_t i = 0; i < 20; ++i) qi[i] = 50 + i;
+      g_ambiguous = 0;
+      query(qm.data(), qi.data(), count, db.data(), dpx, dim, dist, out.data());
+      float dm = maxnorm_ref(db, dpx, dim);
+      diff = 0;
+      for (uint32_t i = 0; i < count; ++i) diff += out[i] != mast3r_nn_exact(qm.data() + (size_t)qi[i] * dim, db.data(), dpx, dim, dist, dm);
+      printf("order %d query dim %u dist %u: %d differ (ambiguous %u)\n", order, dim, dist, diff, g_ambiguous);
+      bad += diff;
+    }
+    for (uint32_t euc : {0u, 1u}) for (uint32_t dim : {24u, 40u}) {
+      uint32_t B = 2, n = 150, m = 140;
+      auto d1 = unit_rows(B * n, dim, 5), d2 = unit_rows(B * m, dim, 6);
+      std::vector<float> out((size_t)B * n * m, -1.0f);
+      similarity(d1.data(), d2.data(), B, n, m, dim, euc, out.data());
+      double worst = 0;
+      for (uint32_t bb = 0; bb < B; ++bb) for (uint32_t i = 0; i < n; ++i) for (uint32_t j = 0; j < m; ++j) {
+        float r = m3g_sim(d1.data() + ((size_t)bb * n + i) * dim, d2.data() + ((size_t)bb * m + j) * dim, dim, euc);
+        worst = std::max(worst, (double)std::fabs(r - out[((size_t)bb * n + i) * m + j]));
+      }
+      printf("order %d similarity euc %u dim %u: max |diff| %g\n", order, euc, dim, worst);
+      if (worst != 0) bad++;
+      /* InfoNCE against a float64 two-pass reference */
+      auto e1 = unit_rows(B * n, dim, 7), e2 = e1;
+      auto noise = unit_rows(B * n, dim, 8);
+      for (size_t i = 0; i < e2.size(); ++i) e2[i] += 0.4f * noise[i];
+      std::vector<float> loss(B * n);
+      infonce(e1.data(), e2.data(), B, n, dim, euc, 0.05f, 1e-8f, loss.data());
+      double wrel = 0;
+      for (uint32_t bb = 0; bb < B; ++bb) for (uint32_t i = 0; i < n; ++i) {
+        const float* a = e1.data() + ((size_t)bb * n + i) * dim; const float* c = e2.data() + ((size_t)bb * n + i) * dim;
+        auto lse = [&](const float* q, const float* base, bool first) { double mx = -INFINITY; std::vector<double> v(n); for (uint32_t k = 0; k < n; ++k) { v[k] = (first ? m3g_sim(q, base + (size_t)k * dim, dim, euc) : m3g_sim(base + (size_t)k * dim, q, dim, euc)) ; v[k] = (double)((float)v[k] * (1.0f / 0.05f)); mx = std::max(mx, v[k]); } double s = 0; for (double x : v) s += std::exp(x - mx); return mx + std::log(s); };
+        double pos = (double)(m3g_sim(a, c, dim, euc) * (1.0f / 0.05f));
+        double t1 = pos - lse(c, e1.data() + (size_t)bb * n * dim, false), t2 = pos - lse(a, e2.data() + (size_t)bb * n * dim, true);
+        double le = std::log(1e-8); t1 = std::max(t1, le); t2 = std::max(t2, le);
+        double ref = -(t1 + t2);
+        wrel = std::max(wrel, std::fabs(ref - loss[bb * n + i]) / std::max(1e-3, std::fabs(ref)));
+      }
+      printf("order %d infonce euc %u dim %u: max rel diff %g\n", order, euc, dim, wrel);
+      if (!(wrel < 1e-4)) bad++;
+    }
+  }
+  printf(bad ? "BAD %d\n" : "ok\n", bad);
+  return bad != 0;
+}
