@@ -1002,14 +1002,22 @@ ss_device_inline void m3t_store(const m3t_acc& acc, float* S, uint32_t t) {
 ss_device_inline void m3t_load(ss_shared float* dst, uint32_t stride, uint32_t rows_in_tile, ss_global const float* src,
                                ss_global const int32_t* gather, uint32_t gather_on, uint32_t row0, uint32_t nrows, uint32_t dim,
                                uint32_t k0, uint32_t kc8, uint32_t t) {
+  /* (r, k) of element e = r·kc8 + k, stepped without a division per element */
+  uint32_t r = t / kc8, k = t % kc8;
+  const uint32_t dr = M3T_THREADS / kc8, dk = M3T_THREADS % kc8;
   for (uint32_t e = t; e < rows_in_tile * kc8; e += M3T_THREADS) {
-    uint32_t r = e / kc8, k = e % kc8;
     float v = 0.0f;
     if (row0 + r < nrows && k0 + k < dim) {
       uint64_t row = gather_on ? (uint64_t)gather[row0 + r] : (uint64_t)(row0 + r);
       v = src[row * dim + k0 + k];
     }
     dst[k * stride + r] = v;
+    r += dr;
+    k += dk;
+    if (k >= kc8) {
+      k -= kc8;
+      ++r;
+    }
   }
 }
 
