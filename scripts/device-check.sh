@@ -3,11 +3,12 @@
 #   build     the CPU (+ stand-in) and CUDA libraries (sm_90)
 #   parity    the parity suite: every kernel on CUDA (or on the CPU in its place) vs the CPU
 #   sanitize  compute-sanitizer memcheck and racecheck over the CUDA parity group
-#   bench     bench/backends.ts twice
+#   bench     bench/backends.ts (fusion frames and every kernel's parity case per backend)
 #   scan      `scan` of the TUM clip (.device/tum30) on --backend cpu and cuda: trajectory
 #             difference (ATE of one against the other), per-stage times and the CPU fallback's cost
+#   mast3r    bench/mast3r.ts --backend cuda: our kernels on CUDA against MASt3R's code on torch CUDA
 # Results under $OUT (at most 8 files come back): summary.txt, logs.txt, parity.txt,
-# backends1.json, backends2.json, scan-cpu.json, scan-cuda.json, scan-compare.json.
+# backends.json, scan-cpu.json, scan-cuda.json, scan-compare.json, mast3r.json.
 #
 # Prepare here first (the device call carries .device; ~60 MiB of the 64 allowed):
 #   mkdir -p .device && xz -T2 -c node_modules/bun/bin/bun.exe > .device/bun.xz
@@ -15,13 +16,14 @@
 #   bun build tests/parity/parity.test.ts --target=bun --outfile .device/parity.test.js
 #   bun build bench/backends.ts --target=bun --outfile .device/backends.js
 #   bun build src/cli.ts --target=bun --external sharp --outfile .device/cli.js
+#   bun build bench/mast3r.ts --target=bun --outfile .device/mast3r.js
 #   git archive --format=tar.gz -o .device/src.tgz HEAD   (optional: check HEAD, bundles built from it too)
 #   .device/tum30: the first 30 frames of ../shared/data/tum_fr1_rpy with lossless WebP colour
 #     (pixel-identical to the PNGs; the clip in PNG does not fit the carry) and the PNG depth,
 #     associations.txt and groundtruth.txt
 # then `bash scripts/device-check.sh` there with carry [".device"].
 set -u
-STEPS=${STEPS:-build parity sanitize bench scan}
+STEPS=${STEPS:-build parity scan mast3r bench sanitize}
 # .device/src.tgz (git archive HEAD): check that commit, not the working tree that travelled with it
 if [ -f .device/src.tgz ] && [ -z "${SCANSTREAM_CHECKOUT:-}" ]; then
   rm -rf /tmp/checkout && mkdir -p /tmp/checkout && tar xzf .device/src.tgz -C /tmp/checkout && cp -r .device /tmp/checkout/
@@ -41,21 +43,8 @@ if has build; then
   { echo "== build-cpu"; tail -5 /tmp/build-cpu.log; echo "== build-cuda"; tail -5 /tmp/build-cuda.log; } >> "$OUT/logs.txt"
 fi
 if has parity; then
-  timeout 240 /tmp/bun test ./.device/parity.test.js > "$OUT/parity.txt" 2>&1; log "parity exit $?"
+  timeout 120 /tmp/bun test ./.device/parity.test.js > "$OUT/parity.txt" 2>&1; log "parity exit $?"
   grep -E "^\(fail\)|pass$|fail$|skip$" "$OUT/parity.txt" | tail -6 | tee -a "$OUT/summary.txt"
-fi
-if has sanitize; then
-  timeout 240 compute-sanitizer --tool memcheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "^cuda" > /tmp/memcheck.txt 2>&1
-  log "memcheck exit $? $(grep -E 'ERROR SUMMARY' /tmp/memcheck.txt | tail -1)"
-  timeout 200 compute-sanitizer --tool racecheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "^cuda.*TSDF" > /tmp/racecheck.txt 2>&1
-  log "racecheck exit $? $(grep -E 'RACECHECK SUMMARY' /tmp/racecheck.txt | tail -1)"
-  { echo "== memcheck"; tail -30 /tmp/memcheck.txt; echo "== racecheck"; tail -15 /tmp/racecheck.txt; } >> "$OUT/logs.txt"
-fi
-if has bench; then
-  for run in 1 2; do
-    timeout 150 /tmp/bun .device/backends.js > "$OUT/backends$run.json" 2>> /tmp/backends.err; log "bench $run exit $?"
-  done
-  { echo "== backends stderr"; tail -20 /tmp/backends.err; } >> "$OUT/logs.txt"
 fi
 if has scan; then
   for b in cpu cuda; do
@@ -81,4 +70,20 @@ for b in ('cpu', 'cuda'):
     print(b, 'fallback calls', fb['calls'], 'bytes', fb['bytesCopied'], 'ms', round(fb['ms'], 1),
           'ms/frame', round(fb['ms'] / max(1, r['frames']), 2), 'kernels', fb['kernels'])
 PY
+fi
+if has mast3r; then
+  SCANSTREAM_COMMIT=$(cat .device/commit 2>/dev/null) timeout 150 /tmp/bun .device/mast3r.js --backend cuda > "$OUT/mast3r.json" 2> /tmp/mast3r.err
+  log "mast3r bench exit $?"
+  { echo "== mast3r stderr"; tail -60 /tmp/mast3r.err; } | tee -a "$OUT/logs.txt" | tail -40
+fi
+if has bench; then
+  timeout 60 /tmp/bun .device/backends.js > "$OUT/backends.json" 2>> /tmp/backends.err; log "bench exit $?"
+  { echo "== backends stderr"; tail -20 /tmp/backends.err; } >> "$OUT/logs.txt"
+fi
+if has sanitize; then
+  timeout 45 compute-sanitizer --tool memcheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "^cuda" > /tmp/memcheck.txt 2>&1
+  log "memcheck exit $? $(grep -E 'ERROR SUMMARY' /tmp/memcheck.txt | tail -1)"
+  timeout 45 compute-sanitizer --tool racecheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "^cuda" > /tmp/racecheck.txt 2>&1
+  log "racecheck exit $? $(grep -E 'RACECHECK SUMMARY' /tmp/racecheck.txt | tail -1)"
+  { echo "== memcheck"; tail -30 /tmp/memcheck.txt; echo "== racecheck"; tail -15 /tmp/racecheck.txt; } >> "$OUT/logs.txt"
 fi
