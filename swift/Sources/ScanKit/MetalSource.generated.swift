@@ -4184,7 +4184,8 @@ ss_device_inline void icp_reduce_group(const ss_icp_reduce_args a, uint32_t grou
       }
     ss_threadgroup_sync();
   }
-  if (t < 2 * SS_ICP_TERMS) partials[2 * SS_ICP_TERMS * group + t] = tree[t * n];
+  /* 64 sums, whatever n is (a pipeline may allow only 32 threads) */
+  for (uint32_t j = t; j < 2 * SS_ICP_TERMS; j += n) partials[2 * SS_ICP_TERMS * group + j] = tree[j * n];
 }
 
 #endif
