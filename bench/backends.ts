@@ -1,7 +1,7 @@
 /**
  * Every backend present (CPU, and CUDA, Metal or metal-emu when their library is built):
  * (1) the fusion kernels per frame — integrate and incremental meshing on the synthetic room at
- * 640×480 and 1 cm voxels, and one ray-cast; (2) every kernel of the ABI through its parity case
+ * 640×480 with 1 cm and 5 mm voxels, and one ray-cast; (2) every kernel of the ABI through its parity case
  * (tests/parity: small random inputs), median ms per case, where it ran (on the backend or on the
  * CPU in its place) and the ratio to the CPU. Run on the GPU machine to compare backends on the
  * same inputs; on metal-emu it shows what emulation costs.
@@ -67,35 +67,41 @@ export async function runBackendsBench(): Promise<object> {
     if (backend === 'metal-emu') continue;
     const ctx = NativeContext.create({ backend });
     try {
-      const integrate: number[] = [], mesh: number[] = [], raycast: number[] = [];
-      let triangles = 0;
-      for (let pass = 0; pass < 2; pass++) {
-        const vol = new TsdfVolume(ctx, { voxelSize: 0.01, maxDepth: 4, maxBlocks: 200_000 });
-        for (const f of frames) {
-          const t0 = performance.now();
-          vol.integrate(f.depth as Float32Array, f.rgb, f.intrinsics, f.groundTruthPose as Float64Array);
-          const t1 = performance.now();
-          vol.meshDirty();
-          const t2 = performance.now();
-          if (pass === 1) {
-            integrate.push(t1 - t0);
-            mesh.push(t2 - t1);
+      // 1 cm (the default) and 5 mm voxels (the fine-scale target: 8× the blocks)
+      const row: Record<string, unknown> = { threads: ctx.threads };
+      for (const [key, voxelSize, maxBlocks] of [['voxel10mm', 0.01, 200_000], ['voxel5mm', 0.005, 800_000]] as const) {
+        const integrate: number[] = [], mesh: number[] = [], raycast: number[] = [];
+        let triangles = 0, blocks = 0;
+        for (let pass = 0; pass < 2; pass++) {
+          const vol = new TsdfVolume(ctx, { voxelSize, maxDepth: 4, maxBlocks });
+          for (const f of frames) {
+            const t0 = performance.now();
+            vol.integrate(f.depth as Float32Array, f.rgb, f.intrinsics, f.groundTruthPose as Float64Array);
+            const t1 = performance.now();
+            vol.meshDirty();
+            const t2 = performance.now();
+            if (pass === 1) {
+              integrate.push(t1 - t0);
+              mesh.push(t2 - t1);
+            }
           }
+          for (let k = 0; k < 5; k++) {
+            const t = performance.now();
+            vol.raycast(frames[30]!.intrinsics, frames[30]!.groundTruthPose as Float64Array);
+            raycast.push(performance.now() - t);
+          }
+          triangles = vol.triangles;
+          blocks = vol.blockCount;
+          vol.destroy();
         }
-        for (let k = 0; k < 5; k++) {
-          const t = performance.now();
-          vol.raycast(frames[30]!.intrinsics, frames[30]!.groundTruthPose as Float64Array);
-          raycast.push(performance.now() - t);
-        }
-        triangles = vol.triangles;
-        vol.destroy();
+        row[key] = { integrate: summarize(integrate), incrementalMesh: summarize(mesh), raycast: summarize(raycast), triangles, blocks };
       }
-      results[backend] = { threads: ctx.threads, integrate: summarize(integrate), incrementalMesh: summarize(mesh), raycast: summarize(raycast), triangles };
+      results[backend] = row;
     } finally {
       ctx.destroy();
     }
   }
-  return { suite: 'backends', frames: frames.length, resolution: '640x480', voxel: 0.01, results, kernelCases: runKernelCasesBench() };
+  return { suite: 'backends', frames: frames.length, resolution: '640x480', voxels: [0.01, 0.005], results, kernelCases: runKernelCasesBench() };
 }
 
 if (import.meta.main) console.log(JSON.stringify(await runBackendsBench(), null, 2));
