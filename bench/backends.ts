@@ -69,7 +69,7 @@ export async function runBackendsBench(): Promise<object> {
     try {
       // 1 cm (the default) and 5 mm voxels (the fine-scale target: 8× the blocks)
       const row: Record<string, unknown> = { threads: ctx.threads };
-      for (const [key, voxelSize, maxBlocks] of [['voxel10mm', 0.01, 200_000], ['voxel5mm', 0.005, 800_000]] as const) {
+      for (const [key, voxelSize, maxBlocks] of [['voxel10mm', 0.01, 200_000], ['voxel5mm', 0.005, 300_000]] as const) {
         const integrate: number[] = [], mesh: number[] = [], raycast: number[] = [];
         let triangles = 0, blocks = 0;
         for (let pass = 0; pass < 2; pass++) {
