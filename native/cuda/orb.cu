@@ -58,11 +58,7 @@ __global__ void __launch_bounds__(64) k_orb_describe(const __grid_constant__ ss_
   orb_gpu_describe(p, i, threadIdx.x & 31u, gray, pyr, smooth, selected, keypoints, descriptors);
 }
 
-/* Not exported yet: on the H100 (2026-12-06) its keypoints differed from the CPU's (parity: xy
- * normalised error 0.90) while the same body passes on metal-emu in every thread order; until that is
- * found, ss_orb_extract runs on the CPU in CUDA's place (native/cuda/IMPLEMENTED) and this stays
- * compiled so the fix is one line. */
-ss_status ss_cuda_orb_extract(ss_context* ctx, const ss_orb_extract_args* args, ss_buffer* gray, ss_buffer* keypoints,
+extern "C" SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract_args* args, ss_buffer* gray, ss_buffer* keypoints,
                                            ss_buffer* descriptors, ss_buffer* count) {
   SS_REQUIRE_ARGS(ctx, args);
   const ss_orb_extract_args a = *args;

@@ -72,6 +72,21 @@ ss_device_inline uint32_t orb_cell_of(ss_args_ref(ss_orb_gpu_plan) p, uint32_t l
   return p.level[l].cell_base + (uint32_t)((y - e) / c) * p.level[l].cells_x + (uint32_t)((x - e) / c);
 }
 
+/* fast_score(px, stride) of a pixel that is a corner at threshold t0 ≥ 0, as the largest threshold that
+ * fast_is_corner still accepts (fast_score's definition; fast_is_corner is monotone in the threshold):
+ * a binary search over compares only. On sm_90 (CUDA 13.0, H200, 2026-12-06) fast_score's chains of
+ * min/max came out of the compiler as c − min(circle) — corners and counts right, scores wrong — while
+ * its PTX was correct; the corner test compiles right there, so the GPU passes derive the score from it. */
+ss_device_inline int32_t orb_gpu_fast_score(ss_global const uint8_t* px, int32_t stride, int32_t t0) {
+  int32_t lo = t0, hi = 254; /* fast_is_corner(px, lo) holds; the answer is in [lo, hi] */
+  while (lo < hi) {
+    const int32_t mid = (lo + hi + 1) >> 1;
+    if (fast_is_corner(px, stride, mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /* 3. pixel g of all levels: score[g] = FAST score + 1 at a corner, else 0 */
 ss_device_inline void orb_gpu_fast(ss_args_ref(ss_orb_gpu_plan) p, uint32_t g, ss_global const uint8_t* gray, ss_global const uint8_t* pyr,
                                    ss_global uint8_t* score, ss_global uint32_t* cell_count, ss_global uint32_t* level_count) {
@@ -83,7 +98,7 @@ ss_device_inline void orb_gpu_fast(ss_args_ref(ss_orb_gpu_plan) p, uint32_t g, s
   if (x >= e && x < w - e && y >= e && y < h - e) {
     ss_global const uint8_t* px = orb_level_image(p, l, gray, pyr) + i;
     if (fast_is_corner(px, w, (int32_t)p.fast_threshold)) {
-      v = (uint32_t)ss_min_i(fast_score(px, w) + 1, 255);
+      v = (uint32_t)ss_min_i(orb_gpu_fast_score(px, w, (int32_t)p.fast_threshold) + 1, 255);
       ss_atomic_add_u32(cell_count + orb_cell_of(p, l, x, y), 1u);
       ss_atomic_add_u32(level_count + l, 1u);
     }
@@ -101,7 +116,8 @@ ss_device_inline void orb_gpu_fast_retry(ss_args_ref(ss_orb_gpu_plan) p, uint32_
   const int32_t x = (int32_t)(i % p.level[l].w), y = (int32_t)(i / p.level[l].w);
   if (x < e || x >= w - e || y < e || y >= h - e || cell_count[orb_cell_of(p, l, x, y)] != 0u) return;
   ss_global const uint8_t* px = orb_level_image(p, l, gray, pyr) + i;
-  if (fast_is_corner(px, w, (int32_t)p.fast_min_threshold)) score[g] = (uint8_t)ss_min_i(fast_score(px, w) + 1, 255);
+  if (fast_is_corner(px, w, (int32_t)p.fast_min_threshold))
+    score[g] = (uint8_t)ss_min_i(orb_gpu_fast_score(px, w, (int32_t)p.fast_min_threshold) + 1, 255);
 }
 
 /* 3×3 non-maximum suppression at r (the score map at the pixel): strict against earlier neighbours, ≥ against
