@@ -69,6 +69,14 @@ for b in ('cpu', 'cuda'):
     print(b, 'frames', r['frames'], 'fps', r['framesPerSecond'], 'pipeline fps', r.get('pipelineFramesPerSecond'), 'stages', stages)
     print(b, 'fallback calls', fb['calls'], 'bytes', fb['bytesCopied'], 'ms', round(fb['ms'], 1),
           'ms/frame', round(fb['ms'] / max(1, r['frames']), 2), 'kernels', fb['kernels'])
+    # where the time goes: kernels, transfers, the FFI's share, and TypeScript (the stages' rest)
+    t = n['times']
+    staged = sum(v['meanMs'] * v['count'] for v in r['stages'].values())
+    native = t['kernelMs'] + t['uploads']['ms'] + t['downloads']['ms']
+    per = lambda ms: round(ms / max(1, r['frames']), 3)
+    print(b, 'per frame ms: stages', per(staged), 'kernels', per(t['kernelMs']), 'uploads', per(t['uploads']['ms']),
+          'downloads', per(t['downloads']['ms']), 'ffi (est.)', per(t['ffiMsEstimate']), 'typescript', per(staged - native))
+    print(b, 'top kernels (calls, ms):', [(k['kernel'], k['calls'], k['ms']) for k in t['byKernel'][:6]])
 PY
 fi
 if has mast3r; then

@@ -1,6 +1,7 @@
 import { ptr, toArrayBuffer, type Pointer } from 'bun:ffi';
 import { NativeError, UseAfterDestroyError } from './errors';
 import type { NativeLibrary } from './library';
+import type { NativeTimes } from './nativeTimes';
 
 /**
  * Memory owned by the backend (page-aligned, zero-filled). JS reads and writes
@@ -21,10 +22,14 @@ export class NativeBuffer {
   private readonly leases: ArrayBuffer[] = [];
   /** this memory as a buffer of another library (the CPU fallback's), made on first use */
   private alias: { lib: NativeLibrary; ctx: Pointer; handle: Pointer } | null = null;
+  /** the context's transfer tally (null where upload/download move nothing) */
+  private readonly times: NativeTimes | null;
 
   /** @internal use NativeContext.buffer() */
-  constructor(lib: NativeLibrary, ctxPtr: Pointer, handle: Pointer, bytes: number, onDestroy: (b: NativeBuffer) => void) {
+  constructor(lib: NativeLibrary, ctxPtr: Pointer, handle: Pointer, bytes: number, onDestroy: (b: NativeBuffer) => void,
+    times: NativeTimes | null = null) {
     this.lib = lib;
+    this.times = times;
     this.ctxPtr = ctxPtr;
     this.handlePtr = handle;
     this.bytes = bytes;
@@ -127,12 +132,16 @@ export class NativeBuffer {
   }
 
   upload(offset = 0, bytes = this.bytes - offset): this {
+    const t0 = performance.now();
     this.check('ss_buffer_upload', this.lib.symbols.ss_buffer_upload(this.ctxPtr, this.handle, offset, bytes));
+    this.times?.transfer(this.times.uploads, bytes, performance.now() - t0);
     return this;
   }
 
   download(offset = 0, bytes = this.bytes - offset): this {
+    const t0 = performance.now();
     this.check('ss_buffer_download', this.lib.symbols.ss_buffer_download(this.ctxPtr, this.handle, offset, bytes));
+    this.times?.transfer(this.times.downloads, bytes, performance.now() - t0);
     return this;
   }
 

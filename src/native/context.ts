@@ -2,6 +2,7 @@ import { ptr, type Pointer } from 'bun:ffi';
 import { kernelSpec, kernelSpecs, type KernelArgs, type KernelBuffers, type KernelSymbol } from './args';
 import { NativeBuffer } from './buffer';
 import { NativeError, UseAfterDestroyError } from './errors';
+import { NativeTimes, type NativeTimesReport } from './nativeTimes';
 import {
   backendCodes, backendChoices, isBackendChoice, libraryFor, libraryPath, loadLibraryAt, resolveBackend,
   type BackendChoice, type BackendName, type NativeLibrary,
@@ -43,6 +44,8 @@ export interface NativeRunReport {
   /** kernels this backend lacks, run on the CPU instead */
   cpuFallbackKernels: KernelSymbol[];
   fallback: FallbackStats;
+  /** native time on the backend: kernels, transfers, the FFI's cost per call */
+  times: NativeTimesReport;
 }
 
 /** The backend choice from SCANSTREAM_BACKEND, checked. */
@@ -74,6 +77,7 @@ export class NativeContext {
   private readonly requestedThreads: number;
   private cpu: NativeContext | null = null;
   private readonly fallback: FallbackStats = { calls: 0, bytesCopied: 0, ms: 0, kernels: [] };
+  private readonly times = new NativeTimes();
 
   private constructor(lib: NativeLibrary, backend: BackendName, handle: Pointer, requestedThreads: number) {
     this.lib = lib;
@@ -153,7 +157,7 @@ export class NativeContext {
 
   /** Which backend ran, and what fell back to the CPU (with the bytes and time it cost). */
   runReport(): NativeRunReport {
-    return { backend: this.backendLabel, cpuFallbackKernels: [...this.lacking], fallback: this.fallbackStats() };
+    return { backend: this.backendLabel, cpuFallbackKernels: [...this.lacking], fallback: this.fallbackStats(), times: this.times.report(this.lib) };
   }
 
   lastError(): string {
@@ -170,7 +174,7 @@ export class NativeContext {
     const buf = new NativeBuffer(this.lib, this.handle, Number(out[0]) as Pointer, bytes, (b) => {
       this.live.delete(b);
       this.liveBytes -= b.bytes;
-    });
+    }, this.unifiedMemory ? null : this.times);
     this.live.add(buf);
     this.liveBytes += bytes;
     return buf;
@@ -203,7 +207,10 @@ export class NativeContext {
       message = () => cpu.lastError();
     } else {
       const fn = this.lib.symbols[kernel] as unknown as (...a: unknown[]) => number;
-      status = fn(this.handle, ptr(packed), ...bufs.map((b) => b.handle));
+      const args = [this.handle, ptr(packed), ...bufs.map((b) => b.handle)];
+      const t0 = performance.now();
+      status = fn(...args);
+      this.times.kernel(kernel, performance.now() - t0);
       message = () => this.lastError();
     }
     if (status !== 0 && !allow.includes(status)) throw new NativeError(kernel, status, message());
