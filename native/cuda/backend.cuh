@@ -25,6 +25,8 @@ struct ss_context {
   /* other calls' device scratch, one region per slot (ss_cuda_scratch) */
   void* scratch[4] = {};
   uint64_t scratch_bytes[4] = {};
+  /* SCANSTREAM_CUDA_SYNC=1: every kernel call waits for its kernels (an error then names its own call) */
+  bool sync_calls = false;
 };
 
 enum ss_cuda_scratch_slot { SS_CUDA_SCRATCH_ORB = 0, SS_CUDA_SCRATCH_MATCH = 1, SS_CUDA_SCRATCH_SWEEP = 2, SS_CUDA_SCRATCH_ICP = 3 };
@@ -33,6 +35,9 @@ enum ss_cuda_scratch_slot { SS_CUDA_SCRATCH_ORB = 0, SS_CUDA_SCRATCH_MATCH = 1, 
 
 /* checks the launch and waits for it; SS_ERR_BACKEND with CUDA's message on failure */
 ss_status ss_cuda_finish(ss_context* ctx, const char* fn);
+/* the end of a call whose results stay on the GPU: launch errors now, the kernels' own at the next
+ * call that waits (a download, or a call that reads results back); SCANSTREAM_CUDA_SYNC=1 waits here */
+ss_status ss_cuda_launched(ss_context* ctx, const char* fn);
 /* a context-owned device region of at least `bytes` (grown, never shrunk; contents not cleared) */
 ss_status ss_cuda_scratch(ss_context* ctx, ss_cuda_scratch_slot slot, uint64_t bytes, void** out, const char* fn);
 

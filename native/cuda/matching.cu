@@ -53,7 +53,7 @@ SS_API ss_status ss_hamming_match(ss_context* ctx, const ss_hamming_match_args* 
   k_hamming_rows<<<groups_for(p.n), SS_HAM_ROWS, 0, ctx->stream>>>(p.words, p.n, p.m, A, B, oa, 4, 1);
   k_hamming_rows<<<groups_for(p.m), SS_HAM_ROWS, 0, ctx->stream>>>(p.words, p.m, p.n, B, A, ob, 2, 0);
   k_hamming_finalize<<<ss_grid(p.n), 256, 0, ctx->stream>>>(p, oa, ob);
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_float_match(ss_context* ctx, const ss_float_match_args* args, ss_buffer* a, ss_buffer* b, ss_buffer* out_a,
@@ -80,7 +80,7 @@ SS_API ss_status ss_float_match(ss_context* ctx, const ss_float_match_args* args
   k_float_match_rows<<<groups_for(p.n), SS_FM_ROWS, 0, ctx->stream>>>(p.dim, dot, p.n, p.m, 1, A, B, a_max, b_max, res_a);
   k_float_match_rows<<<groups_for(p.m), SS_FM_ROWS, 0, ctx->stream>>>(p.dim, dot, p.m, p.n, 0, B, A, b_max, a_max, res_b);
   k_float_match_finalize<<<ss_grid(rows), 256, 0, ctx->stream>>>(p, res_a, res_b, ss_dev<int32_t>(out_a), ss_dev<int32_t>(out_b));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 }  // extern "C"

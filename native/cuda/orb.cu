@@ -94,5 +94,5 @@ extern "C" SS_API ss_status ss_orb_extract(ss_context* ctx, const ss_orb_extract
   k_orb_levels<<<1, SS_ORB_LEVEL_THREADS, 0, st>>>(plan, cell_taken, level_take, cnt);
   k_orb_order<<<plan.rounds, SS_ORB_ORDER_THREADS, 0, st>>>(plan, entries, cell_taken, level_take, selected);
   k_orb_describe<<<(a.max_features + 1) / 2, 64, 0, st>>>(plan, g, pyr, smooth, selected, cnt, ss_dev<float>(keypoints), ss_dev<uint8_t>(descriptors));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }

@@ -44,7 +44,7 @@ SS_API ss_status ss_plane_sweep(ss_context* ctx, const ss_plane_sweep_args* args
                                                                                       ss_dev<const uint8_t>(src), stats, ss_dev<float>(cost));
   k_plane_sweep_select<<<ss_grid(n), 256, 0, ctx->stream>>>(a, (uint32_t)n, ss_dev<const float>(cost), stats, ss_dev<float>(depth),
                                                             ss_dev<float>(quality));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 }  // extern "C"

@@ -36,7 +36,7 @@ SS_API ss_status ss_depth_to_points(ss_context* ctx, const ss_depth_to_points_ar
   uint64_t n = 0;
   SS_TRY(ss_check_depth_to_points(ctx, a, depth, points, &n));
   k_depth_to_points<<<ss_grid(n), 256, 0, ctx->stream>>>(a, n, depth->device, ss_dev<float>(points));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_points_to_normals(ss_context* ctx, const ss_points_to_normals_args* args, ss_buffer* points, ss_buffer* normals) {
@@ -45,7 +45,7 @@ SS_API ss_status ss_points_to_normals(ss_context* ctx, const ss_points_to_normal
   uint64_t n = 0;
   SS_TRY(ss_check_points_to_normals(ctx, a, points, normals, &n));
   k_points_to_normals<<<ss_grid(n), 256, 0, ctx->stream>>>(a, n, ss_dev<float>(points), ss_dev<float>(normals));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_depth_pyramid_down_args* args, ss_buffer* src, ss_buffer* dst) {
@@ -54,7 +54,7 @@ SS_API ss_status ss_depth_pyramid_down(ss_context* ctx, const ss_depth_pyramid_d
   uint64_t dn = 0;
   SS_TRY(ss_check_depth_pyramid_down(ctx, a, src, dst, &dn));
   k_depth_down<<<ss_grid(dn), 256, 0, ctx->stream>>>(a, dn, ss_dev<float>(src), ss_dev<float>(dst));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_image_pyramid_down_args* args, ss_buffer* src, ss_buffer* dst) {
@@ -63,7 +63,7 @@ SS_API ss_status ss_image_pyramid_down(ss_context* ctx, const ss_image_pyramid_d
   uint64_t dn = 0;
   SS_TRY(ss_check_image_pyramid_down(ctx, a, src, dst, &dn));
   k_image_down<<<ss_grid(dn), 256, 0, ctx->stream>>>(a, dn, ss_dev<uint8_t>(src), ss_dev<uint8_t>(dst));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_geotrf(ss_context* ctx, const ss_geotrf_args* args, ss_buffer* in, ss_buffer* out) {
@@ -72,7 +72,7 @@ SS_API ss_status ss_geotrf(ss_context* ctx, const ss_geotrf_args* args, ss_buffe
   SS_TRY(ss_check_geotrf(ctx, a, in, out));
   if (a.count == 0) return SS_OK;
   k_geotrf<<<ss_grid(a.count), 256, 0, ctx->stream>>>(a, ss_dev<float>(in), ss_dev<float>(out));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 }  // extern "C"

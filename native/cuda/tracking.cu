@@ -57,7 +57,7 @@ SS_API ss_status ss_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args* args
   if (n == 0) return SS_OK;
   if (n > 0xffffffffull) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: %llu pixels do not fit 32-bit indices", __func__, (unsigned long long)n);
   k_rgb_to_gray<<<ss_grid(n), 256, 0, ctx->stream>>>((uint32_t)n, ss_dev<const uint8_t>(rgb), ss_dev<uint8_t>(gray));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_tsdf_raycast_guided(ss_context* ctx, const ss_tsdf_raycast_guided_args* args, ss_buffer* pool, ss_buffer* hash, ss_buffer* prior,
@@ -70,7 +70,7 @@ SS_API ss_status ss_tsdf_raycast_guided(ss_context* ctx, const ss_tsdf_raycast_g
   if (n > 0xffffffffull) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: %llu pixels do not fit 32-bit indices", __func__, (unsigned long long)n);
   k_raycast_guided<<<ss_grid(n), 256, 0, ctx->stream>>>(a, (uint32_t)n, ss_dev<const float>(pool), ss_dev<const int32_t>(hash),
                                                         ss_dev<const float>(prior), ss_dev<float>(depth), ss_dev<float>(normals), ss_dev<uint8_t>(gray));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, ss_buffer* cur_points, ss_buffer* cur_normals, ss_buffer* cur_gray,
@@ -88,7 +88,7 @@ SS_API ss_status ss_icp_reduce(ss_context* ctx, const ss_icp_reduce_args* args, 
                                                            ss_dev<const float>(ref_normals), a.use_color ? ss_dev<const uint8_t>(ref_gray) : nullptr,
                                                            partials);
   k_icp_finish<<<1, SS_ICP_TERMS, 0, ctx->stream>>>(groups, partials, ss_dev<double>(out));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 }  // extern "C"

@@ -73,7 +73,7 @@ SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args
   if (a.block_count == 0) return SS_OK;
   k_integrate<<<a.block_count, 256, 0, ctx->stream>>>(a, ss_dev<int32_t>(blocks), ss_dev<float>(depth),
                                                        a.has_color ? ss_dev<uint8_t>(color) : nullptr, ss_dev<float>(pool));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_blocks_args* args, ss_buffer* pool, ss_buffer* hash, ss_buffer* blocks,
@@ -159,7 +159,7 @@ SS_API ss_status ss_tsdf_raycast(ss_context* ctx, const ss_tsdf_raycast_args* ar
   uint64_t n = (uint64_t)a.width * a.height;
   k_raycast<<<ss_grid(n, 128), 128, 0, ctx->stream>>>(a, n, ss_dev<float>(pool), ss_dev<int32_t>(hash), ss_dev<float>(depth),
                                                        ss_dev<float>(normals), ss_dev<uint8_t>(color));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_blocks_args* args, ss_buffer* blocks, ss_buffer* pool) {
@@ -169,7 +169,7 @@ SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_block
   SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
   SS_TRY(ss_check_slots(ctx, __func__, ss_host<int32_t>(blocks), a.block_count, pool));
   k_clear<<<a.block_count, 256, 0, ctx->stream>>>(ss_dev<int32_t>(blocks), ss_dev<float>(pool));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 }  // extern "C"
