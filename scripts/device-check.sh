@@ -47,10 +47,11 @@ if has parity; then
   grep -E "^\(fail\)|pass$|fail$|skip$" "$OUT/parity.txt" | tail -6 | tee -a "$OUT/summary.txt"
 fi
 if has scan; then
-  for b in cpu cuda; do
-    timeout 200 /tmp/bun .device/cli.js scan --source tum:.device/tum30 --intrinsics fr1 --out /tmp/scan-$b --quiet --backend $b \
-      > /tmp/scan-$b.out 2> /tmp/scan-$b.err; log "scan $b exit $?"
-    cp /tmp/scan-$b/report.json "$OUT/scan-$b.json" 2>/dev/null
+  # cuda-sync: every CUDA call waits for its kernels (SCANSTREAM_CUDA_SYNC=1), so its per-kernel times are the kernels'
+  for b in cpu cuda cuda-sync; do
+    SCANSTREAM_CUDA_SYNC=$([ $b = cuda-sync ] && echo 1 || echo 0) timeout 200 /tmp/bun .device/cli.js scan --source tum:.device/tum30 \
+      --intrinsics fr1 --out /tmp/scan-$b --quiet --backend ${b%-sync} > /tmp/scan-$b.out 2> /tmp/scan-$b.err; log "scan $b exit $?"
+    [ $b = cuda-sync ] || cp /tmp/scan-$b/report.json "$OUT/scan-$b.json" 2>/dev/null
     { echo "== scan $b"; tail -5 /tmp/scan-$b.out; tail -10 /tmp/scan-$b.err; } >> "$OUT/logs.txt"
   done
   # the CUDA trajectory against the CPU's (rigid Horn alignment as TUM's evaluate_ate: a pure offset shows too)
@@ -61,8 +62,8 @@ import json, os
 out = os.environ['OUT']
 c = json.load(open(f'{out}/scan-compare.json'))
 print('cuda vs cpu trajectory ATE rmse (m):', c['ate']['rmse'], 'max:', c['ate'].get('max'))
-for b in ('cpu', 'cuda'):
-    r = json.load(open(f'{out}/scan-{b}.json'))
+for b in ('cpu', 'cuda', 'cuda-sync'):
+    r = json.load(open(f'/tmp/scan-{b}/report.json'))
     n = r['native']
     stages = {k: v['medianMs'] for k, v in r['stages'].items()}
     fb = n['fallback']
