@@ -22,6 +22,9 @@ namespace {
 
 constexpr uint32_t kThreads = M3T_THREADS;
 constexpr size_t kTileShared = M3T_SHARED_FLOATS * sizeof(float);
+/* the nearest-neighbour scan keeps no score tile: As, Bs, G and, for the reciprocal, the column partials */
+constexpr size_t kNnShared = M3T_NN_SHARED_FLOATS(0u) * sizeof(float);
+constexpr size_t kNnSharedRecip = M3T_NN_SHARED_FLOATS(1u) * sizeof(float);
 
 __global__ void k_m3_depthmap(const ss_mast3r_depthmap_to_pts3d_args a, uint64_t n, const float* depth, const float* intr, float* pts,
                               uint8_t* valid) {
@@ -51,7 +54,7 @@ __global__ void __launch_bounds__(kThreads) k_m3_maxreduce(uint32_t count, const
   __shared__ float red[kThreads];
   m3g_max_reduce(threadIdx.x, kThreads, count, partial, red, target);
 }
-__global__ void __launch_bounds__(kThreads) k_m3_scan(const m3g_nn_params p, const float* A, const int32_t* gather, const float* B,
+__global__ void __launch_bounds__(kThreads, 2) k_m3_scan(const m3g_nn_params p, const float* A, const int32_t* gather, const float* B,
                                                       float* scratch) {
   extern __shared__ float4 sm4[];
   m3g_nn_scan(p, blockIdx.x, blockIdx.y, threadIdx.x, A, gather, B, scratch, reinterpret_cast<float*>(sm4));
@@ -87,7 +90,7 @@ int sm_count() {
     cudaGetDevice(&dev);
     cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, dev);
     if (count <= 0) count = 1;
-    cudaFuncSetAttribute(k_m3_scan, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kTileShared);
+    cudaFuncSetAttribute(k_m3_scan, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kNnSharedRecip);
     cudaFuncSetAttribute(k_m3_sim_scan, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kTileShared);
     /* keep freed scratch in the stream-ordered pool instead of returning it at every synchronisation */
     cudaMemPool_t pool;
@@ -133,7 +136,7 @@ void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t* splits, uint
 void nn_launch(ss_context* ctx, const m3g_nn_params& p, const float* A, const int32_t* gather, const float* B, float* scratch,
                const float* stats, int32_t* out_rows, int32_t* out_cols) {
   cudaMemsetAsync(scratch + p.list, 0, 4, ctx->stream);
-  k_m3_scan<<<dim3(p.row_blocks, p.splits), kThreads, kTileShared, ctx->stream>>>(p, A, gather, B, scratch);
+  k_m3_scan<<<dim3(p.row_blocks, p.splits), kThreads, p.recip ? kNnSharedRecip : kNnShared, ctx->stream>>>(p, A, gather, B, scratch);
   k_m3_merge_rows<<<ss_grid(p.n), 256, 0, ctx->stream>>>(p, A, gather, scratch, stats, out_rows);
   if (p.recip) k_m3_merge_cols<<<ss_grid(p.m), 256, 0, ctx->stream>>>(p, B, scratch, stats, out_cols);
   k_m3_rescan<<<p.groups, kThreads, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, out_rows, out_cols);
@@ -209,7 +212,7 @@ SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_recipr
   p.recip = 1;
   const uint32_t ga = (A.n + kThreads - 1) / kThreads, gb = (A.m + kThreads - 1) / kThreads;
   /* words: stats (amax, bmax) | norm partials | row partials | column partials | list */
-  const uint64_t rp_words = 3ull * p.splits * M3T_RT * A.n, cp_words = 3ull * p.row_blocks * M3T_CT * A.m;
+  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * A.n, cp_words = 3ull * p.row_blocks * M3T_NN_CT * A.m;
   const uint64_t part_at = 2, rp_at = part_at + ga + gb, cp_at = rp_at + rp_words, list_at = cp_at + cp_words;
   const uint64_t words = list_at + 1 + (uint64_t)A.n + A.m;
   if (words > 0xffffffffull) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: n x m too large for one call");
@@ -265,7 +268,7 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
   m3g_nn_params p = nn_params(A.count, A.db_width * A.db_height, A.dim, A.dist);
   p.gather = 1;
   p.omax_row = 8; /* the index header's largest norm */
-  const uint64_t rp_words = 3ull * p.splits * M3T_RT * A.count;
+  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * A.count;
   p.rp = 0;
   p.list = (uint32_t)rp_words;
   Scratch s(ctx);

@@ -14,11 +14,18 @@
 #define M3T_CUDA_TM 128u
 #define M3T_CUDA_TN 128u
 #define M3T_CUDA_THREADS 256u
+/* the nearest-neighbour scan's partials per row and split (NN_RT) and per column and row block
+ * (NN_CT): Metal one per thread of a row's (column's) epilogue over threadgroup memory, CUDA one
+ * (a row's threads merged by shuffles, a column's through threadgroup memory) */
+#define M3T_METAL_NN_RT (M3T_METAL_THREADS / M3T_METAL_TM)
+#define M3T_METAL_NN_CT (M3T_METAL_THREADS / M3T_METAL_TN)
+#define M3T_CUDA_NN_RT 1u
+#define M3T_CUDA_NN_CT 1u
 
 /* nearest neighbours of n rows (A, or query pixels gathered from a map) over m
- * columns (B, or a whole db map). Row partials: splits·RT (m1, m2, index)
+ * columns (B, or a whole db map). Row partials: splits·NN_RT (m1, m2, index)
  * triples per row at rp (three arrays of that many·n); column partials
- * (recip): row_blocks·CT per column at cp; ambiguous list at list (count,
+ * (recip): row_blocks·NN_CT per column at cp; ambiguous list at list (count,
  * then entries: a row, or 0x80000000 | a column). stats[omax_row] is the
  * columns' largest norm (rounded up), stats[omax_col] the rows'. */
 typedef struct m3g_nn_params {

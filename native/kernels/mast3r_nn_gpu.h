@@ -4,9 +4,11 @@
  *
  * 1. m3g_nn_scan: a threadgroup takes TM rows and a range of column tiles;
  *    each tile's float32 scores S = A·Bᵀ (+ G = −‖·‖²/2 for l2) go through
- *    threadgroup memory (mast3r_tile_gpu.h) and never further: each row keeps
- *    its best two scores and the best's column, each column (reciprocal) its
- *    best two over the tile's rows, as partials per thread.
+ *    threadgroup memory (Metal) or stay in the threads' registers (CUDA)
+ *    (mast3r_tile_gpu.h) and never further: each row keeps its best two
+ *    scores and the best's column, each column (reciprocal) its best two over
+ *    the tile's rows, as partials (NN_RT per row and split, NN_CT per column
+ *    and row block).
  * 2. m3g_nn_merge_rows / _cols: the partials of a row (column) merged in a
  *    fixed order. If the runner-up is below the best by more than E, twice
  *    the float32 rounding bound of both, the best is the exact winner (no
@@ -116,6 +118,7 @@ ss_device_inline void m3g_top2_merge(ss_thread m3g_top2* b, float m1, float m2, 
 }
 
 /* ---- 1. the tiled scan ---------------------------------------------------------------------- */
+#if defined(SS_BACKEND_METAL_COMPILE)
 /* threadgroup (rb, split), thread t of M3T_THREADS; sm: M3T_SHARED_FLOATS of threadgroup memory */
 ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t split, uint32_t t, ss_global const float* A,
                                   ss_global const int32_t* gather, ss_global const float* B, ss_global float* scratch,
@@ -211,6 +214,168 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
     ((ss_global int32_t*)scratch)[p.rp + 2u * stride + at] = best.id;
   }
 }
+#else
+/* CUDA: the arg-best straight from the accumulators, no score tile in shared memory. Thread t
+ * (ty = t / 16, tx = t % 16) holds the scores of rows ty·8 .. ty·8 + 7 and columns tx·8 .. tx·8 + 7
+ * (mast3r_tile_gpu.h). Rows: a best two per row in registers across the split's tiles, merged
+ * over the row's 16 threads (a half-warp) by shuffles at the end: one partial per row and split.
+ * Columns (recip): per tile a best two per column over the thread's 8 rows, through shared memory
+ * (Cs, 16 row groups × TN × (m1, m2, id)) to one thread per column that merges the 16: one
+ * partial per column and row block. Invalid columns (past m) and rows (past n) add −∞, which
+ * m3g_top2_offer ignores; a dot score adds −0 where an add is needed (x + −0 = x bit for bit). */
+#define M3T_NN_GA (M3T_BS + M3T_KC * M3T_BP)
+#define M3T_NN_GB (M3T_NN_GA + M3T_TM)
+#define M3T_NN_CS (M3T_NN_GB + M3T_TN)
+#define M3T_NN_CSZ ((M3T_TM / 8u) * M3T_TN)
+/* shared floats of the scan: As, Bs, Ga, Gb, and the column partials when recip */
+#define M3T_NN_SHARED_FLOATS(recip) (M3T_NN_CS + ((recip) ? 3u * M3T_NN_CSZ : 0u))
+
+/* Cs slot of row group ty, column c: the 8 columns of a thread swizzled by its tx / 4 and ty's
+ * parity, so a warp's stores (one column j of 16 tx × 2 ty) and loads (32 columns of one ty)
+ * hit 32 different banks */
+ss_device_inline uint32_t m3g_cs_at(uint32_t ty, uint32_t c) {
+  return ty * M3T_TN + (c & ~7u) + ((c & 7u) ^ (((c >> 5) & 3u) | ((ty & 1u) << 2)));
+}
+
+/* the thread's 8 × 8 scores (+ gc[j] when ADD) into its rows' best two; c0 its first column */
+template <bool ADD>
+ss_device_inline void m3g_nn_offer_rows(m3g_top2 (&best)[8], const m3t_acc& acc, const float (&gc)[8], int32_t c0) {
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) m3g_top2_offer(&best[i], ADD ? acc.c[i][j] + gc[j] : acc.c[i][j], c0 + j);
+}
+
+/* the best two of each of the thread's 8 columns over its 8 rows (+ gr[i] when ADD) into Cs; r0 its first row */
+template <bool ADD>
+ss_device_inline void m3g_nn_offer_cols(float* Cs, const m3t_acc& acc, const float (&gr)[8], int32_t r0, uint32_t ty, uint32_t tx) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    m3g_top2 cb = m3g_top2_empty();
+#pragma unroll
+    for (int i = 0; i < 8; ++i) m3g_top2_offer(&cb, ADD ? acc.c[i][j] + gr[i] : acc.c[i][j], r0 + i);
+    const uint32_t at = m3g_cs_at(ty, tx * 8u + (uint32_t)j);
+    Cs[at] = cb.m1;
+    Cs[M3T_NN_CSZ + at] = cb.m2;
+    reinterpret_cast<int32_t*>(Cs)[2u * M3T_NN_CSZ + at] = cb.id;
+  }
+}
+
+/* threadgroup (rb, split), thread t of M3T_THREADS; sm: M3T_NN_SHARED_FLOATS(p.recip) floats of shared memory */
+ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t split, uint32_t t, const float* A, const int32_t* gather,
+                                  const float* B, float* scratch, float* sm) {
+  float* As = sm + M3T_AS;
+  float* Bs = sm + M3T_BS;
+  float* Ga = sm + M3T_NN_GA;
+  float* Gb = sm + M3T_NN_GB;
+  float* Cs = sm + M3T_NN_CS;
+  const uint32_t row0 = rb * M3T_TM;
+  const uint32_t rows = p.n - row0 < M3T_TM ? p.n - row0 : M3T_TM;
+  const uint32_t tile0 = split * p.tiles_per_split;
+  const uint32_t tile1 = tile0 + p.tiles_per_split < p.col_tiles ? tile0 + p.tiles_per_split : p.col_tiles;
+  const bool l2 = p.dist == SS_DIST_L2;
+  const uint32_t chunks = (p.dim + M3T_KC - 1u) / M3T_KC;
+  const uint32_t ty = t / 16u, tx = t % 16u;
+  m3g_top2 best[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) best[i] = m3g_top2_empty();
+  if (t < M3T_TM) {
+    float g = 0.0f;
+    if (l2 && row0 + t < p.n) {
+      uint64_t row = p.gather ? (uint64_t)gather[row0 + t] : (uint64_t)(row0 + t);
+      g = -0.5f * m3t_sumsq(A + row * p.dim, p.dim);
+    }
+    Ga[t] = g;
+  }
+  for (uint32_t tile = tile0; tile < tile1; ++tile) {
+    const uint32_t col0 = tile * M3T_TN;
+    const uint32_t ncols = p.m - col0 < M3T_TN ? p.m - col0 : M3T_TN;
+    m3t_acc acc;
+    m3t_zero(acc);
+    for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
+      const uint32_t k0 = chunk * M3T_KC;
+      const uint32_t kc = p.dim - k0 < M3T_KC ? p.dim - k0 : M3T_KC;
+      const uint32_t kc8 = (kc + 7u) & ~7u;
+      if (chunk > 0) ss_threadgroup_sync();
+      /* the rows' chunk stays put across tiles when one chunk holds the whole descriptor */
+      if (chunks > 1 || tile == tile0) m3t_load(As, M3T_AP, M3T_TM, A, gather, p.gather, row0, p.n, p.dim, k0, kc8, t);
+      m3t_load(Bs, M3T_BP, M3T_TN, B, gather, 0u, col0, p.m, p.dim, k0, kc8, t);
+      if (chunk == 0 && t < M3T_TN)
+        Gb[t] = (l2 && col0 + t < p.m) ? -0.5f * m3t_sumsq(B + (uint64_t)(col0 + t) * p.dim, p.dim) : 0.0f;
+      ss_threadgroup_sync();
+      m3t_accumulate(acc, As, Bs, kc8, t);
+    }
+    /* rows: score + G_b (l2), −∞ past the last column */
+    if (l2 || ncols < M3T_TN) {
+      float gc[8];
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const uint32_t c = tx * 8u + (uint32_t)j;
+        gc[j] = c < ncols ? (l2 ? Gb[c] : -0.0f) : -SS_INF;
+      }
+      m3g_nn_offer_rows<true>(best, acc, gc, (int32_t)(col0 + tx * 8u));
+    } else {
+      const float gc[8] = {};
+      m3g_nn_offer_rows<false>(best, acc, gc, (int32_t)(col0 + tx * 8u));
+    }
+    if (p.recip) {
+      /* columns: score + G_a (l2), −∞ past the last row */
+      if (l2 || rows < M3T_TM) {
+        float gr[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const uint32_t r = ty * 8u + (uint32_t)i;
+          gr[i] = r < rows ? (l2 ? Ga[r] : -0.0f) : -SS_INF;
+        }
+        m3g_nn_offer_cols<true>(Cs, acc, gr, (int32_t)(row0 + ty * 8u), ty, tx);
+      } else {
+        const float gr[8] = {};
+        m3g_nn_offer_cols<false>(Cs, acc, gr, (int32_t)(row0 + ty * 8u), ty, tx);
+      }
+      /* also orders this tile's reads of As, Bs, Gb before the next tile's loads, and the merge's reads
+       * of Cs (before the next tile's first sync) before the next tile's stores */
+      ss_threadgroup_sync();
+      if (t < M3T_TN) {
+        m3g_top2 cb = m3g_top2_empty();
+#pragma unroll
+        for (uint32_t g = 0; g < M3T_TM / 8u; ++g) {
+          const uint32_t at = m3g_cs_at(g, t);
+          m3g_top2_merge(&cb, Cs[at], Cs[M3T_NN_CSZ + at], reinterpret_cast<const int32_t*>(Cs)[2u * M3T_NN_CSZ + at]);
+        }
+        if (t < ncols) {
+          const uint64_t stride = (uint64_t)p.row_blocks * M3T_NN_CT * p.m;
+          const uint64_t at = (uint64_t)rb * M3T_NN_CT * p.m + col0 + t;
+          scratch[p.cp + at] = cb.m1;
+          scratch[p.cp + stride + at] = cb.m2;
+          reinterpret_cast<int32_t*>(scratch)[p.cp + 2u * stride + at] = cb.id;
+        }
+      }
+    } else {
+      /* this tile's reads of As, Bs, Gb before the next tile's loads */
+      ss_threadgroup_sync();
+    }
+  }
+  /* a row's 16 threads are a half-warp (tx = lane % 16): butterfly over lane bits 0..3 */
+  const uint64_t stride = (uint64_t)p.splits * M3T_NN_RT * p.n;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+#pragma unroll
+    for (int off = 1; off < 16; off <<= 1) {
+      const float m1 = __shfl_xor_sync(0xffffffffu, best[i].m1, off);
+      const float m2 = __shfl_xor_sync(0xffffffffu, best[i].m2, off);
+      const int32_t id = __shfl_xor_sync(0xffffffffu, best[i].id, off);
+      m3g_top2_merge(&best[i], m1, m2, id);
+    }
+    const uint32_t r = ty * 8u + (uint32_t)i;
+    if (tx == 0u && r < rows) {
+      const uint64_t at = (uint64_t)split * M3T_NN_RT * p.n + row0 + r;
+      scratch[p.rp + at] = best[i].m1;
+      scratch[p.rp + stride + at] = best[i].m2;
+      reinterpret_cast<int32_t*>(scratch)[p.rp + 2u * stride + at] = best[i].id;
+    }
+  }
+}
+#endif
 
 /* ---- 2. merges ---------------------------------------------------------------------------- */
 ss_device_inline void m3g_nn_decide(m3g_top2 b, float E, uint32_t entry, ss_global int32_t* out, ss_global float* scratch,
@@ -228,7 +393,7 @@ ss_device_inline void m3g_nn_decide(m3g_top2 b, float E, uint32_t entry, ss_glob
 ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, ss_global const float* A, ss_global const int32_t* gather,
                                         ss_global float* scratch, ss_global const float* stats, ss_global int32_t* out) {
   if (i >= p.n) return;
-  const uint32_t entries = p.splits * M3T_RT;
+  const uint32_t entries = p.splits * M3T_NN_RT;
   const uint64_t stride = (uint64_t)entries * p.n;
   m3g_top2 b = m3g_top2_empty();
   for (uint32_t e = 0; e < entries; ++e) {
@@ -244,7 +409,7 @@ ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, ss_gl
 ss_device_inline void m3g_nn_merge_cols(const m3g_nn_params p, uint32_t j, ss_global const float* B, ss_global float* scratch,
                                         ss_global const float* stats, ss_global int32_t* out) {
   if (j >= p.m) return;
-  const uint32_t entries = p.row_blocks * M3T_CT;
+  const uint32_t entries = p.row_blocks * M3T_NN_CT;
   const uint64_t stride = (uint64_t)entries * p.m;
   m3g_top2 b = m3g_top2_empty();
   for (uint32_t e = 0; e < entries; ++e) {

@@ -8,8 +8,10 @@
  * mast3r_similarity_gpu.h) reads it: arg-best, log-sum-exp, output.
  *   Metal: each SIMD-group an 8-row strip of 8×8 simdgroup_float8x8 tiles.
  *   CUDA: each thread an 8×8 register block (FP32 FFMA; tensor cores would
- *   round the inputs, and the exact re-rank then has far more near-ties).
- * Everything else (tiling, loads, epilogues) is written once. Needs mast3r_gpu_params.h. */
+ *   round the inputs, and the exact re-rank then has far more near-ties); the
+ *   nearest-neighbour scan reads that block (m3t_acc.c) without m3t_store.
+ * Everything else (tiling, loads, epilogues but the CUDA nearest-neighbour one) is
+ * written once. Needs mast3r_gpu_params.h. */
 #ifndef SS_KERNEL_MAST3R_TILE_GPU_H
 #define SS_KERNEL_MAST3R_TILE_GPU_H
 
@@ -39,6 +41,14 @@
 /* threads per row in the row epilogue, per column in the column epilogue */
 #define M3T_RT (M3T_THREADS / M3T_TM)
 #define M3T_CT (M3T_THREADS / M3T_TN)
+/* partials of the nearest-neighbour scan per row and split, per column and row block (mast3r_gpu_params.h) */
+#if defined(SS_BACKEND_METAL_COMPILE)
+#define M3T_NN_RT M3T_METAL_NN_RT
+#define M3T_NN_CT M3T_METAL_NN_CT
+#else
+#define M3T_NN_RT M3T_CUDA_NN_RT
+#define M3T_NN_CT M3T_CUDA_NN_CT
+#endif
 
 #if defined(SS_BACKEND_METAL_COMPILE)
 

@@ -14,7 +14,9 @@ namespace {
 
 /* the Metal tile of mast3r_tile_gpu.h */
 const uint32_t kTM = M3T_METAL_TM, kTN = M3T_METAL_TN, kThreads = M3T_METAL_THREADS;
-const uint32_t kRT = kThreads / kTM, kCT = kThreads / kTN;
+const uint32_t kRT = kThreads / kTM;
+/* the nearest-neighbour scan's partials per row and split, per column and row block */
+const uint32_t kNnRT = M3T_METAL_NN_RT, kNnCT = M3T_METAL_NN_CT;
 /* threadgroups to aim for: a few per GPU core of the largest Apple GPUs */
 const uint32_t kWantGroups = 128;
 /* threadgroups of the exact re-scan at most (each takes list entries in turn) */
@@ -127,7 +129,7 @@ ss_status ss_metal_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_recipro
   p.recip = 1;
   const uint32_t ga = (A.n + kThreads - 1) / kThreads, gb = (A.m + kThreads - 1) / kThreads;
   /* words: stats (amax, bmax) | norm partials | row partials | column partials | list */
-  const uint64_t rp_words = 3ull * p.splits * kRT * A.n, cp_words = 3ull * p.row_blocks * kCT * A.m;
+  const uint64_t rp_words = 3ull * p.splits * kNnRT * A.n, cp_words = 3ull * p.row_blocks * kNnCT * A.m;
   const uint64_t part_at = 2, rp_at = part_at + ga + gb, cp_at = rp_at + rp_words, list_at = cp_at + cp_words;
   const uint64_t words = list_at + 1 + (uint64_t)A.n + A.m;
   if (words > 0xffffffffull) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: n x m too large for one call", fn);
@@ -185,7 +187,7 @@ ss_status ss_metal_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_arg
   m3g_nn_params p = nn_params(A.count, A.db_width * A.db_height, A.dim, A.dist);
   p.gather = 1;
   p.omax_row = 8; /* the index header's largest norm */
-  const uint64_t rp_words = 3ull * p.splits * kRT * A.count;
+  const uint64_t rp_words = 3ull * p.splits * kNnRT * A.count;
   p.rp = 0;
   p.list = (uint32_t)rp_words;
   Scratch s(ctx);
