@@ -22,7 +22,8 @@ namespace {
 
 constexpr uint32_t kThreads = M3T_THREADS;
 constexpr size_t kTileShared = M3T_SHARED_FLOATS * sizeof(float);
-/* the nearest-neighbour scan keeps no score tile: As, Bs, G and, for the reciprocal, the column partials */
+/* the nearest-neighbour scan keeps no score tile: As, Bs and G_b (two of each with M3T_NN_PIPELINE),
+ * G_a and, for the reciprocal, the column partials (mast3r_nn_gpu.h) */
 constexpr size_t kNnShared = M3T_NN_SHARED_FLOATS(0u) * sizeof(float);
 constexpr size_t kNnSharedRecip = M3T_NN_SHARED_FLOATS(1u) * sizeof(float);
 

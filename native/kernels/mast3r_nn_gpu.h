@@ -222,13 +222,47 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
  * Columns (recip): per tile a best two per column over the thread's 8 rows, through shared memory
  * (Cs, 16 row groups × TN × (m1, m2, id)) to one thread per column that merges the 16: one
  * partial per column and row block. Invalid columns (past m) and rows (past n) add −∞, which
- * m3g_top2_offer ignores; a dot score adds −0 where an add is needed (x + −0 = x bit for bit). */
-#define M3T_NN_GA (M3T_BS + M3T_KC * M3T_BP)
+ * an offer ignores; a dot score adds −0 where an add is needed (x + −0 = x bit for bit).
+ * When one chunk holds the descriptor (dim ≤ KC) and M3T_NN_PIPELINE is on, B's tiles (and G_b)
+ * are double-buffered: the next tile is copied (cp.async) while this one is multiplied, one
+ * __syncthreads per tile (two with recip); longer descriptors load chunk by chunk in between. */
+#ifndef M3T_NN_PIPELINE
+#define M3T_NN_PIPELINE 1
+#endif
+#define M3T_NN_BUFS (M3T_NN_PIPELINE ? 2u : 1u)
+#define M3T_NN_BSZ (M3T_KC * M3T_BP)
+#define M3T_NN_GA (M3T_BS + M3T_NN_BUFS * M3T_NN_BSZ)
 #define M3T_NN_GB (M3T_NN_GA + M3T_TM)
-#define M3T_NN_CS (M3T_NN_GB + M3T_TN)
+#define M3T_NN_CS (M3T_NN_GB + M3T_NN_BUFS * M3T_TN)
 #define M3T_NN_CSZ ((M3T_TM / 8u) * M3T_TN)
-/* shared floats of the scan: As, Bs, Ga, Gb, and the column partials when recip */
+/* shared floats of the scan: As, Bs (×2), Ga, Gb (×2), and the column partials when recip */
 #define M3T_NN_SHARED_FLOATS(recip) (M3T_NN_CS + ((recip) ? 3u * M3T_NN_CSZ : 0u))
+
+#if defined(SS_BACKEND_CUDA_COMPILE)
+/* a 4-byte copy global → shared that completes asynchronously (zeros when !in: src-size 0 reads nothing) */
+ss_device_inline void m3g_cp_async4(float* dst, const float* src, bool in) {
+  const uint32_t d = (uint32_t)__cvta_generic_to_shared(dst);
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(in ? 4u : 0u) : "memory");
+}
+/* the calling thread's copies complete (a __syncthreads then shows them to the block) */
+ss_device_inline void m3g_cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+#endif
+
+/* B's columns [col0, col0 + TN), k < kc8 (one chunk: dim ≤ kc8), as m3t_load lays them out, by cp.async */
+ss_device_inline void m3g_nn_load_b_async(float* dst, const float* B, uint32_t col0, uint32_t m, uint32_t dim, uint32_t kc8, uint32_t t) {
+  uint32_t r = t / kc8, k = t % kc8;
+  const uint32_t dr = M3T_THREADS / kc8, dk = M3T_THREADS % kc8;
+  for (uint32_t e = t; e < M3T_TN * kc8; e += M3T_THREADS) {
+    const bool in = col0 + r < m && k < dim;
+    m3g_cp_async4(dst + k * M3T_BP + r, in ? B + (uint64_t)(col0 + r) * dim + k : B, in);
+    r += dr;
+    k += dk;
+    if (k >= kc8) {
+      k -= kc8;
+      ++r;
+    }
+  }
+}
 
 /* Cs slot of row group ty, column c: the 8 columns of a thread swizzled by its tx / 4 and ty's
  * parity, so a warp's stores (one column j of 16 tx × 2 ty) and loads (32 columns of one ty)
@@ -237,13 +271,24 @@ ss_device_inline uint32_t m3g_cs_at(uint32_t ty, uint32_t c) {
   return ty * M3T_TN + (c & ~7u) + ((c & 7u) ^ (((c >> 5) & 3u) | ((ty & 1u) << 2)));
 }
 
+/* m3g_top2_offer as a compare, a max and selects (no branches in the unrolled epilogues): the same
+ * values but for the sign of a zero runner-up (max(+0, −0)), which no comparison after sees; a NaN
+ * score is ignored, as there (fmaxf returns the other operand) */
+ss_device_inline void m3g_top2_offer_sel(m3g_top2* b, float s, int32_t j) {
+  const bool gt = s > b->m1;
+  const float mx = fmaxf(b->m2, s);
+  b->m2 = gt ? b->m1 : mx;
+  b->m1 = gt ? s : b->m1;
+  b->id = gt ? j : b->id;
+}
+
 /* the thread's 8 × 8 scores (+ gc[j] when ADD) into its rows' best two; c0 its first column */
 template <bool ADD>
 ss_device_inline void m3g_nn_offer_rows(m3g_top2 (&best)[8], const m3t_acc& acc, const float (&gc)[8], int32_t c0) {
 #pragma unroll
   for (int i = 0; i < 8; ++i)
 #pragma unroll
-    for (int j = 0; j < 8; ++j) m3g_top2_offer(&best[i], ADD ? acc.c[i][j] + gc[j] : acc.c[i][j], c0 + j);
+    for (int j = 0; j < 8; ++j) m3g_top2_offer_sel(&best[i], ADD ? acc.c[i][j] + gc[j] : acc.c[i][j], c0 + j);
 }
 
 /* the best two of each of the thread's 8 columns over its 8 rows (+ gr[i] when ADD) into Cs; r0 its first row */
@@ -253,7 +298,7 @@ ss_device_inline void m3g_nn_offer_cols(float* Cs, const m3t_acc& acc, const flo
   for (int j = 0; j < 8; ++j) {
     m3g_top2 cb = m3g_top2_empty();
 #pragma unroll
-    for (int i = 0; i < 8; ++i) m3g_top2_offer(&cb, ADD ? acc.c[i][j] + gr[i] : acc.c[i][j], r0 + i);
+    for (int i = 0; i < 8; ++i) m3g_top2_offer_sel(&cb, ADD ? acc.c[i][j] + gr[i] : acc.c[i][j], r0 + i);
     const uint32_t at = m3g_cs_at(ty, tx * 8u + (uint32_t)j);
     Cs[at] = cb.m1;
     Cs[M3T_NN_CSZ + at] = cb.m2;
@@ -287,23 +332,46 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
     }
     Ga[t] = g;
   }
+  const bool pipe = M3T_NN_PIPELINE && chunks == 1u;
+  const uint32_t kc8_all = (p.dim + 7u) & ~7u;
+  if (pipe && tile0 < tile1) {
+    /* the rows once, the first tile's columns in flight (both shown by the first tile's sync) */
+    m3t_load(As, M3T_AP, M3T_TM, A, gather, p.gather, row0, p.n, p.dim, 0u, kc8_all, t);
+    m3g_nn_load_b_async(Bs, B, tile0 * M3T_TN, p.m, p.dim, kc8_all, t);
+    if (l2 && t < M3T_TN && tile0 * M3T_TN + t < p.m) Gb[t] = -0.5f * m3t_sumsq(B + (uint64_t)(tile0 * M3T_TN + t) * p.dim, p.dim);
+  }
   for (uint32_t tile = tile0; tile < tile1; ++tile) {
     const uint32_t col0 = tile * M3T_TN;
     const uint32_t ncols = p.m - col0 < M3T_TN ? p.m - col0 : M3T_TN;
+    const uint32_t buf = pipe ? (tile - tile0) & 1u : 0u;
+    const float* Gt = Gb + buf * M3T_TN;
     m3t_acc acc;
     m3t_zero(acc);
-    for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
-      const uint32_t k0 = chunk * M3T_KC;
-      const uint32_t kc = p.dim - k0 < M3T_KC ? p.dim - k0 : M3T_KC;
-      const uint32_t kc8 = (kc + 7u) & ~7u;
-      if (chunk > 0) ss_threadgroup_sync();
-      /* the rows' chunk stays put across tiles when one chunk holds the whole descriptor */
-      if (chunks > 1 || tile == tile0) m3t_load(As, M3T_AP, M3T_TM, A, gather, p.gather, row0, p.n, p.dim, k0, kc8, t);
-      m3t_load(Bs, M3T_BP, M3T_TN, B, gather, 0u, col0, p.m, p.dim, k0, kc8, t);
-      if (chunk == 0 && t < M3T_TN)
-        Gb[t] = (l2 && col0 + t < p.m) ? -0.5f * m3t_sumsq(B + (uint64_t)(col0 + t) * p.dim, p.dim) : 0.0f;
+    if (pipe) {
+      /* this tile's copies done and shown; every thread is past the previous tile, so the other
+       * buffers (read there) take the next tile */
+      m3g_cp_async_wait_all();
       ss_threadgroup_sync();
-      m3t_accumulate(acc, As, Bs, kc8, t);
+      if (tile + 1u < tile1) {
+        const uint32_t nb = buf ^ 1u, ncol0 = col0 + M3T_TN;
+        m3g_nn_load_b_async(Bs + nb * M3T_NN_BSZ, B, ncol0, p.m, p.dim, kc8_all, t);
+        if (l2 && t < M3T_TN && ncol0 + t < p.m) Gb[nb * M3T_TN + t] = -0.5f * m3t_sumsq(B + (uint64_t)(ncol0 + t) * p.dim, p.dim);
+      }
+      m3t_accumulate(acc, As, Bs + buf * M3T_NN_BSZ, kc8_all, t);
+    } else {
+      for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
+        const uint32_t k0 = chunk * M3T_KC;
+        const uint32_t kc = p.dim - k0 < M3T_KC ? p.dim - k0 : M3T_KC;
+        const uint32_t kc8 = (kc + 7u) & ~7u;
+        if (chunk > 0) ss_threadgroup_sync();
+        /* the rows' chunk stays put across tiles when one chunk holds the whole descriptor */
+        if (chunks > 1 || tile == tile0) m3t_load(As, M3T_AP, M3T_TM, A, gather, p.gather, row0, p.n, p.dim, k0, kc8, t);
+        m3t_load(Bs, M3T_BP, M3T_TN, B, gather, 0u, col0, p.m, p.dim, k0, kc8, t);
+        if (chunk == 0 && t < M3T_TN)
+          Gb[t] = (l2 && col0 + t < p.m) ? -0.5f * m3t_sumsq(B + (uint64_t)(col0 + t) * p.dim, p.dim) : 0.0f;
+        ss_threadgroup_sync();
+        m3t_accumulate(acc, As, Bs, kc8, t);
+      }
     }
     /* rows: score + G_b (l2), −∞ past the last column */
     if (l2 || ncols < M3T_TN) {
@@ -311,7 +379,7 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
 #pragma unroll
       for (int j = 0; j < 8; ++j) {
         const uint32_t c = tx * 8u + (uint32_t)j;
-        gc[j] = c < ncols ? (l2 ? Gb[c] : -0.0f) : -SS_INF;
+        gc[j] = c < ncols ? (l2 ? Gt[c] : -0.0f) : -SS_INF;
       }
       m3g_nn_offer_rows<true>(best, acc, gc, (int32_t)(col0 + tx * 8u));
     } else {
@@ -332,8 +400,8 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
         const float gr[8] = {};
         m3g_nn_offer_cols<false>(Cs, acc, gr, (int32_t)(row0 + ty * 8u), ty, tx);
       }
-      /* also orders this tile's reads of As, Bs, Gb before the next tile's loads, and the merge's reads
-       * of Cs (before the next tile's first sync) before the next tile's stores */
+      /* also orders this tile's reads of As, Bs, Gb before the next tile's loads (unpipelined), and the
+       * merge's reads of Cs (before the next tile's first sync) before the next tile's stores */
       ss_threadgroup_sync();
       if (t < M3T_TN) {
         m3g_top2 cb = m3g_top2_empty();
@@ -350,7 +418,7 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
           reinterpret_cast<int32_t*>(scratch)[p.cp + 2u * stride + at] = cb.id;
         }
       }
-    } else {
+    } else if (!pipe) {
       /* this tile's reads of As, Bs, Gb before the next tile's loads */
       ss_threadgroup_sync();
     }
