@@ -4,7 +4,8 @@
  * 640×480 with 1 cm and 5 mm voxels, and one ray-cast; (2) every kernel of the ABI through its parity case
  * (tests/parity: small random inputs), median ms per case, where it ran (on the backend or on the
  * CPU in its place) and the ratio to the CPU. Run on the GPU machine to compare backends on the
- * same inputs; on metal-emu it shows what emulation costs.
+ * same inputs (with SCANSTREAM_CUDA_SYNC=1, so a CUDA call's time includes its kernels); on metal-emu
+ * it shows what emulation costs.
  */
 import { existsSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';

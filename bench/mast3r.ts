@@ -247,6 +247,8 @@ export async function runMast3rBench(): Promise<object> {
   if (backend) process.env.SCANSTREAM_BACKEND = backend;
   const ctx = defaultContext();
   const gpu = ctx.backendLabel === 'cuda';
+  // CUDA calls return once launched; a call's time is its kernels' only when every call waits
+  if (gpu && process.env.SCANSTREAM_CUDA_SYNC !== '1') throw new Error('bench mast3r on CUDA: run with SCANSTREAM_CUDA_SYNC=1 (each call then waits for its kernels)');
   peerDevice = gpu ? 'cuda' : 'cpu';
   const quick = process.env.SCANSTREAM_BENCH_QUICK === '1' && !gpu;
   const torch = hasTorch();

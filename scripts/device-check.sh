@@ -7,6 +7,7 @@
 #   scan      `scan` of the TUM clip (.device/tum30) on --backend cpu and cuda: trajectory
 #             difference (ATE of one against the other), per-stage times and the CPU fallback's cost
 #   mast3r    bench/mast3r.ts --backend cuda: our kernels on CUDA against MASt3R's code on torch CUDA
+#   (bench and mast3r run with SCANSTREAM_CUDA_SYNC=1: each call waits for its kernels, so a call's time is theirs)
 # Results under $OUT (at most 8 files come back): summary.txt, logs.txt, parity.txt,
 # backends.json, scan-cpu.json, scan-cuda.json, scan-compare.json, mast3r.json.
 #
@@ -81,7 +82,7 @@ for b in ('cpu', 'cuda', 'cuda-sync'):
 PY
 fi
 if has mast3r; then
-  SCANSTREAM_COMMIT=$(cat .device/commit 2>/dev/null) timeout 150 /tmp/bun .device/mast3r.js --backend cuda > "$OUT/mast3r.json" 2> /tmp/mast3r.err
+  SCANSTREAM_CUDA_SYNC=1 SCANSTREAM_COMMIT=$(cat .device/commit 2>/dev/null) timeout 150 /tmp/bun .device/mast3r.js --backend cuda > "$OUT/mast3r.json" 2> /tmp/mast3r.err
   log "mast3r bench exit $?"
   { echo "== mast3r stderr"; tail -60 /tmp/mast3r.err; } | tee -a "$OUT/logs.txt" | tail -40
 fi

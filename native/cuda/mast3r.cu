@@ -168,7 +168,7 @@ SS_API ss_status ss_mast3r_depthmap_to_pts3d(ss_context* ctx, const ss_mast3r_de
   SS_TRY(ss_check_mast3r_depthmap_to_pts3d(ctx, a, depth, intrinsics, intrinsics ? ss_host<float>(intrinsics) : nullptr, points, valid, &n));
   k_m3_depthmap<<<ss_grid(n), 256, 0, ctx->stream>>>(a, n, ss_dev<float>(depth), ss_dev<float>(intrinsics), ss_dev<float>(points),
                                                      ss_dev<uint8_t>(valid));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangulate_args* args, ss_buffer* pts2d, ss_buffer* proj,
@@ -179,7 +179,7 @@ SS_API ss_status ss_mast3r_triangulate(ss_context* ctx, const ss_mast3r_triangul
   SS_TRY(ss_check_mast3r_triangulate(ctx, a, pts2d, proj, out, &n));
   /* 128 threads: each keeps its float64 system (up to 128 × 4) in local memory */
   k_m3_triangulate<<<ss_grid(n, 128), 128, 0, ctx->stream>>>(a, n, ss_dev<float>(pts2d), ss_dev<float>(proj), ss_dev<float>(out));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_mast3r_matches_to_depths(ss_context* ctx, const ss_mast3r_matches_to_depths_args* args, ss_buffer* matches,
@@ -190,7 +190,7 @@ SS_API ss_status ss_mast3r_matches_to_depths(ss_context* ctx, const ss_mast3r_ma
   SS_TRY(ss_check_mast3r_matches_to_depths(ctx, a, matches, cams, points, depths, confs, &n));
   k_m3_matches<<<ss_grid(n, 128), 128, 0, ctx->stream>>>(a, n, ss_dev<float>(matches), ss_dev<float>(cams), ss_dev<float>(points),
                                                           ss_dev<float>(depths), ss_dev<float>(confs));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_refine_depths_tsdf_args* args, ss_buffer* depths,
@@ -201,7 +201,7 @@ SS_API ss_status ss_mast3r_refine_depths_tsdf(ss_context* ctx, const ss_mast3r_r
   SS_TRY(ss_check_mast3r_refine_depths_tsdf(ctx, a, depths, confs, cams, out, &n));
   k_m3_tsdf<<<ss_grid(n, 128), 128, 0, ctx->stream>>>(a, n, ss_dev<float>(depths), ss_dev<float>(confs), ss_dev<float>(cams),
                                                        ss_dev<float>(out));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_reciprocal_nn_args* args, ss_buffer* a, ss_buffer* b,
@@ -231,7 +231,7 @@ SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_recipr
   k_m3_maxreduce<<<1, kThreads, 0, ctx->stream>>>(ga, s.p + part_at, s.p);
   k_m3_maxreduce<<<1, kThreads, 0, ctx->stream>>>(gb, s.p + part_at + ga, s.p + 1);
   nn_launch(ctx, p, pa, reinterpret_cast<const int32_t*>(pa), pb, s.p, s.p, ss_dev<int32_t>(nn_a), ss_dev<int32_t>(nn_b));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 /* The GPU scans the whole db map for every query (no tile bounds to skip with: a brute-force
@@ -255,7 +255,7 @@ SS_API ss_status ss_mast3r_desc_index(ss_context* ctx, const ss_mast3r_desc_inde
   SS_TRY(s.alloc(__func__, groups));
   k_m3_maxnorm<<<groups, kThreads, 0, ctx->stream>>>(px, A.dim, ss_dev<float>(map), s.p);
   k_m3_maxreduce<<<1, kThreads, 0, ctx->stream>>>(groups, s.p, ss_dev<float>(index) + 8);
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_args* args, ss_buffer* query_map, ss_buffer* query_idx,
@@ -276,7 +276,7 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
   SS_TRY(s.alloc(__func__, rp_words + 1 + A.count));
   int32_t* out = ss_dev<int32_t>(out_idx);
   nn_launch(ctx, p, ss_dev<float>(query_map), ss_dev<int32_t>(query_idx), ss_dev<float>(db_map), s.p, ss_dev<float>(db_index), out, out);
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_mast3r_similarity(ss_context* ctx, const ss_mast3r_similarity_args* args, ss_buffer* desc1, ss_buffer* desc2,
@@ -301,7 +301,7 @@ SS_API ss_status ss_mast3r_similarity(ss_context* ctx, const ss_mast3r_similarit
   sm_count();
   k_m3_sim_scan<<<dim3(a.batch * p.row_blocks, p.splits), kThreads, kTileShared, ctx->stream>>>(p, ss_dev<float>(desc1), ss_dev<float>(desc2),
                                                                                                ss_dev<float>(out));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args* args, ss_buffer* desc1, ss_buffer* desc2, ss_buffer* loss) {
@@ -343,7 +343,7 @@ SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args
   q.inv_t = p.inv_t;
   q.log_eps = (float)std::log((double)a.eps);
   k_m3_infonce<<<ss_grid(rows), 256, 0, ctx->stream>>>(q, d1, d2, s.p, ss_dev<float>(loss));
-  return ss_cuda_finish(ctx, __func__);
+  return ss_cuda_launched(ctx, __func__);
 }
 
 }  // extern "C"
