@@ -128,6 +128,8 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
   const lin = projectionLinearization();
   const Jz = new Float64Array(6), Jzl = new Float64Array(3);
   const HllInv = new Float64Array(9 * L);
+  // per-attempt scratch: a point's damped block, W·Hll⁻¹ of one observation, a point's reduced residual
+  const D = new Float64Array(9), tmp = new Float64Array(18), r3 = new Float64Array(3);
   let lambda = 1e-3;
   const start = evaluate(poses, points);
   let current = start;
@@ -189,14 +191,13 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
       const S = Float64Array.from(Hpp), rhs = Float64Array.from(bp);
       for (let r = 0; r < n6; r++) S[r * n6 + r] = (S[r * n6 + r] as number) * (1 + lambda) + 1e-9;
       for (let l = 0; l < L; l++) {
-        const D = Hll.slice(9 * l, 9 * l + 9);
+        D.set(Hll.subarray(9 * l, 9 * l + 9));
         for (let k = 0; k < 3; k++) D[4 * k] = (D[4 * k] as number) * (1 + lambda) + 1e-9;
         // a point without a usable block stays where it is
-        if (!invert3Symmetric(D, 0, HllInv.subarray(9 * l, 9 * l + 9))) HllInv.fill(0, 9 * l, 9 * l + 9);
+        if (!invert3Symmetric(D, 0, HllInv, 9 * l)) HllInv.fill(0, 9 * l, 9 * l + 9);
       }
-      const tmp = new Float64Array(18);
       for (let l = 0; l < L; l++) {
-        const Hi = HllInv.subarray(9 * l, 9 * l + 9);
+        const h = 9 * l; // the point's block of HllInv
         const list = byPoint[l] as number[];
         for (const k of list) {
           const pi = obsPose[k] as number;
@@ -204,8 +205,8 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
           // tmp = W_k Hll⁻¹ (6×3)
           for (let r = 0; r < 6; r++) {
             for (let s = 0; s < 3; s++) {
-              tmp[3 * r + s] = (Wpl[18 * k + 3 * r] as number) * (Hi[s] as number) + (Wpl[18 * k + 3 * r + 1] as number) * (Hi[3 + s] as number) +
-                (Wpl[18 * k + 3 * r + 2] as number) * (Hi[6 + s] as number);
+              tmp[3 * r + s] = (Wpl[18 * k + 3 * r] as number) * (HllInv[h + s] as number) + (Wpl[18 * k + 3 * r + 1] as number) * (HllInv[h + 3 + s] as number) +
+                (Wpl[18 * k + 3 * r + 2] as number) * (HllInv[h + 6 + s] as number);
             }
             rhs[6 * pi + r] = (rhs[6 * pi + r] as number) - ((tmp[3 * r] as number) * (bl[3 * l] as number) + (tmp[3 * r + 1] as number) * (bl[3 * l + 1] as number) +
               (tmp[3 * r + 2] as number) * (bl[3 * l + 2] as number));
@@ -231,19 +232,22 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
       const newPoses = poses.map((T, i) => multiply(se3FromTwist(dp.subarray(6 * i, 6 * i + 6)), T));
       const newPoints = Float64Array.from(points);
       for (let l = 0; l < L; l++) {
-        const r3 = [bl[3 * l] as number, bl[3 * l + 1] as number, bl[3 * l + 2] as number];
+        r3[0] = bl[3 * l] as number;
+        r3[1] = bl[3 * l + 1] as number;
+        r3[2] = bl[3 * l + 2] as number;
         for (const k of byPoint[l] as number[]) {
           const pi = obsPose[k] as number;
           if (pi < 0) continue;
           for (let s = 0; s < 3; s++) {
             let v = 0;
             for (let r = 0; r < 6; r++) v += (Wpl[18 * k + 3 * r + s] as number) * (dp[6 * pi + r] as number);
-            r3[s]! -= v;
+            r3[s] = (r3[s] as number) - v;
           }
         }
-        const Hi = HllInv.subarray(9 * l, 9 * l + 9);
+        const h = 9 * l;
         for (let s = 0; s < 3; s++) {
-          newPoints[3 * l + s] = (newPoints[3 * l + s] as number) + (Hi[3 * s] as number) * r3[0]! + (Hi[3 * s + 1] as number) * r3[1]! + (Hi[3 * s + 2] as number) * r3[2]!;
+          newPoints[3 * l + s] = (newPoints[3 * l + s] as number) + (HllInv[h + 3 * s] as number) * (r3[0] as number) +
+            (HllInv[h + 3 * s + 1] as number) * (r3[1] as number) + (HllInv[h + 3 * s + 2] as number) * (r3[2] as number);
         }
       }
       const next = evaluate(newPoses, newPoints);

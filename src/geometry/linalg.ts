@@ -144,15 +144,16 @@ export function invert3(m: ArrayLike<number>, minDet = 1e-300): Float64Array | n
  * Inverse of the symmetric 3×3 block m[o … o+8] (reads its upper triangle) into
  * out; false when |det| ≤ 1e-300 (out untouched).
  */
-export function invert3Symmetric(m: ArrayLike<number>, o: number, out: Float64Array): boolean {
+/** the inverse of the symmetric 3×3 at m[o ..] into out[oo ..] (no views made: hot loops call it per point) */
+export function invert3Symmetric(m: ArrayLike<number>, o: number, out: Float64Array, oo = 0): boolean {
   const a = m[o] as number, b = m[o + 1] as number, c = m[o + 2] as number, d = m[o + 4] as number, e = m[o + 5] as number, f = m[o + 8] as number;
   const A = d * f - e * e, B = c * e - b * f, C = b * e - c * d;
   const det = a * A + b * B + c * C;
   if (!(Math.abs(det) > 1e-300)) return false;
   const id = 1 / det;
-  out[0] = A * id; out[1] = B * id; out[2] = C * id;
-  out[3] = B * id; out[4] = (a * f - c * c) * id; out[5] = (b * c - a * e) * id;
-  out[6] = C * id; out[7] = (b * c - a * e) * id; out[8] = (a * d - b * b) * id;
+  out[oo] = A * id; out[oo + 1] = B * id; out[oo + 2] = C * id;
+  out[oo + 3] = B * id; out[oo + 4] = (a * f - c * c) * id; out[oo + 5] = (b * c - a * e) * id;
+  out[oo + 6] = C * id; out[oo + 7] = (b * c - a * e) * id; out[oo + 8] = (a * d - b * b) * id;
   return true;
 }
 
