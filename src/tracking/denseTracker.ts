@@ -78,6 +78,8 @@ export class DenseTracker {
   private lastInlierFraction = 1;
   private lastPose: Pose | null = null;
   private lastMotion: Pose | null = null;
+  /** resetMotion() was called: the next accepted pose starts a new motion model (no motion across the gap) */
+  private motionGap = false;
   private destroyed = false;
 
   constructor(ctx: NativeContext, volume: TsdfVolume, frameK: Intrinsics, options: DenseTrackerOptions) {
@@ -215,7 +217,9 @@ export class DenseTracker {
    */
   accept(pose: Pose): void {
     this.check();
-    if (this.lastPose) this.lastMotion = multiply(invertRigid(this.lastPose), pose);
+    // after a gap (resetMotion) the last pose is frames ago: its difference is no per-frame motion
+    this.lastMotion = this.lastPose && !this.motionGap ? multiply(invertRigid(this.lastPose), pose) : null;
+    this.motionGap = false;
     this.lastPose = pose;
     [this.previous, this.current] = [this.current, this.previous];
     this.hasPrevious = true;
@@ -237,6 +241,7 @@ export class DenseTracker {
   /** After a relocalisation: forget the motion model (the gap is unknown). */
   resetMotion(): void {
     this.lastMotion = null;
+    this.motionGap = true;
   }
 
   private check(): void {

@@ -37,9 +37,10 @@ export interface IcpResult {
   valid: number;
   /** pairs / valid */
   inlierFraction: number;
-  /** RMS point-to-plane residual of the pairs (metres, Huber-weighted) */
+  /** RMS point-to-plane residual of the pairs (metres, weighted by Huber and the gates' taper, icp_reduce.h) */
   rmse: number;
-  /** photometric pairs / valid current points, and their RMS intensity residual (÷ colorWeight, in [0, 1] units) */
+  /** photometric pairs / valid current points (the normal-angle gate is geometric only: a photometric pair may lack a geometric one),
+   * and their RMS intensity residual (÷ colorWeight, in [0, 1] units) */
   photoFraction: number;
   photoRmse: number;
   /** smallest eigenvalue of JᵀJ / pairs at the finest level: near 0 = a direction the geometry does not constrain */
