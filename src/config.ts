@@ -72,8 +72,8 @@ export const TrackingOptionsSchema = z.object({
   icpMaxNormalAngleDeg: z.number().positive().max(180).default(30),
   /** Huber threshold on point-to-plane residuals, metres (0 = plain least squares) */
   icpHuberDelta: z.number().nonnegative().default(0.01),
-  /** hybrid ICP: add the photometric term. On TUM fr1_rpy geometry alone drifts (ATE 9 cm; depth
-   * of fast rotations is distorted), colour-weighted hybrid tracking holds 1.6 cm (see bench/README) */
+  /** hybrid ICP: add the photometric term. On TUM fr1_rpy geometry alone drifts (ATE 6.6 cm; depth
+   * of fast rotations is distorted), colour-weighted hybrid tracking holds 1.2 cm (docs/tracking.md) */
   useColor: z.boolean().default(true),
   /** weight of an intensity residual (in [0, 1] units) relative to metres of point-to-plane */
   colorWeight: z.number().nonnegative().default(1),

@@ -5,7 +5,7 @@
  * threadgroup's threads in and however many OS threads share the
  * threadgroups (no kernel's result depends on scheduling), and it tracks as
  * well as the CPU backend: the ATE against the ground truth within 1 mm of
- * the CPU's.
+ * the CPU's, and its trajectory within 1 mm RMSE of the CPU's.
  */
 import { afterAll, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
@@ -34,10 +34,18 @@ function scan(name: string, backend: string, env: Record<string, string> = {}): 
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-test.skipIf(!!why)(`scan of the TUM clip on metal-emu: the same files in every thread order, and the CPU's accuracy${why ? ` (skipped: ${why})` : ''}`, () => {
+/** ATE RMSE of one trajectory file against another (the CLI's `eval traj`: Horn-aligned, as TUM's tool) */
+function ateBetween(est: string, truth: string): number {
+  const r = Bun.spawnSync([process.execPath, join(root, 'src', 'cli.ts'), 'eval', 'traj', '--est', est, '--truth', truth], { cwd: work, env: { ...process.env, CI: '1' } });
+  expect(r.exitCode).toBe(0);
+  return (JSON.parse(r.stdout.toString()) as { ate: { rmse: number; pairs: number } }).ate.rmse;
+}
+
+test.skipIf(!!why)(`scan of the TUM clip on metal-emu: the same files in every thread order, the CPU's accuracy, the CPU's trajectory within 1 mm${why ? ` (skipped: ${why})` : ''}`, () => {
   const forward = scan('forward', 'metal-emu', { SCANSTREAM_METAL_EMU_ORDER: 'forward' });
   const reordered = scan('shuffled', 'metal-emu', { SCANSTREAM_METAL_EMU_ORDER: 'shuffle', SCANSTREAM_METAL_EMU_SEED: '3', SCANSTREAM_METAL_EMU_THREADS: '1' });
   for (const f of ['trajectory.txt', 'mesh.ply']) expect(`${f} ${sha(join(reordered.out, f))}`).toBe(`${f} ${sha(join(forward.out, f))}`);
   const cpu = scan('cpu', 'cpu');
   expect(Math.abs(forward.ate - cpu.ate)).toBeLessThan(0.001);
+  expect(ateBetween(join(forward.out, 'trajectory.txt'), join(cpu.out, 'trajectory.txt'))).toBeLessThan(0.001);
 }, 300_000);
