@@ -50,10 +50,6 @@ SS_API ss_status ss_context_create(int32_t backend, int32_t threads, ss_context*
   if (!out) return SS_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   if (backend != SS_BACKEND_AUTO && backend != SS_BACKEND_CUDA) return SS_ERR_UNSUPPORTED;
-  /* every kernel loaded when the runtime starts, not at its first launch: a live scan's first frames
-   * would otherwise stall for milliseconds per new kernel (CUDA ≥ 11.7 loads lazily by default); a value
-   * the user set is kept */
-  setenv("CUDA_MODULE_LOADING", "EAGER", 0);
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return SS_ERR_BACKEND;
   ss_context* ctx = new (std::nothrow) ss_context();
