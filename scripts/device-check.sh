@@ -91,9 +91,9 @@ if has bench; then
   { echo "== backends stderr"; tail -20 /tmp/backends.err; } >> "$OUT/logs.txt"
 fi
 if has sanitize; then
-  timeout 45 compute-sanitizer --tool memcheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "^cuda" > /tmp/memcheck.txt 2>&1
+  timeout 120 compute-sanitizer --tool memcheck --print-limit 20 /tmp/bun test --timeout 60000 ./.device/parity.test.js -t "^cuda" > /tmp/memcheck.txt 2>&1
   log "memcheck exit $? $(grep -E 'ERROR SUMMARY' /tmp/memcheck.txt | tail -1)"
-  timeout 45 compute-sanitizer --tool racecheck --print-limit 20 /tmp/bun test ./.device/parity.test.js -t "^cuda" > /tmp/racecheck.txt 2>&1
+  timeout 150 compute-sanitizer --tool racecheck --print-limit 20 /tmp/bun test --timeout 60000 ./.device/parity.test.js -t "^cuda" > /tmp/racecheck.txt 2>&1
   log "racecheck exit $? $(grep -E 'RACECHECK SUMMARY' /tmp/racecheck.txt | tail -1)"
   { echo "== memcheck"; tail -30 /tmp/memcheck.txt; echo "== racecheck"; tail -15 /tmp/racecheck.txt; } >> "$OUT/logs.txt"
 fi
