@@ -1167,6 +1167,25 @@ ss_device_inline void m3g_top2_merge(ss_thread m3g_top2* b, float m1, float m2, 
   b->m2 = second;
 }
 
+/* one tile's scores into acc, a k chunk at a time through As/Bs (the rows' chunk stays put across tiles
+ * when one chunk holds the whole descriptor), and G_b of its columns (l2) */
+ss_device_inline void m3g_nn_tile_chunks(const m3g_nn_params p, ss_thread m3t_acc& acc, ss_shared float* As, ss_shared float* Bs,
+                                         ss_shared float* Gb, ss_global const float* A, ss_global const int32_t* gather,
+                                         ss_global const float* B, uint32_t row0, uint32_t col0, bool first_tile, uint32_t chunks,
+                                         bool l2, uint32_t t) {
+  for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
+    const uint32_t k0 = chunk * M3T_KC;
+    const uint32_t kc = p.dim - k0 < M3T_KC ? p.dim - k0 : M3T_KC;
+    const uint32_t kc8 = (kc + 7u) & ~7u;
+    if (chunk > 0) ss_threadgroup_sync();
+    if (chunks > 1 || first_tile) m3t_load(As, M3T_AP, M3T_TM, A, gather, p.gather, row0, p.n, p.dim, k0, kc8, t);
+    m3t_load(Bs, M3T_BP, M3T_TN, B, gather, 0u, col0, p.m, p.dim, k0, kc8, t);
+    if (chunk == 0 && t < M3T_TN) Gb[t] = (l2 && col0 + t < p.m) ? -0.5f * m3t_sumsq(B + (uint64_t)(col0 + t) * p.dim, p.dim) : 0.0f;
+    ss_threadgroup_sync();
+    m3t_accumulate(acc, As, Bs, kc8, t);
+  }
+}
+
 /* ---- 1. the tiled scan ---------------------------------------------------------------------- */
 #if defined(SS_BACKEND_METAL_COMPILE)
 /* threadgroup (rb, split), thread t of M3T_THREADS; sm: M3T_SHARED_FLOATS of threadgroup memory */
@@ -1199,19 +1218,7 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
     const uint32_t ncols = p.m - col0 < M3T_TN ? p.m - col0 : M3T_TN;
     m3t_acc acc;
     m3t_zero(acc);
-    for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
-      const uint32_t k0 = chunk * M3T_KC;
-      const uint32_t kc = p.dim - k0 < M3T_KC ? p.dim - k0 : M3T_KC;
-      const uint32_t kc8 = (kc + 7u) & ~7u;
-      if (chunk > 0) ss_threadgroup_sync();
-      /* the rows' chunk stays put across tiles when one chunk holds the whole descriptor */
-      if (chunks > 1 || tile == tile0) m3t_load(As, M3T_AP, M3T_TM, A, gather, p.gather, row0, p.n, p.dim, k0, kc8, t);
-      m3t_load(Bs, M3T_BP, M3T_TN, B, gather, 0u, col0, p.m, p.dim, k0, kc8, t);
-      if (chunk == 0 && t < M3T_TN)
-        Gb[t] = (l2 && col0 + t < p.m) ? -0.5f * m3t_sumsq(B + (uint64_t)(col0 + t) * p.dim, p.dim) : 0.0f;
-      ss_threadgroup_sync();
-      m3t_accumulate(acc, As, Bs, kc8, t);
-    }
+    m3g_nn_tile_chunks(p, acc, As, Bs, Gb, A, gather, B, row0, col0, tile == tile0, chunks, l2, t);
     m3t_store(acc, S, t);
     ss_threadgroup_sync();
     if (row0 + rr < p.n) {
@@ -1409,19 +1416,7 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
       }
       m3t_accumulate(acc, As, Bs + buf * M3T_NN_BSZ, kc8_all, t);
     } else {
-      for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
-        const uint32_t k0 = chunk * M3T_KC;
-        const uint32_t kc = p.dim - k0 < M3T_KC ? p.dim - k0 : M3T_KC;
-        const uint32_t kc8 = (kc + 7u) & ~7u;
-        if (chunk > 0) ss_threadgroup_sync();
-        /* the rows' chunk stays put across tiles when one chunk holds the whole descriptor */
-        if (chunks > 1 || tile == tile0) m3t_load(As, M3T_AP, M3T_TM, A, gather, p.gather, row0, p.n, p.dim, k0, kc8, t);
-        m3t_load(Bs, M3T_BP, M3T_TN, B, gather, 0u, col0, p.m, p.dim, k0, kc8, t);
-        if (chunk == 0 && t < M3T_TN)
-          Gb[t] = (l2 && col0 + t < p.m) ? -0.5f * m3t_sumsq(B + (uint64_t)(col0 + t) * p.dim, p.dim) : 0.0f;
-        ss_threadgroup_sync();
-        m3t_accumulate(acc, As, Bs, kc8, t);
-      }
+      m3g_nn_tile_chunks(p, acc, As, Bs, Gb, A, gather, B, row0, col0, tile == tile0, chunks, l2, t);
     }
     /* rows: score + G_b (l2), −∞ past the last column */
     if (l2 || ncols < M3T_TN) {
