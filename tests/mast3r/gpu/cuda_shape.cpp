@@ -34,11 +34,39 @@ struct float4 { float x, y, z, w; };
 static inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 
 void sim_sync();
+static int sim_thread();
 #define ss_threadgroup_sync() sim_sync()
 #include "scanstream.h"
 #include "mast3r_real.h"
 #include "mast3r_gpu_params.h"
 #include "mast3r_tile_gpu.h"
+
+/* the CUDA path's warp shuffles and cp.async, for fibers: the scan's threads all shuffle together
+ * (uniform code), so an exchange is a slot per thread between two block barriers; a cp.async copy
+ * lands only when its thread waits (the strictest order the hardware allows) */
+static uint32_t g_lanes[M3T_THREADS];
+static uint32_t shfl_xor_u(uint32_t v, int off) {
+  g_lanes[sim_thread()] = v;
+  sim_sync();
+  const uint32_t r = g_lanes[(uint32_t)sim_thread() ^ (uint32_t)off];
+  sim_sync();
+  return r;
+}
+static float __shfl_xor_sync(uint32_t, float v, int off) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  u = shfl_xor_u(u, off);
+  std::memcpy(&v, &u, 4);
+  return v;
+}
+static int32_t __shfl_xor_sync(uint32_t, int32_t v, int off) { return (int32_t)shfl_xor_u((uint32_t)v, off); }
+struct PendingCopy { float* dst; const float* src; bool in; };
+static std::vector<PendingCopy> g_pending[M3T_THREADS];
+static void m3g_cp_async4(float* dst, const float* src, bool in) { g_pending[sim_thread()].push_back({dst, src, in}); }
+static void m3g_cp_async_wait_all() {
+  for (const PendingCopy& q : g_pending[sim_thread()]) *q.dst = q.in ? *q.src : 0.0f;
+  g_pending[sim_thread()].clear();
+}
 #include "mast3r_nn_gpu.h"
 #include "mast3r_similarity_gpu.h"
 #include "mast3r_nn.h"
@@ -54,9 +82,11 @@ void sim_sync() {
   g_th[g_cur].state = 1;
   msl_emu::fiber_switch(&g_th[g_cur].f, &g_sched);
 }
+static int sim_thread() { return g_cur; }
 static void entry(void* arg) {
   int t = (int)(intptr_t)arg;
   g_body((uint32_t)t);
+  if (!g_pending[t].empty()) { std::fprintf(stderr, "a cp.async copy was never waited for\n"); std::abort(); }
   g_th[t].state = 2;
   msl_emu::fiber_switch(&g_th[t].f, &g_sched);
 }
@@ -86,7 +116,7 @@ static void run_block(uint32_t T, std::function<void(uint32_t)> body) {
     if (!waiting) break;
   }
 }
-static std::vector<float> g_smem(M3T_SHARED_FLOATS + 16);
+static std::vector<float> g_smem((M3T_SHARED_FLOATS > M3T_NN_SHARED_FLOATS(1) ? M3T_SHARED_FLOATS : M3T_NN_SHARED_FLOATS(1)) + 16);
 static float g_red[4][M3T_THREADS];
 
 static const uint32_t kSM = 132;
@@ -113,11 +143,33 @@ static void max_norm(const float* src, uint32_t rows, uint32_t dim, float* parti
   for (uint32_t g = 0; g < groups; ++g) run_block(M3T_THREADS, [&](uint32_t t) { m3g_max_norm(g, t, M3T_THREADS, rows, dim, src, g_red[0], partial); });
   run_block(M3T_THREADS, [&](uint32_t t) { m3g_max_reduce(t, M3T_THREADS, groups, partial, g_red[0], target); });
 }
-static uint32_t g_ambiguous;
+static uint32_t g_ambiguous, g_partials_wrong;
+/* the scan's row partials, merged over the splits, against this row's exact float32 best two (the
+ * tile step sums k in order with one fma each, as m3g_score_plain; l2 adds G_b after): the exact
+ * re-rank would hide a wrong partial as an ambiguous row, so the partials are held to it here */
+static void check_row_partials(const m3g_nn_params& p, const float* A, const int32_t* gather, const float* B, const float* scratch) {
+  const uint64_t stride = (uint64_t)p.splits * M3T_NN_RT * p.n;
+  for (uint32_t i = 0; i < p.n; ++i) {
+    m3g_top2 got = m3g_top2_empty(), want = m3g_top2_empty();
+    for (uint64_t e = 0; e < (uint64_t)p.splits * M3T_NN_RT; ++e) {
+      const uint64_t at = e * p.n + i;
+      m3g_top2_merge(&got, scratch[p.rp + at], scratch[p.rp + stride + at], ((const int32_t*)scratch)[p.rp + 2 * stride + at]);
+    }
+    const float* q = A + (uint64_t)(p.gather ? (uint32_t)gather[i] : i) * p.dim;
+    for (uint32_t j = 0; j < p.m; ++j) {
+      const float* b = B + (uint64_t)j * p.dim;
+      float sc = m3g_score_plain(q, b, p.dim, SS_DIST_DOT);
+      if (p.dist == SS_DIST_L2) sc += -0.5f * m3t_sumsq(b, p.dim);
+      m3g_top2_offer(&want, sc, (int32_t)j);
+    }
+    if (got.m1 != want.m1 || got.m2 != want.m2) ++g_partials_wrong;
+  }
+}
 static void nn_launch(const m3g_nn_params& p, const float* A, const int32_t* gather, const float* B, float* scratch, const float* stats, int32_t* out_rows, int32_t* out_cols) {
   ((uint32_t*)scratch)[p.list] = 0;
   for (uint32_t rb = 0; rb < p.row_blocks; ++rb)
     for (uint32_t sp = 0; sp < p.splits; ++sp) run_block(M3T_THREADS, [&](uint32_t t) { m3g_nn_scan(p, rb, sp, t, A, gather, B, scratch, g_smem.data()); });
+  check_row_partials(p, A, gather, B, scratch);
   for (uint32_t i = 0; i < p.n; ++i) m3g_nn_merge_rows(p, i, A, gather, scratch, stats, out_rows);
   if (p.recip) for (uint32_t j = 0; j < p.m; ++j) m3g_nn_merge_cols(p, j, B, scratch, stats, out_cols);
   g_ambiguous += ((uint32_t*)scratch)[p.list];
@@ -128,7 +180,7 @@ static void reciprocal(const float* a, const float* b, uint32_t n, uint32_t m, u
   m3g_nn_params p = nn_params(n, m, dim, dist);
   p.recip = 1;
   const uint32_t ga = (n + M3T_THREADS - 1) / M3T_THREADS, gb = (m + M3T_THREADS - 1) / M3T_THREADS;
-  const uint64_t rp_words = 3ull * p.splits * M3T_RT * n, cp_words = 3ull * p.row_blocks * M3T_CT * m;
+  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * n, cp_words = 3ull * p.row_blocks * M3T_NN_CT * m;
   const uint64_t part_at = 2, rp_at = part_at + ga + gb, cp_at = rp_at + rp_words, list_at = cp_at + cp_words;
   std::vector<float> s(list_at + 1 + n + m, 12345.0f);
   p.rp = (uint32_t)rp_at; p.cp = (uint32_t)cp_at; p.list = (uint32_t)list_at; p.omax_row = 1; p.omax_col = 0;
@@ -141,7 +193,7 @@ static void query(const float* qm, const int32_t* qi, uint32_t count, const floa
   max_norm(db, dpx, dim, part.data(), index.data() + 8);
   m3g_nn_params p = nn_params(count, dpx, dim, dist);
   p.gather = 1; p.omax_row = 8;
-  const uint64_t rp_words = 3ull * p.splits * M3T_RT * count;
+  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * count;
   p.rp = 0; p.list = (uint32_t)rp_words;
   std::vector<float> s(rp_words + 1 + count, 777.0f);
   nn_launch(p, qm, qi, db, s.data(), index.data(), out, out);
@@ -194,13 +246,14 @@ int main(int argc, char** argv) {
       b[151 * dim + 3] = std::nextafter(b[151 * dim + 3], 2.0f);
       std::vector<int32_t> na(n), nb(m);
       g_ambiguous = 0;
+      g_partials_wrong = 0;
       reciprocal(a.data(), b.data(), n, m, dim, dist, na.data(), nb.data());
       float am = maxnorm_ref(a, n, dim), bm = maxnorm_ref(b, m, dim);
       int diff = 0;
       for (uint32_t i = 0; i < n; ++i) diff += na[i] != mast3r_nn_exact(a.data() + (size_t)i * dim, b.data(), m, dim, dist, bm);
       for (uint32_t j = 0; j < m; ++j) diff += nb[j] != mast3r_nn_exact(b.data() + (size_t)j * dim, a.data(), n, dim, dist, am);
-      printf("order %d reciprocal dim %u dist %u: %d differ (ambiguous %u)\n", order, dim, dist, diff, g_ambiguous);
-      bad += diff;
+      printf("order %d reciprocal dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, dim, dist, diff, g_ambiguous, g_partials_wrong);
+      bad += diff + (int)g_partials_wrong;
       /* queries: gathered rows of a map against a db map of 2000 pixels with a copied patch */
       uint32_t dpx = 2000, qpx = 900, count = 150;
       auto db = unit_rows(dpx, dim, 3 + dim), qm = unit_rows(qpx, dim, 4 + dim);
@@ -210,12 +263,13 @@ int main(int argc, char** argv) {
       for (uint32_t i = 0; i < count; ++i) qi[i] = (int32_t)((i * 37 + 11) % qpx);
       for (uint32_t i = 0; i < 20; ++i) qi[i] = 50 + i;
       g_ambiguous = 0;
+      g_partials_wrong = 0;
       query(qm.data(), qi.data(), count, db.data(), dpx, dim, dist, out.data());
       float dm = maxnorm_ref(db, dpx, dim);
       diff = 0;
       for (uint32_t i = 0; i < count; ++i) diff += out[i] != mast3r_nn_exact(qm.data() + (size_t)qi[i] * dim, db.data(), dpx, dim, dist, dm);
-      printf("order %d query dim %u dist %u: %d differ (ambiguous %u)\n", order, dim, dist, diff, g_ambiguous);
-      bad += diff;
+      printf("order %d query dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, dim, dist, diff, g_ambiguous, g_partials_wrong);
+      bad += diff + (int)g_partials_wrong;
     }
     for (uint32_t euc : {0u, 1u}) for (uint32_t dim : {24u, 40u}) {
       uint32_t B = 2, n = 150, m = 140;
