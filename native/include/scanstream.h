@@ -106,6 +106,9 @@ SS_API ss_status ss_buffer_create(ss_context* ctx, uint64_t bytes, ss_buffer** o
 SS_API void ss_buffer_destroy(ss_context* ctx, ss_buffer* buf);
 SS_API uint64_t ss_buffer_size(const ss_buffer* buf);
 SS_API void* ss_buffer_host_ptr(ss_buffer* buf);
+/* Where memory is not shared (CUDA), a kernel call may return once its work is queued: calls run in
+ * order, a download waits for everything queued before it, and an error in queued work is reported
+ * by the next call that waits. Upload returns when the host range may be written again. */
 SS_API ss_status ss_buffer_upload(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes);
 SS_API ss_status ss_buffer_download(ss_context* ctx, ss_buffer* buf, uint64_t offset, uint64_t bytes);
 /* sets every byte of the range to value (host mirror and device copy) */
