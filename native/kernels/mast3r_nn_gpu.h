@@ -117,6 +117,18 @@ ss_device_inline void m3g_top2_merge(ss_thread m3g_top2* b, float m1, float m2, 
   b->m2 = second;
 }
 
+/* G_a = −‖a‖²/2 of the threadgroup's rows (l2; 0 for dot and past the last row) */
+ss_device_inline void m3g_nn_rows_g(const m3g_nn_params p, ss_shared float* Ga, ss_global const float* A, ss_global const int32_t* gather,
+                                    uint32_t row0, bool l2, uint32_t t) {
+  if (t >= M3T_TM) return;
+  float g = 0.0f;
+  if (l2 && row0 + t < p.n) {
+    const uint64_t row = p.gather ? (uint64_t)gather[row0 + t] : (uint64_t)(row0 + t);
+    g = -0.5f * m3t_sumsq(A + row * p.dim, p.dim);
+  }
+  Ga[t] = g;
+}
+
 /* one tile's scores into acc, a k chunk at a time through As/Bs (the rows' chunk stays put across tiles
  * when one chunk holds the whole descriptor), and G_b of its columns (l2) */
 ss_device_inline void m3g_nn_tile_chunks(const m3g_nn_params p, ss_thread m3t_acc& acc, ss_shared float* As, ss_shared float* Bs,
@@ -155,14 +167,7 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
   const uint32_t rr = t / M3T_RT, rsub = t % M3T_RT;
   const uint32_t cc = t % M3T_TN, csub = t / M3T_TN;
   m3g_top2 best = m3g_top2_empty();
-  if (t < M3T_TM) {
-    float g = 0.0f;
-    if (l2 && row0 + t < p.n) {
-      uint64_t row = p.gather ? (uint64_t)gather[row0 + t] : (uint64_t)(row0 + t);
-      g = -0.5f * m3t_sumsq(A + row * p.dim, p.dim);
-    }
-    Ga[t] = g;
-  }
+  m3g_nn_rows_g(p, Ga, A, gather, row0, l2, t);
   for (uint32_t tile = tile0; tile < tile1; ++tile) {
     const uint32_t col0 = tile * M3T_TN;
     const uint32_t ncols = p.m - col0 < M3T_TN ? p.m - col0 : M3T_TN;
@@ -331,14 +336,7 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
   m3g_top2 best[8];
 #pragma unroll
   for (int i = 0; i < 8; ++i) best[i] = m3g_top2_empty();
-  if (t < M3T_TM) {
-    float g = 0.0f;
-    if (l2 && row0 + t < p.n) {
-      uint64_t row = p.gather ? (uint64_t)gather[row0 + t] : (uint64_t)(row0 + t);
-      g = -0.5f * m3t_sumsq(A + row * p.dim, p.dim);
-    }
-    Ga[t] = g;
-  }
+  m3g_nn_rows_g(p, Ga, A, gather, row0, l2, t);
   const bool pipe = M3T_NN_PIPELINE && chunks == 1u;
   const uint32_t kc8_all = (p.dim + 7u) & ~7u;
   if (pipe && tile0 < tile1) {
