@@ -14,9 +14,11 @@
 #include "mast3r_gpu_params.h"
 #include "mast3r_tile_gpu.h"
 #include "mast3r_nn_gpu.h"
+#include "mast3r_nn_tc_gpu.h"
 #include "mast3r_similarity_gpu.h"
 
 #include <cmath>
+#include <cstdlib>
 
 namespace {
 
@@ -75,6 +77,18 @@ __global__ void __launch_bounds__(kThreads) k_m3_rescan(const m3g_nn_params p, c
   __shared__ int32_t redi[kThreads];
   m3g_nn_rescan(p, blockIdx.x, threadIdx.x, kThreads, A, gather, B, scratch, stats, out_rows, out_cols, redf, redh, redl, redi);
 }
+/* the tensor-core scan (mast3r_nn_tc_gpu.h): columns split once per call, then the rows against them */
+__global__ void k_m3_tc_split(uint32_t padded, uint32_t cols, uint32_t dim, uint32_t ks, uint32_t dist, const float* src, uint32_t* frag,
+                              float* G) {
+  const uint32_t c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c < padded) m3g_tc_split(c, cols, dim, ks, dist, src, frag, G);
+}
+template <uint32_t KS>
+__global__ void __launch_bounds__(M3TC_THREADS, 2) k_m3_tc_scan(const m3tc_params p, const float* A, const int32_t* gather,
+                                                                const uint32_t* frag, const float* G, float* scratch) {
+  extern __shared__ float4 sm4[];
+  m3tc_scan<KS>(p, blockIdx.x, blockIdx.y, threadIdx.x, A, gather, frag, G, scratch, reinterpret_cast<float*>(sm4));
+}
 __global__ void __launch_bounds__(kThreads) k_m3_sim_scan(const m3g_sim_params p, const float* D1, const float* D2, float* out) {
   extern __shared__ float4 sm4[];
   m3g_sim_scan(p, blockIdx.x, blockIdx.y, threadIdx.x, D1, D2, out, reinterpret_cast<float*>(sm4));
@@ -93,6 +107,10 @@ int sm_count() {
     if (count <= 0) count = 1;
     cudaFuncSetAttribute(k_m3_scan, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kNnSharedRecip);
     cudaFuncSetAttribute(k_m3_sim_scan, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kTileShared);
+    cudaFuncSetAttribute(k_m3_tc_scan<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)(M3TC_SHARED_WORDS(1) * 4));
+    cudaFuncSetAttribute(k_m3_tc_scan<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)(M3TC_SHARED_WORDS(2) * 4));
+    cudaFuncSetAttribute(k_m3_tc_scan<3>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)(M3TC_SHARED_WORDS(3) * 4));
+    cudaFuncSetAttribute(k_m3_tc_scan<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)(M3TC_SHARED_WORDS(4) * 4));
     /* keep freed scratch in the stream-ordered pool instead of returning it at every synchronisation */
     cudaMemPool_t pool;
     if (cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess) {
@@ -133,27 +151,127 @@ void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t* splits, uint
   *splits = (col_tiles + *per - 1) / *per;
 }
 
-/* the tiled scan, the merges and the re-scan of the ambiguous (scratch laid out by the caller) */
-void nn_launch(ss_context* ctx, const m3g_nn_params& p, const float* A, const int32_t* gather, const float* B, float* scratch,
-               const float* stats, int32_t* out_rows, int32_t* out_cols) {
-  cudaMemsetAsync(scratch + p.list, 0, 4, ctx->stream);
-  k_m3_scan<<<dim3(p.row_blocks, p.splits), kThreads, p.recip ? kNnSharedRecip : kNnShared, ctx->stream>>>(p, A, gather, B, scratch);
-  k_m3_merge_rows<<<ss_grid(p.n), 256, 0, ctx->stream>>>(p, A, gather, scratch, stats, out_rows);
-  if (p.recip) k_m3_merge_cols<<<ss_grid(p.m), 256, 0, ctx->stream>>>(p, B, scratch, stats, out_cols);
-  k_m3_rescan<<<p.groups, kThreads, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, out_rows, out_cols);
+/* One nearest-neighbour call's launches and scratch: the tensor-core scan for descriptors of up
+ * to 32 floats (SCANSTREAM_CUDA_FFMA=1 keeps the float32 FFMA tile step, to compare), the FFMA
+ * one otherwise; then the merges and the re-scan of the ambiguous. Scratch words, in order:
+ * `head` words of the caller's (stats, norm partials), row partials, column partials (recip),
+ * the ambiguous list, then for the tensor cores each side's split columns and G. */
+struct NnPlan {
+  m3g_nn_params p = {};
+  m3tc_params rows = {}, cols = {};
+  uint64_t frag_b = 0, g_b = 0, frag_a = 0, g_a = 0, words = 0;
+};
+
+bool tc_wanted(uint32_t dim) {
+  const char* v = std::getenv("SCANSTREAM_CUDA_FFMA");
+  return dim <= 8u * M3TC_MAX_KS && !(v && v[0] == '1');
 }
 
-m3g_nn_params nn_params(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist) {
-  m3g_nn_params p = {};
+/* rows × cols on the tensor cores; splits as plan_splits, for 2 threadgroups per SM */
+m3tc_params tc_params(uint32_t rows, uint32_t cols, uint32_t dim, uint32_t dist, uint32_t gather) {
+  m3tc_params t = {};
+  t.rows = rows;
+  t.cols = cols;
+  t.dim = dim;
+  t.dist = dist;
+  t.ks = (dim + 7u) / 8u;
+  t.gather = gather;
+  t.row_blocks = (rows + M3TC_TM - 1u) / M3TC_TM;
+  t.col_tiles = (cols + M3TC_TN - 1u) / M3TC_TN;
+  uint32_t want = (uint32_t)sm_count() * 8u;
+  uint32_t s = (want + t.row_blocks - 1u) / t.row_blocks;
+  uint32_t max_s = (t.col_tiles + 3u) / 4u;
+  if (s > max_s) s = max_s;
+  if (s < 1u) s = 1u;
+  t.tiles_per_split = (t.col_tiles + s - 1u) / s;
+  t.splits = (t.col_tiles + t.tiles_per_split - 1u) / t.tiles_per_split;
+  return t;
+}
+
+NnPlan nn_plan(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, bool recip, bool gather, uint64_t head) {
+  NnPlan P;
+  m3g_nn_params& p = P.p;
   p.n = n;
   p.m = m;
   p.dim = dim;
   p.dist = dist;
-  p.row_blocks = (n + M3T_TM - 1) / M3T_TM;
-  p.col_tiles = (m + M3T_TN - 1) / M3T_TN;
-  plan_splits(p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
+  p.recip = recip ? 1u : 0u;
+  p.gather = gather ? 1u : 0u;
   p.groups = (uint32_t)sm_count() * 2;
-  return p;
+  const bool tc = tc_wanted(dim);
+  if (tc) {
+    P.rows = tc_params(n, m, dim, dist, p.gather);
+    p.splits = P.rows.splits;
+    p.tc_ks = P.rows.ks;
+    if (recip) {
+      P.cols = tc_params(m, n, dim, dist, 0u);
+      p.cp_entries = P.cols.splits;
+    }
+  } else {
+    p.row_blocks = (n + M3T_TM - 1) / M3T_TM;
+    p.col_tiles = (m + M3T_TN - 1) / M3T_TN;
+    plan_splits(p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
+  }
+  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * n;
+  const uint64_t cp_words = recip ? 3ull * (tc ? p.cp_entries : p.row_blocks * M3T_NN_CT) * m : 0;
+  uint64_t at = head;
+  p.rp = (uint32_t)at;
+  at += rp_words;
+  p.cp = (uint32_t)at;
+  at += cp_words;
+  p.list = (uint32_t)at;
+  at += 1ull + n + (recip ? m : 0u);
+  if (tc) {
+    auto take = [&at](uint64_t w) {
+      at = (at + 3u) & ~3ull; /* 16-byte copies */
+      const uint64_t r = at;
+      at += w;
+      return r;
+    };
+    const uint64_t pb = (uint64_t)P.rows.col_tiles * M3TC_TN;
+    P.frag_b = take(pb * M3TC_COL_WORDS(P.rows.ks));
+    P.g_b = take(pb);
+    P.rows.out = p.rp;
+    if (recip) {
+      const uint64_t pa = (uint64_t)P.cols.col_tiles * M3TC_TN;
+      P.frag_a = take(pa * M3TC_COL_WORDS(P.cols.ks));
+      P.g_a = take(pa);
+      P.cols.out = p.cp;
+    }
+  }
+  P.words = at;
+  return P;
+}
+
+void tc_scan(ss_context* ctx, const m3tc_params& t, const float* A, const int32_t* gather, const float* B, float* scratch, uint64_t frag_at,
+             uint64_t g_at) {
+  uint32_t* frag = reinterpret_cast<uint32_t*>(scratch + frag_at);
+  float* G = scratch + g_at;
+  const uint32_t padded = t.col_tiles * M3TC_TN;
+  k_m3_tc_split<<<(padded + 255u) / 256u, 256, 0, ctx->stream>>>(padded, t.cols, t.dim, t.ks, t.dist, B, frag, G);
+  const dim3 grid(t.row_blocks, t.splits);
+  const size_t shared = M3TC_SHARED_WORDS(t.ks) * 4;
+  switch (t.ks) {
+    case 1: k_m3_tc_scan<1><<<grid, M3TC_THREADS, shared, ctx->stream>>>(t, A, gather, frag, G, scratch); break;
+    case 2: k_m3_tc_scan<2><<<grid, M3TC_THREADS, shared, ctx->stream>>>(t, A, gather, frag, G, scratch); break;
+    case 3: k_m3_tc_scan<3><<<grid, M3TC_THREADS, shared, ctx->stream>>>(t, A, gather, frag, G, scratch); break;
+    default: k_m3_tc_scan<4><<<grid, M3TC_THREADS, shared, ctx->stream>>>(t, A, gather, frag, G, scratch); break;
+  }
+}
+
+void nn_launch(ss_context* ctx, const NnPlan& P, const float* A, const int32_t* gather, const float* B, float* scratch, const float* stats,
+               int32_t* out_rows, int32_t* out_cols) {
+  const m3g_nn_params& p = P.p;
+  cudaMemsetAsync(scratch + p.list, 0, 4, ctx->stream);
+  if (p.tc_ks) {
+    tc_scan(ctx, P.rows, A, gather, B, scratch, P.frag_b, P.g_b);
+    if (p.recip) tc_scan(ctx, P.cols, B, nullptr, A, scratch, P.frag_a, P.g_a);
+  } else {
+    k_m3_scan<<<dim3(p.row_blocks, p.splits), kThreads, p.recip ? kNnSharedRecip : kNnShared, ctx->stream>>>(p, A, gather, B, scratch);
+  }
+  k_m3_merge_rows<<<ss_grid(p.n), 256, 0, ctx->stream>>>(p, A, gather, scratch, stats, out_rows);
+  if (p.recip) k_m3_merge_cols<<<ss_grid(p.m), 256, 0, ctx->stream>>>(p, B, scratch, stats, out_cols);
+  k_m3_rescan<<<p.groups, kThreads, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, out_rows, out_cols);
 }
 
 }  // namespace
@@ -209,28 +327,22 @@ SS_API ss_status ss_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_recipr
   SS_REQUIRE_ARGS(ctx, args);
   const ss_mast3r_reciprocal_nn_args A = *args;
   SS_TRY(ss_check_mast3r_reciprocal_nn(ctx, A, a, b, nn_a, nn_b));
-  m3g_nn_params p = nn_params(A.n, A.m, A.dim, A.dist);
-  p.recip = 1;
   const uint32_t ga = (A.n + kThreads - 1) / kThreads, gb = (A.m + kThreads - 1) / kThreads;
-  /* words: stats (amax, bmax) | norm partials | row partials | column partials | list */
-  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * A.n, cp_words = 3ull * p.row_blocks * M3T_NN_CT * A.m;
-  const uint64_t part_at = 2, rp_at = part_at + ga + gb, cp_at = rp_at + rp_words, list_at = cp_at + cp_words;
-  const uint64_t words = list_at + 1 + (uint64_t)A.n + A.m;
-  if (words > 0xffffffffull) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: n x m too large for one call");
-  p.rp = (uint32_t)rp_at;
-  p.cp = (uint32_t)cp_at;
-  p.list = (uint32_t)list_at;
-  p.omax_row = 1; /* B's largest norm bounds a row's scores */
-  p.omax_col = 0;
+  /* words: stats (amax, bmax) | norm partials | the plan's */
+  const uint64_t part_at = 2;
+  NnPlan P = nn_plan(A.n, A.m, A.dim, A.dist, true, false, part_at + ga + gb);
+  if (P.words > 0xffffffffull) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_reciprocal_nn: n x m too large for one call");
+  P.p.omax_row = 1; /* B's largest norm bounds a row's scores */
+  P.p.omax_col = 0;
   Scratch s(ctx);
-  SS_TRY(s.alloc(__func__, words));
+  SS_TRY(s.alloc(__func__, P.words));
   const float* pa = ss_dev<float>(a);
   const float* pb = ss_dev<float>(b);
   k_m3_maxnorm<<<ga, kThreads, 0, ctx->stream>>>(A.n, A.dim, pa, s.p + part_at);
   k_m3_maxnorm<<<gb, kThreads, 0, ctx->stream>>>(A.m, A.dim, pb, s.p + part_at + ga);
   k_m3_maxreduce<<<1, kThreads, 0, ctx->stream>>>(ga, s.p + part_at, s.p);
   k_m3_maxreduce<<<1, kThreads, 0, ctx->stream>>>(gb, s.p + part_at + ga, s.p + 1);
-  nn_launch(ctx, p, pa, reinterpret_cast<const int32_t*>(pa), pb, s.p, s.p, ss_dev<int32_t>(nn_a), ss_dev<int32_t>(nn_b));
+  nn_launch(ctx, P, pa, reinterpret_cast<const int32_t*>(pa), pb, s.p, s.p, ss_dev<int32_t>(nn_a), ss_dev<int32_t>(nn_b));
   return ss_cuda_launched(ctx, __func__);
 }
 
@@ -266,16 +378,13 @@ SS_API ss_status ss_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_ar
   SS_TRY(ss_check_mast3r_nn_query(ctx, A, query_map, query_idx, query_idx ? ss_host<int32_t>(query_idx) : nullptr, db_map, db_index,
                                   db_index ? ss_host<uint32_t>(db_index) : nullptr, out_idx, &run));
   if (!run) return SS_OK;
-  m3g_nn_params p = nn_params(A.count, A.db_width * A.db_height, A.dim, A.dist);
-  p.gather = 1;
-  p.omax_row = 8; /* the index header's largest norm */
-  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * A.count;
-  p.rp = 0;
-  p.list = (uint32_t)rp_words;
+  NnPlan P = nn_plan(A.count, A.db_width * A.db_height, A.dim, A.dist, false, true, 0);
+  if (P.words > 0xffffffffull) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_mast3r_nn_query: count x db pixels too large for one call");
+  P.p.omax_row = 8; /* the index header's largest norm */
   Scratch s(ctx);
-  SS_TRY(s.alloc(__func__, rp_words + 1 + A.count));
+  SS_TRY(s.alloc(__func__, P.words));
   int32_t* out = ss_dev<int32_t>(out_idx);
-  nn_launch(ctx, p, ss_dev<float>(query_map), ss_dev<int32_t>(query_idx), ss_dev<float>(db_map), s.p, ss_dev<float>(db_index), out, out);
+  nn_launch(ctx, P, ss_dev<float>(query_map), ss_dev<int32_t>(query_idx), ss_dev<float>(db_map), s.p, ss_dev<float>(db_index), out, out);
   return ss_cuda_launched(ctx, __func__);
 }
 

@@ -27,12 +27,17 @@
  * triples per row at rp (three arrays of that many·n); column partials
  * (recip): row_blocks·NN_CT per column at cp; ambiguous list at list (count,
  * then entries: a row, or 0x80000000 | a column). stats[omax_row] is the
- * columns' largest norm (rounded up), stats[omax_col] the rows'. */
+ * columns' largest norm (rounded up), stats[omax_col] the rows'.
+ * cp_entries: column partials per column when not row_blocks·NN_CT (0);
+ * tc_ks: the partials came from the tensor-core scan over that many k steps
+ * of 8 (mast3r_nn_tc_gpu.h, CUDA), whose rounding bound the merges then use
+ * (0: the float32 tile step's). */
 typedef struct m3g_nn_params {
   uint32_t n, m, dim, dist;
   uint32_t gather, recip, splits, tiles_per_split;
   uint32_t row_blocks, col_tiles, omax_row, omax_col;
   uint32_t rp, cp, list, groups;
+  uint32_t cp_entries, tc_ks, pad0, pad1;
 } m3g_nn_params;
 
 /* similarities (lse = 0: written out) or the log-sum-exp partials of InfoNCE

@@ -42,6 +42,20 @@ ss_device_inline float m3g_tile_E(uint32_t dim, uint32_t dist, float qn, float o
   return 4.0f * m3g_gamma(dim + 4u) * (qn * omax + 0.5f * omax * omax) + 1e-30f;
 }
 
+/* E for scores from the tensor-core scan (mast3r_nn_tc_gpu.h) over ks k steps: each of its 3·ks
+ * MMAs adds, whatever its alignment and truncation, within 20 units of 2⁻²³ of the sum of the
+ * magnitudes (≤ 1.01‖q‖‖b‖), and the TF32 split drops under 4 units of 2⁻²² of each product; l2
+ * adds G_b's error and the rounding of the add as the tile bound does; E = 4e, as there */
+ss_device_inline float m3g_tc_E(uint32_t ks, uint32_t dim, uint32_t dist, float qn, float omax) {
+  const float dot = (60.0f * (float)ks + 8.0f) * 1.01f * M3G_U32 * 2.0f * qn * omax;
+  if (dist == SS_DIST_DOT) return 4.0f * dot + 1e-30f;
+  return 4.0f * (dot + m3g_gamma(dim + 4u) * (qn * omax + 0.5f * omax * omax)) + 1e-30f;
+}
+/* the merge's E for the scan that wrote the partials */
+ss_device_inline float m3g_scan_E(const m3g_nn_params p, float qn, float omax) {
+  return p.tc_ks ? m3g_tc_E(p.tc_ks, p.dim, p.dist, qn, omax) : m3g_tile_E(p.dim, p.dist, qn, omax);
+}
+
 /* the plain float32 score of the re-scan and its bound (mast3r_score_f32 / mast3r_err_plain) */
 ss_device_inline float m3g_score_plain(ss_global const float* q, ss_global const float* b, uint32_t dim, uint32_t dist) {
   float s = 0.0f;
@@ -462,7 +476,7 @@ ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, ss_gl
     m3g_top2_merge(&b, scratch[p.rp + at], scratch[p.rp + stride + at], ((ss_global const int32_t*)scratch)[p.rp + 2u * stride + at]);
   }
   uint64_t row = p.gather ? (uint64_t)gather[i] : (uint64_t)i;
-  float E = m3g_tile_E(p.dim, p.dist, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]);
+  float E = m3g_scan_E(p, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]);
   m3g_nn_decide(b, E, i, out + i, scratch, p.list);
 }
 
@@ -470,14 +484,14 @@ ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, ss_gl
 ss_device_inline void m3g_nn_merge_cols(const m3g_nn_params p, uint32_t j, ss_global const float* B, ss_global float* scratch,
                                         ss_global const float* stats, ss_global int32_t* out) {
   if (j >= p.m) return;
-  const uint32_t entries = p.row_blocks * M3T_NN_CT;
+  const uint32_t entries = p.cp_entries ? p.cp_entries : p.row_blocks * M3T_NN_CT;
   const uint64_t stride = (uint64_t)entries * p.m;
   m3g_top2 b = m3g_top2_empty();
   for (uint32_t e = 0; e < entries; ++e) {
     uint64_t at = (uint64_t)e * p.m + j;
     m3g_top2_merge(&b, scratch[p.cp + at], scratch[p.cp + stride + at], ((ss_global const int32_t*)scratch)[p.cp + 2u * stride + at]);
   }
-  float E = m3g_tile_E(p.dim, p.dist, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]);
+  float E = m3g_scan_E(p, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]);
   m3g_nn_decide(b, E, 0x80000000u | j, out + j, scratch, p.list);
 }
 

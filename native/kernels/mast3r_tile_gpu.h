@@ -7,9 +7,11 @@
  * threadgroup memory, where the shared code (mast3r_nn_gpu.h,
  * mast3r_similarity_gpu.h) reads it: arg-best, log-sum-exp, output.
  *   Metal: each SIMD-group an 8-row strip of 8×8 simdgroup_float8x8 tiles.
- *   CUDA: each thread an 8×8 register block (FP32 FFMA; tensor cores would
- *   round the inputs, and the exact re-rank then has far more near-ties); the
- *   nearest-neighbour scan reads that block (m3t_acc.c) without m3t_store.
+ *   CUDA: each thread an 8×8 register block (FP32 FFMA); the nearest-neighbour
+ *   scan reads that block (m3t_acc.c) without m3t_store. For descriptors of up
+ *   to 32 floats CUDA's nearest-neighbour scan runs on the tensor cores instead
+ *   (mast3r_nn_tc_gpu.h: TF32 inputs split in three products, so its rounding
+ *   bound stays near this one's).
  * Everything else (tiling, loads, epilogues but the CUDA nearest-neighbour one) is
  * written once. Needs mast3r_gpu_params.h. */
 #ifndef SS_KERNEL_MAST3R_TILE_GPU_H

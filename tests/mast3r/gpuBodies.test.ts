@@ -5,8 +5,10 @@
  *    64-bit integers, equals this host's float64 bit for bit (the re-rank
  *    that makes Metal's nearest neighbours the CPU's);
  *  - the CUDA shape of the bodies (128 × 128 tiles, 256 threads, the register
- *    tile step), each block's threads run as fibers meeting at every barrier
- *    in forward and reverse order, gives the CPU's exact answers.
+ *    tile step, and the tensor-core nearest-neighbour scan of
+ *    mast3r_nn_tc_gpu.h with its MMAs emulated), each block's threads run as
+ *    fibers meeting at every barrier in forward and reverse order, gives the
+ *    CPU's exact answers.
  * Both are compiled as plain C++ (tests/mast3r/gpu/).
  */
 import { expect, test } from 'bun:test';
@@ -37,7 +39,7 @@ test('mast3r_x64_add in integers (Metal) is float64 addition of exact float32 pr
   expect(buildAndRun('x64_check', ['tests/mast3r/gpu/x64_check.cpp'], ['100000'])).toMatch(/^ok \d+$/);
 }, 120_000);
 
-test('the CUDA shape of the nearest-neighbour, similarity and InfoNCE bodies gives the CPU\'s answers in any thread order', () => {
+test('the CUDA shape of the nearest-neighbour (FFMA and tensor-core), similarity and InfoNCE bodies gives the CPU\'s answers in any thread order', () => {
   const text = buildAndRun('cuda_shape', ['tests/mast3r/gpu/cuda_shape.cpp', 'native/metal_emu/fiber.cpp']);
   console.log(text);
   expect(text.endsWith('ok')).toBe(true);

@@ -855,12 +855,17 @@ ss_device_inline mast3r_x64 mast3r_x64_key(mast3r_x64 v) {
  * triples per row at rp (three arrays of that many·n); column partials
  * (recip): row_blocks·NN_CT per column at cp; ambiguous list at list (count,
  * then entries: a row, or 0x80000000 | a column). stats[omax_row] is the
- * columns' largest norm (rounded up), stats[omax_col] the rows'. */
+ * columns' largest norm (rounded up), stats[omax_col] the rows'.
+ * cp_entries: column partials per column when not row_blocks·NN_CT (0);
+ * tc_ks: the partials came from the tensor-core scan over that many k steps
+ * of 8 (mast3r_nn_tc_gpu.h, CUDA), whose rounding bound the merges then use
+ * (0: the float32 tile step's). */
 typedef struct m3g_nn_params {
   uint32_t n, m, dim, dist;
   uint32_t gather, recip, splits, tiles_per_split;
   uint32_t row_blocks, col_tiles, omax_row, omax_col;
   uint32_t rp, cp, list, groups;
+  uint32_t cp_entries, tc_ks, pad0, pad1;
 } m3g_nn_params;
 
 /* similarities (lse = 0: written out) or the log-sum-exp partials of InfoNCE
@@ -892,9 +897,11 @@ typedef struct m3g_infonce_params {
  * threadgroup memory, where the shared code (mast3r_nn_gpu.h,
  * mast3r_similarity_gpu.h) reads it: arg-best, log-sum-exp, output.
  *   Metal: each SIMD-group an 8-row strip of 8×8 simdgroup_float8x8 tiles.
- *   CUDA: each thread an 8×8 register block (FP32 FFMA; tensor cores would
- *   round the inputs, and the exact re-rank then has far more near-ties); the
- *   nearest-neighbour scan reads that block (m3t_acc.c) without m3t_store.
+ *   CUDA: each thread an 8×8 register block (FP32 FFMA); the nearest-neighbour
+ *   scan reads that block (m3t_acc.c) without m3t_store. For descriptors of up
+ *   to 32 floats CUDA's nearest-neighbour scan runs on the tensor cores instead
+ *   (mast3r_nn_tc_gpu.h: TF32 inputs split in three products, so its rounding
+ *   bound stays near this one's).
  * Everything else (tiling, loads, epilogues but the CUDA nearest-neighbour one) is
  * written once. Needs mast3r_gpu_params.h. */
 #ifndef SS_KERNEL_MAST3R_TILE_GPU_H
@@ -1090,6 +1097,20 @@ ss_device_inline float m3g_norm_up(ss_global const float* v, uint32_t dim) {
 ss_device_inline float m3g_tile_E(uint32_t dim, uint32_t dist, float qn, float omax) {
   if (dist == SS_DIST_DOT) return 4.0f * m3g_gamma(dim + 2u) * qn * omax + 1e-30f;
   return 4.0f * m3g_gamma(dim + 4u) * (qn * omax + 0.5f * omax * omax) + 1e-30f;
+}
+
+/* E for scores from the tensor-core scan (mast3r_nn_tc_gpu.h) over ks k steps: each of its 3·ks
+ * MMAs adds, whatever its alignment and truncation, within 20 units of 2⁻²³ of the sum of the
+ * magnitudes (≤ 1.01‖q‖‖b‖), and the TF32 split drops under 4 units of 2⁻²² of each product; l2
+ * adds G_b's error and the rounding of the add as the tile bound does; E = 4e, as there */
+ss_device_inline float m3g_tc_E(uint32_t ks, uint32_t dim, uint32_t dist, float qn, float omax) {
+  const float dot = (60.0f * (float)ks + 8.0f) * 1.01f * M3G_U32 * 2.0f * qn * omax;
+  if (dist == SS_DIST_DOT) return 4.0f * dot + 1e-30f;
+  return 4.0f * (dot + m3g_gamma(dim + 4u) * (qn * omax + 0.5f * omax * omax)) + 1e-30f;
+}
+/* the merge's E for the scan that wrote the partials */
+ss_device_inline float m3g_scan_E(const m3g_nn_params p, float qn, float omax) {
+  return p.tc_ks ? m3g_tc_E(p.tc_ks, p.dim, p.dist, qn, omax) : m3g_tile_E(p.dim, p.dist, qn, omax);
 }
 
 /* the plain float32 score of the re-scan and its bound (mast3r_score_f32 / mast3r_err_plain) */
@@ -1512,7 +1533,7 @@ ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, ss_gl
     m3g_top2_merge(&b, scratch[p.rp + at], scratch[p.rp + stride + at], ((ss_global const int32_t*)scratch)[p.rp + 2u * stride + at]);
   }
   uint64_t row = p.gather ? (uint64_t)gather[i] : (uint64_t)i;
-  float E = m3g_tile_E(p.dim, p.dist, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]);
+  float E = m3g_scan_E(p, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]);
   m3g_nn_decide(b, E, i, out + i, scratch, p.list);
 }
 
@@ -1520,14 +1541,14 @@ ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, ss_gl
 ss_device_inline void m3g_nn_merge_cols(const m3g_nn_params p, uint32_t j, ss_global const float* B, ss_global float* scratch,
                                         ss_global const float* stats, ss_global int32_t* out) {
   if (j >= p.m) return;
-  const uint32_t entries = p.row_blocks * M3T_NN_CT;
+  const uint32_t entries = p.cp_entries ? p.cp_entries : p.row_blocks * M3T_NN_CT;
   const uint64_t stride = (uint64_t)entries * p.m;
   m3g_top2 b = m3g_top2_empty();
   for (uint32_t e = 0; e < entries; ++e) {
     uint64_t at = (uint64_t)e * p.m + j;
     m3g_top2_merge(&b, scratch[p.cp + at], scratch[p.cp + stride + at], ((ss_global const int32_t*)scratch)[p.cp + 2u * stride + at]);
   }
-  float E = m3g_tile_E(p.dim, p.dist, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]);
+  float E = m3g_scan_E(p, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]);
   m3g_nn_decide(b, E, 0x80000000u | j, out + j, scratch, p.list);
 }
 

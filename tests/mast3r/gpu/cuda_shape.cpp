@@ -1,5 +1,6 @@
 /* The CUDA shape of the MASt3R GPU bodies (mast3r_nn_gpu.h, mast3r_similarity_gpu.h: 128 × 128
- * tiles, 256 threads, the register tile step of mast3r_tile_gpu.h) run on the CPU without a GPU:
+ * tiles, 256 threads, the register tile step of mast3r_tile_gpu.h; the tensor-core scan of
+ * mast3r_nn_tc_gpu.h with emulated MMAs) run on the CPU without a GPU:
  * each block's threads are fibers that meet at every __syncthreads (the emulator's fibers), in
  * forward or reverse order, launched as native/cuda/mast3r.cu launches them. Held to the CPU's
  * exact nearest neighbour (mast3r_nn_exact) on ties, near-ties and k-chunked dimensions, to the
@@ -67,7 +68,43 @@ static void m3g_cp_async_wait_all() {
   for (const PendingCopy& q : g_pending[sim_thread()]) *q.dst = q.in ? *q.src : 0.0f;
   g_pending[sim_thread()].clear();
 }
+/* the tensor-core path's TF32 rounding, warp MMA and 16-byte cp.async, for fibers. An MMA is a
+ * warp-wide exchange between two block barriers (every thread of the scan calls it together); its
+ * sum is exact, then truncated towards zero as the hardware's alignment may */
+struct float2 { float x, y; };
+static inline float __uint_as_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+static inline uint32_t __float_as_uint(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+static uint32_t m3tc_tf32(float x) {
+  const uint32_t u = __float_as_uint(x);
+  return (u & 0x7f800000u) == 0x7f800000u ? u : (u + 0x1000u) & 0xffffe000u;
+}
+static uint32_t g_mma_a[M3T_THREADS][4], g_mma_b[M3T_THREADS][2];
+static void m3tc_mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  const int t = sim_thread();
+  std::memcpy(g_mma_a[t], a, 16);
+  std::memcpy(g_mma_b[t], b, 8);
+  sim_sync();
+  const int base = t & ~31, g = (t & 31) / 4, q = t % 4;
+  auto A = [&](int r, int k) { return (double)__uint_as_float(g_mma_a[base + (r % 8) * 4 + k % 4][r / 8 + 2 * (k / 4)]); };
+  auto B = [&](int k, int c) { return (double)__uint_as_float(g_mma_b[base + c * 4 + k % 4][k / 4]); };
+  float out[4];
+  for (int e = 0; e < 4; ++e) {
+    const int r = g + 8 * (e >> 1), c = 2 * q + (e & 1);
+    double sum = d[e];
+    for (int k = 0; k < 8; ++k) sum += A(r, k) * B(k, c);
+    float f = (float)sum;
+    if (std::fabs((double)f) > std::fabs(sum)) f = std::nextafter(f, 0.0f);
+    out[e] = f;
+  }
+  sim_sync();
+  for (int e = 0; e < 4; ++e) d[e] = out[e];
+}
+static void m3tc_cp_async16(void* dst, const void* src) {
+  for (int w = 0; w < 4; ++w) m3g_cp_async4((float*)dst + w, (const float*)src + w, true);
+}
+static void m3tc_cp_wait() { m3g_cp_async_wait_all(); }
 #include "mast3r_nn_gpu.h"
+#include "mast3r_nn_tc_gpu.h"
 #include "mast3r_similarity_gpu.h"
 #include "mast3r_nn.h"
 
@@ -116,7 +153,7 @@ static void run_block(uint32_t T, std::function<void(uint32_t)> body) {
     if (!waiting) break;
   }
 }
-static std::vector<float> g_smem((M3T_SHARED_FLOATS > M3T_NN_SHARED_FLOATS(1) ? M3T_SHARED_FLOATS : M3T_NN_SHARED_FLOATS(1)) + 16);
+static std::vector<float> g_smem(std::max<size_t>(std::max(M3T_SHARED_FLOATS, M3T_NN_SHARED_FLOATS(1)), M3TC_SHARED_WORDS(M3TC_MAX_KS)) + 16);
 static float g_red[4][M3T_THREADS];
 
 static const uint32_t kSM = 132;
@@ -129,14 +166,47 @@ static void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t* split
   *per = (col_tiles + s - 1) / s;
   *splits = (col_tiles + *per - 1) / *per;
 }
-static m3g_nn_params nn_params(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist) {
+static bool g_tc;
+static m3tc_params tc_params(uint32_t rows, uint32_t cols, uint32_t dim, uint32_t dist, uint32_t gather);
+static m3g_nn_params nn_params(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, bool recip) {
   m3g_nn_params p = {};
   p.n = n; p.m = m; p.dim = dim; p.dist = dist;
   p.row_blocks = (n + M3T_TM - 1) / M3T_TM;
   p.col_tiles = (m + M3T_TN - 1) / M3T_TN;
   plan_splits(p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
   p.groups = 7;
+  if (g_tc && dim <= 8 * M3TC_MAX_KS) {
+    p.tc_ks = (dim + 7) / 8;
+    p.splits = tc_params(n, m, dim, dist, 0).splits;
+    if (recip) p.cp_entries = tc_params(m, n, dim, dist, 0).splits;
+  }
   return p;
+}
+/* the tensor-core scan as native/cuda/mast3r.cu plans it (nn_plan), when g_tc and dim ≤ 32 */
+static m3tc_params tc_params(uint32_t rows, uint32_t cols, uint32_t dim, uint32_t dist, uint32_t gather) {
+  m3tc_params t = {};
+  t.rows = rows; t.cols = cols; t.dim = dim; t.dist = dist; t.ks = (dim + 7) / 8; t.gather = gather;
+  t.row_blocks = (rows + M3TC_TM - 1) / M3TC_TM;
+  t.col_tiles = (cols + M3TC_TN - 1) / M3TC_TN;
+  plan_splits(t.row_blocks, t.col_tiles, &t.splits, &t.tiles_per_split);
+  return t;
+}
+/* columns split (one thread each), then the rows' blocks; partials at t.out */
+static void tc_scan(const m3tc_params& t, const float* A, const int32_t* gather, const float* B, float* scratch) {
+  const uint32_t padded = t.col_tiles * M3TC_TN;
+  std::vector<uint32_t> frag((size_t)padded * M3TC_COL_WORDS(t.ks) + 4, 0xdeadbeefu);
+  std::vector<float> G(padded + 4, 4242.0f);
+  for (uint32_t c = 0; c < padded; ++c) m3g_tc_split(c, t.cols, t.dim, t.ks, t.dist, B, frag.data(), G.data());
+  for (uint32_t rb = 0; rb < t.row_blocks; ++rb)
+    for (uint32_t sp = 0; sp < t.splits; ++sp)
+      run_block(M3TC_THREADS, [&](uint32_t th) {
+        switch (t.ks) {
+          case 1: m3tc_scan<1>(t, rb, sp, th, A, gather, frag.data(), G.data(), scratch, g_smem.data()); break;
+          case 2: m3tc_scan<2>(t, rb, sp, th, A, gather, frag.data(), G.data(), scratch, g_smem.data()); break;
+          case 3: m3tc_scan<3>(t, rb, sp, th, A, gather, frag.data(), G.data(), scratch, g_smem.data()); break;
+          default: m3tc_scan<4>(t, rb, sp, th, A, gather, frag.data(), G.data(), scratch, g_smem.data()); break;
+        }
+      });
 }
 static void max_norm(const float* src, uint32_t rows, uint32_t dim, float* partial, float* target) {
   uint32_t groups = (rows + M3T_THREADS - 1) / M3T_THREADS;
@@ -165,11 +235,46 @@ static void check_row_partials(const m3g_nn_params& p, const float* A, const int
     if (got.m1 != want.m1 || got.m2 != want.m2) ++g_partials_wrong;
   }
 }
-static void nn_launch(const m3g_nn_params& p, const float* A, const int32_t* gather, const float* B, float* scratch, const float* stats, int32_t* out_rows, int32_t* out_cols) {
+/* the tensor-core partials, merged, within the scan's bound of the exact float32 best two (a broken
+ * fragment, shuffle or copy is far outside it) and naming a column whose score is within it */
+static void check_tc_partials(const m3g_nn_params& p, uint32_t rows, uint32_t cols, uint32_t entries, uint32_t at0, const float* A,
+                              const int32_t* gather, const float* B, const float* scratch, float omax) {
+  const uint64_t stride = (uint64_t)entries * rows;
+  for (uint32_t i = 0; i < rows; ++i) {
+    m3g_top2 got = m3g_top2_empty(), want = m3g_top2_empty();
+    for (uint64_t e = 0; e < entries; ++e) {
+      const uint64_t at = at0 + e * rows + i;
+      m3g_top2_merge(&got, scratch[at], scratch[stride + at], ((const int32_t*)scratch)[2 * stride + at]);
+    }
+    const float* q = A + (uint64_t)(gather ? (uint32_t)gather[i] : i) * p.dim;
+    auto score = [&](uint32_t j) {
+      const float* b = B + (uint64_t)j * p.dim;
+      float sc = m3g_score_plain(q, b, p.dim, SS_DIST_DOT);
+      return p.dist == SS_DIST_L2 ? sc + -0.5f * m3t_sumsq(b, p.dim) : sc;
+    };
+    for (uint32_t j = 0; j < cols; ++j) m3g_top2_offer(&want, score(j), (int32_t)j);
+    const float e2 = 0.5f * m3g_tc_E(p.tc_ks, p.dim, p.dist, m3g_norm_up(q, p.dim), omax);
+    if (got.id < 0 || !(std::fabs(got.m1 - want.m1) <= e2) || !(std::fabs(got.m2 - want.m2) <= e2) || !(score((uint32_t)got.id) >= want.m1 - e2))
+      ++g_partials_wrong;
+  }
+}
+static void nn_launch(m3g_nn_params p, const float* A, const int32_t* gather, const float* B, float* scratch, const float* stats, int32_t* out_rows, int32_t* out_cols) {
   ((uint32_t*)scratch)[p.list] = 0;
-  for (uint32_t rb = 0; rb < p.row_blocks; ++rb)
-    for (uint32_t sp = 0; sp < p.splits; ++sp) run_block(M3T_THREADS, [&](uint32_t t) { m3g_nn_scan(p, rb, sp, t, A, gather, B, scratch, g_smem.data()); });
-  check_row_partials(p, A, gather, B, scratch);
+  if (p.tc_ks) {
+    m3tc_params rows = tc_params(p.n, p.m, p.dim, p.dist, p.gather), cols = tc_params(p.m, p.n, p.dim, p.dist, 0);
+    rows.out = p.rp;
+    cols.out = p.cp;
+    tc_scan(rows, A, p.gather ? gather : nullptr, B, scratch);
+    check_tc_partials(p, p.n, p.m, rows.splits, p.rp, A, p.gather ? gather : nullptr, B, scratch, stats[p.omax_row]);
+    if (p.recip) {
+      tc_scan(cols, B, nullptr, A, scratch);
+      check_tc_partials(p, p.m, p.n, cols.splits, p.cp, B, nullptr, A, scratch, stats[p.omax_col]);
+    }
+  } else {
+    for (uint32_t rb = 0; rb < p.row_blocks; ++rb)
+      for (uint32_t sp = 0; sp < p.splits; ++sp) run_block(M3T_THREADS, [&](uint32_t t) { m3g_nn_scan(p, rb, sp, t, A, gather, B, scratch, g_smem.data()); });
+    check_row_partials(p, A, gather, B, scratch);
+  }
   for (uint32_t i = 0; i < p.n; ++i) m3g_nn_merge_rows(p, i, A, gather, scratch, stats, out_rows);
   if (p.recip) for (uint32_t j = 0; j < p.m; ++j) m3g_nn_merge_cols(p, j, B, scratch, stats, out_cols);
   g_ambiguous += ((uint32_t*)scratch)[p.list];
@@ -177,10 +282,10 @@ static void nn_launch(const m3g_nn_params& p, const float* A, const int32_t* gat
     run_block(M3T_THREADS, [&](uint32_t t) { m3g_nn_rescan(p, g, t, M3T_THREADS, A, gather, B, scratch, stats, out_rows, out_cols, g_red[0], (uint32_t*)g_red[1], (uint32_t*)g_red[2], (int32_t*)g_red[3]); });
 }
 static void reciprocal(const float* a, const float* b, uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, int32_t* nn_a, int32_t* nn_b) {
-  m3g_nn_params p = nn_params(n, m, dim, dist);
+  m3g_nn_params p = nn_params(n, m, dim, dist, true);
   p.recip = 1;
   const uint32_t ga = (n + M3T_THREADS - 1) / M3T_THREADS, gb = (m + M3T_THREADS - 1) / M3T_THREADS;
-  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * n, cp_words = 3ull * p.row_blocks * M3T_NN_CT * m;
+  const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * n, cp_words = 3ull * (p.cp_entries ? p.cp_entries : p.row_blocks * M3T_NN_CT) * m;
   const uint64_t part_at = 2, rp_at = part_at + ga + gb, cp_at = rp_at + rp_words, list_at = cp_at + cp_words;
   std::vector<float> s(list_at + 1 + n + m, 12345.0f);
   p.rp = (uint32_t)rp_at; p.cp = (uint32_t)cp_at; p.list = (uint32_t)list_at; p.omax_row = 1; p.omax_col = 0;
@@ -191,7 +296,7 @@ static void reciprocal(const float* a, const float* b, uint32_t n, uint32_t m, u
 static void query(const float* qm, const int32_t* qi, uint32_t count, const float* db, uint32_t dpx, uint32_t dim, uint32_t dist, int32_t* out) {
   std::vector<float> index(16, 0.0f), part((dpx + M3T_THREADS - 1) / M3T_THREADS);
   max_norm(db, dpx, dim, part.data(), index.data() + 8);
-  m3g_nn_params p = nn_params(count, dpx, dim, dist);
+  m3g_nn_params p = nn_params(count, dpx, dim, dist, false);
   p.gather = 1; p.omax_row = 8;
   const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * count;
   p.rp = 0; p.list = (uint32_t)rp_words;
@@ -234,9 +339,10 @@ static float maxnorm_ref(const std::vector<float>& v, uint32_t n, uint32_t d) { 
 
 int main(int argc, char** argv) {
   int bad = 0;
-  for (int order = 0; order < 2; ++order) {
+  for (int order = 0; order < 2; ++order) for (int tc = 0; tc < 2; ++tc) {
     g_reverse = order == 1;
-    for (uint32_t dim : {24u, 40u, 5u}) for (uint32_t dist : {0u, 1u}) {
+    g_tc = tc == 1;
+    for (uint32_t dim : tc ? std::vector<uint32_t>{24u, 5u, 12u, 32u} : std::vector<uint32_t>{24u, 40u, 5u}) for (uint32_t dist : {0u, 1u}) {
       uint32_t n = 300, m = 270;
       auto a = unit_rows(n, dim, 1 + dim), b = unit_rows(m, dim, 2 + dim);
       std::memcpy(b.data() + 200 * dim, b.data(), 60 * dim * 4);   /* ties in nn_a */
@@ -252,7 +358,7 @@ int main(int argc, char** argv) {
       int diff = 0;
       for (uint32_t i = 0; i < n; ++i) diff += na[i] != mast3r_nn_exact(a.data() + (size_t)i * dim, b.data(), m, dim, dist, bm);
       for (uint32_t j = 0; j < m; ++j) diff += nb[j] != mast3r_nn_exact(b.data() + (size_t)j * dim, a.data(), n, dim, dist, am);
-      printf("order %d reciprocal dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, dim, dist, diff, g_ambiguous, g_partials_wrong);
+      printf("order %d %s reciprocal dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, tc ? "tensor" : "ffma", dim, dist, diff, g_ambiguous, g_partials_wrong);
       bad += diff + (int)g_partials_wrong;
       /* queries: gathered rows of a map against a db map of 2000 pixels with a copied patch */
       uint32_t dpx = 2000, qpx = 900, count = 150;
@@ -268,10 +374,10 @@ int main(int argc, char** argv) {
       float dm = maxnorm_ref(db, dpx, dim);
       diff = 0;
       for (uint32_t i = 0; i < count; ++i) diff += out[i] != mast3r_nn_exact(qm.data() + (size_t)qi[i] * dim, db.data(), dpx, dim, dist, dm);
-      printf("order %d query dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, dim, dist, diff, g_ambiguous, g_partials_wrong);
+      printf("order %d %s query dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, tc ? "tensor" : "ffma", dim, dist, diff, g_ambiguous, g_partials_wrong);
       bad += diff + (int)g_partials_wrong;
     }
-    for (uint32_t euc : {0u, 1u}) for (uint32_t dim : {24u, 40u}) {
+    if (!g_tc) for (uint32_t euc : {0u, 1u}) for (uint32_t dim : {24u, 40u}) {
       uint32_t B = 2, n = 150, m = 140;
       auto d1 = unit_rows(B * n, dim, 5), d2 = unit_rows(B * m, dim, 6);
       std::vector<float> out((size_t)B * n * m, -1.0f);
