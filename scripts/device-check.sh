@@ -7,6 +7,7 @@
 #   scan      `scan` of the TUM clip (.device/tum30) on --backend cpu and cuda: trajectory
 #             difference (ATE of one against the other), per-stage times and the CPU fallback's cost
 #   mast3r    bench/mast3r.ts --backend cuda: our kernels on CUDA against MASt3R's code on torch CUDA
+#             and again with SCANSTREAM_CUDA_FFMA=1 (the float32 FFMA scan instead of the tensor cores), summarised
 #   (bench and mast3r run with SCANSTREAM_CUDA_SYNC=1: each call waits for its kernels, so a call's time is theirs)
 # Results under $OUT (at most 8 files come back): summary.txt, logs.txt, parity.txt,
 # backends.json, scan-cpu.json, scan-cuda.json, scan-compare.json, mast3r.json.
@@ -84,6 +85,21 @@ fi
 if has mast3r; then
   SCANSTREAM_CUDA_SYNC=1 SCANSTREAM_COMMIT=$(cat .device/commit 2>/dev/null) timeout 150 /tmp/bun .device/mast3r.js --backend cuda > "$OUT/mast3r.json" 2> /tmp/mast3r.err
   log "mast3r bench exit $?"
+  # the same with the FFMA scan in place of the tensor cores (SCANSTREAM_CUDA_FFMA=1), its headline numbers only
+  SCANSTREAM_CUDA_FFMA=1 SCANSTREAM_CUDA_SYNC=1 timeout 150 /tmp/bun .device/mast3r.js --backend cuda > /tmp/mast3r-ffma.json 2> /tmp/mast3r-ffma.err
+  log "mast3r bench (FFMA scan) exit $?"
+  python3 - <<'PY' | tee -a "$OUT/summary.txt"
+import json, os
+for name, f in (('tensor', os.environ['OUT'] + '/mast3r.json'), ('ffma', '/tmp/mast3r-ffma.json')):
+    try:
+        r = json.load(open(f))
+    except Exception as e:
+        print(name, 'no result', e); continue
+    nn = r.get('reciprocal_nn', {}).get('20000', {})
+    fast = {k.split(' ')[0]: (v.get('kernel', {}).get('median_ms'), v.get('torch_ms'), v.get('same_as_torch')) for k, v in r.get('fast_reciprocal_nn', {}).items()}
+    print(name, 'reciprocal 20000: kernel', nn.get('kernel', {}).get('median_ms'), 'torch', nn.get('torch_ms'), 'same', nn.get('same_as_torch'),
+          '| fast (kernel, torch, same):', fast)
+PY
   { echo "== mast3r stderr"; tail -60 /tmp/mast3r.err; } | tee -a "$OUT/logs.txt" | tail -40
 fi
 if has bench; then
