@@ -13,13 +13,22 @@ import type { NativeContext } from '../native/context';
 export class MeshArena {
   /** slots whose records this arena holds (current or since replaced) */
   readonly slots: number[] = [];
-  /** bytes [0, total) of `records` */
+  /** the whole of `records`; bytes [0, used) hold records */
   readonly bytes: Uint8Array;
   /** bytes of its records that are still some block's current mesh */
   liveBytes = 0;
+  /** bytes written: the kernel's records, then survivors of compacted arenas moved in after them */
+  used: number;
 
   constructor(readonly records: NativeBuffer, total: number) {
-    this.bytes = new Uint8Array(records.lease(total));
+    // the lease spans the buffer: the room after a call's records takes the survivors of emptied arenas
+    this.bytes = new Uint8Array(records.lease(records.bytes));
+    this.used = total;
+  }
+
+  /** bytes free after the records */
+  get spare(): number {
+    return this.bytes.byteLength - this.used;
   }
 
   /** slot's current mesh is a record of `bytes` in this arena */

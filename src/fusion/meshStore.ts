@@ -9,7 +9,7 @@ import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 import { Status } from '../native/errors';
 import { ArenaPool, MeshArena } from './meshArena';
-import { packedMeshBytes, PackedMeshBlock, type MeshBlock } from './meshBlock';
+import { PackedMeshBlock, type MeshBlock } from './meshBlock';
 
 const EMPTY = new Uint8Array(0);
 
@@ -20,6 +20,8 @@ export class MeshStore {
   private readonly ctx: NativeContext;
   private readonly meshes: (PackedMeshBlock | undefined)[];
   private readonly versions: Uint32Array;
+  /** bytes of each slot's current record (0: none) */
+  private readonly recordBytes: Uint32Array;
   /** the arena each slot's current mesh is a view into */
   private readonly arenaOf: (MeshArena | undefined)[];
   /** arenas some current mesh is a view into, and where they go back to */
@@ -31,14 +33,17 @@ export class MeshStore {
   /** the kernel's per-block ranges (grown on demand) and totals */
   private ranges: NativeBuffer | null = null;
   private readonly totals: NativeBuffer;
+  private readonly totalsView: Uint32Array;
 
   constructor(ctx: NativeContext, maxBlocks: number) {
     this.ctx = ctx;
     this.meshes = new Array<PackedMeshBlock | undefined>(maxBlocks);
     this.versions = new Uint32Array(maxBlocks);
+    this.recordBytes = new Uint32Array(maxBlocks);
     this.arenaOf = new Array<MeshArena | undefined>(maxBlocks);
     this.arenaPool = new ArenaPool(ctx);
     this.totals = ctx.buffer(12);
+    this.totalsView = this.totals.u32(0, 3);
   }
 
   get triangles(): number {
@@ -52,8 +57,10 @@ export class MeshStore {
 
   private rangesFor(blocks: number): NativeBuffer {
     if (!this.ranges || this.ranges.bytes < blocks * 16) {
+      // grown with room to spare: a volume's dirty set grows a little most frames
+      const size = Math.max(blocks, 2 * (this.ranges ? this.ranges.bytes / 16 : 0), 1024);
       this.ranges?.destroy();
-      this.ranges = this.ctx.buffer(Math.max(blocks, 1024) * 16);
+      this.ranges = this.ctx.buffer(size * 16);
     }
     return this.ranges;
   }
@@ -63,7 +70,7 @@ export class MeshStore {
    * and makes the results current; returns the changed blocks (empty
    * indices = the block no longer has a surface).
    */
-  remesh(slots: readonly number[], coords: Int32Array, kernel: MeshKernel): MeshBlock[] {
+  remesh(slots: ArrayLike<number>, coords: Int32Array, kernel: MeshKernel): MeshBlock[] {
     const n = slots.length;
     const ranges = this.rangesFor(n);
     // the kernel writes the records straight into arena memory; a guess too small costs one more call
@@ -77,38 +84,46 @@ export class MeshStore {
       records = this.arenaPool.take(Math.ceil(need * 1.25));
     }
     ranges.download(0, n * 16);
-    this.totals.download();
-    const total = this.totals.u32(0, 1)[0] as number;
+    this.totals.download(0, 4);
+    const total = this.totalsView[0] as number;
     this.recordBytesPerBlock = Math.max(256, total / n);
     let arena: MeshArena | undefined;
+    let arenaBytes = EMPTY;
     if (total > 0) {
       records.download(0, total);
       arena = new MeshArena(records, total);
+      arenaBytes = arena.bytes;
       this.arenas.add(arena);
     } else {
       this.arenaPool.give(records);
     }
     const r = ranges.u32(0, n * 4);
     const result: MeshBlock[] = [];
+    const meshes = this.meshes, versions = this.versions, recordBytes = this.recordBytes, arenaOf = this.arenaOf;
+    let triangles = 0;
     for (let k = 0; k < n; k++) {
       const s = slots[k] as number;
-      const off = r[4 * k] as number, nv = r[4 * k + 1] as number, ni = r[4 * k + 2] as number, len = r[4 * k + 3] as number;
-      const prev = this.meshes[s];
-      if (nv === 0 && (!prev || prev.indexCount === 0)) continue; // nothing before, nothing now
-      const version = (this.versions[s] as number) + 1;
+      const nv = r[4 * k + 1] as number, len = r[4 * k + 3] as number;
+      const prevBytes = recordBytes[s] as number;
+      if (len === 0 && prevBytes === 0) continue; // nothing before, nothing now (a record always has triangles)
+      const prev = meshes[s];
+      const ni = r[4 * k + 2] as number;
+      const version = (versions[s] as number) + 1;
       const bx = coords[3 * s] as number, by = coords[3 * s + 1] as number, bz = coords[3 * s + 2] as number;
       const block = len > 0
-        ? new PackedMeshBlock(bx, by, bz, version, (arena as MeshArena).bytes, nv, ni, off)
+        ? new PackedMeshBlock(bx, by, bz, version, arenaBytes, nv, ni, r[4 * k] as number)
         : new PackedMeshBlock(bx, by, bz, version, EMPTY, 0, 0);
-      this.versions[s] = version;
-      this.triangleCount += ni / 3 - (prev ? prev.indexCount / 3 : 0);
-      this.meshes[s] = block;
-      const before = this.arenaOf[s];
+      versions[s] = version;
+      triangles += ni - (prev ? prev.indexCount : 0);
+      meshes[s] = block;
+      const before = arenaOf[s];
       if (len > 0) (arena as MeshArena).hold(s, len);
-      this.arenaOf[s] = len > 0 ? arena : undefined;
-      if (before?.release(packedMeshBytes((prev as PackedMeshBlock).vertexCount, (prev as PackedMeshBlock).indexCount))) this.retire(before);
+      arenaOf[s] = len > 0 ? arena : undefined;
+      recordBytes[s] = len;
+      if (before !== undefined && before.release(prevBytes)) this.retire(before);
       result.push(block);
     }
+    this.triangleCount += triangles / 3;
     this.compact(arena);
     return result;
   }
@@ -157,30 +172,35 @@ export class MeshStore {
       moving += a.liveBytes;
     }
     const meshes = this.meshes as PackedMeshBlock[];
-    const moved = moving > 0 ? new MeshArena(this.arenaPool.take(moving), moving) : undefined;
-    let at = 0;
+    // survivors go after the newest call's records where its buffer has room (no new buffer, no page faults),
+    // else together into one pooled buffer
+    const into = newest !== undefined && newest.spare >= moving;
+    const moved = into ? newest : moving > 0 ? new MeshArena(this.arenaPool.take(moving), 0) : undefined;
+    if (moved === undefined) return;
+    let at = moved.used;
     for (const victim of victims) {
       const survivors = victim.slots.filter((slot) => this.arenaOf[slot] === victim);
       survivors.sort((a, b) => (meshes[a] as PackedMeshBlock).recordOffset - (meshes[b] as PackedMeshBlock).recordOffset);
       let runStart = 0, runEnd = -1, runAt = 0;
       for (const slot of survivors) {
         const m = meshes[slot] as PackedMeshBlock;
-        const offset = m.recordOffset, bytes = packedMeshBytes(m.vertexCount, m.indexCount);
+        const offset = m.recordOffset, bytes = this.recordBytes[slot] as number;
         if (offset !== runEnd) {
-          if (runEnd > runStart) (moved as MeshArena).bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
+          if (runEnd > runStart) moved.bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
           runStart = offset;
           runAt = at;
         }
         runEnd = offset + bytes;
-        m.relocate((moved as MeshArena).bytes, at);
+        m.relocate(moved.bytes, at);
         this.arenaOf[slot] = moved;
-        (moved as MeshArena).hold(slot, bytes);
+        moved.hold(slot, bytes);
         at += bytes;
       }
-      if (runEnd > runStart) (moved as MeshArena).bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
+      if (runEnd > runStart) moved.bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
       this.retire(victim);
     }
-    if (moved) this.arenas.add(moved);
+    moved.used = at;
+    if (!into) this.arenas.add(moved);
   }
 
   /** every arena detached (the meshes of earlier calls read as empty); their memory kept for reuse if `keep` */
@@ -196,6 +216,7 @@ export class MeshStore {
   /** Forgets every mesh (their buffers kept for reuse). */
   reset(): void {
     this.versions.fill(0);
+    this.recordBytes.fill(0);
     this.meshes.fill(undefined);
     this.dropArenas(true);
     this.triangleCount = 0;
