@@ -17,7 +17,8 @@ export interface SymmetricEigen {
  * precision on the tiny, often nearly singular systems of EPnP and Horn.
  */
 export function symmetricEigen(A: ArrayLike<number>, n: number): SymmetricEigen {
-  const a = Float64Array.from({ length: n * n }, (_, i) => A[i] as number);
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n * n; i++) a[i] = A[i] as number;
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
   for (let sweep = 0; sweep < 64; sweep++) {
@@ -62,13 +63,23 @@ export function symmetricEigen(A: ArrayLike<number>, n: number): SymmetricEigen 
       }
     }
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => (a[i * n + i] as number) - (a[j * n + j] as number));
+  // ascending eigenvalues; a stable insertion sort (ties keep index order, as Array.prototype.sort does)
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let j = i;
+    while (j > 0 && (a[order[j - 1]! * n + order[j - 1]!] as number) - (a[i * n + i] as number) > 0) {
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = i;
+  }
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
-  order.forEach((src, dst) => {
+  for (let dst = 0; dst < n; dst++) {
+    const src = order[dst] as number;
     values[dst] = a[src * n + src] as number;
     for (let r = 0; r < n; r++) vectors[r * n + dst] = v[r * n + src] as number;
-  });
+  }
   return { values, vectors };
 }
 

@@ -42,43 +42,45 @@ export function umeyama(src: ArrayLike<number>, dst: ArrayLike<number>, options:
   const idx = options.indices;
   const n = idx ? idx.length : all;
   if (n < 3) return null;
-  const at = (k: number): number => (idx ? (idx[k] as number) : k);
-  const wt = (i: number): number => (options.weights ? (options.weights[i] as number) : 1);
+  const weights = options.weights;
+  // RANSAC calls this hundreds of times per keyframe on 3 points: no closures or arrays per point
   let W = 0;
-  const cs = [0, 0, 0];
-  const cd = [0, 0, 0];
+  let cs0 = 0, cs1 = 0, cs2 = 0, cd0 = 0, cd1 = 0, cd2 = 0;
   for (let k = 0; k < n; k++) {
-    const i = at(k);
-    const w = wt(i);
+    const i = idx ? (idx[k] as number) : k;
+    const w = weights ? (weights[i] as number) : 1;
     W += w;
-    for (let j = 0; j < 3; j++) {
-      cs[j]! += w * (src[3 * i + j] as number);
-      cd[j]! += w * (dst[3 * i + j] as number);
-    }
+    cs0 += w * (src[3 * i] as number);
+    cd0 += w * (dst[3 * i] as number);
+    cs1 += w * (src[3 * i + 1] as number);
+    cd1 += w * (dst[3 * i + 1] as number);
+    cs2 += w * (src[3 * i + 2] as number);
+    cd2 += w * (dst[3 * i + 2] as number);
   }
   if (!(W > 0)) return null;
-  for (let j = 0; j < 3; j++) {
-    cs[j]! /= W;
-    cd[j]! /= W;
-  }
+  cs0 /= W; cs1 /= W; cs2 /= W;
+  cd0 /= W; cd1 /= W; cd2 /= W;
   // S = Σ w srcᶜ dstᶜᵀ
   const S = new Float64Array(9);
   let varSrc = 0;
   for (let k = 0; k < n; k++) {
-    const i = at(k);
-    const w = wt(i);
-    const a = [(src[3 * i] as number) - cs[0]!, (src[3 * i + 1] as number) - cs[1]!, (src[3 * i + 2] as number) - cs[2]!];
-    const b = [(dst[3 * i] as number) - cd[0]!, (dst[3 * i + 1] as number) - cd[1]!, (dst[3 * i + 2] as number) - cd[2]!];
-    varSrc += w * (a[0]! * a[0]! + a[1]! * a[1]! + a[2]! * a[2]!);
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) S[r * 3 + c]! += w * a[r]! * b[c]!;
+    const i = idx ? (idx[k] as number) : k;
+    const w = weights ? (weights[i] as number) : 1;
+    const a0 = (src[3 * i] as number) - cs0, a1 = (src[3 * i + 1] as number) - cs1, a2 = (src[3 * i + 2] as number) - cs2;
+    const b0 = (dst[3 * i] as number) - cd0, b1 = (dst[3 * i + 1] as number) - cd1, b2 = (dst[3 * i + 2] as number) - cd2;
+    varSrc += w * (a0 * a0 + a1 * a1 + a2 * a2);
+    S[0] += w * a0 * b0; S[1] += w * a0 * b1; S[2] += w * a0 * b2;
+    S[3] += w * a1 * b0; S[4] += w * a1 * b1; S[5] += w * a1 * b2;
+    S[6] += w * a2 * b0; S[7] += w * a2 * b1; S[8] += w * a2 * b2;
   }
   if (!(varSrc > 0)) return null;
-  const s = (r: number, c: number): number => S[r * 3 + c] as number;
+  const s00 = S[0] as number, s01 = S[1] as number, s02 = S[2] as number, s10 = S[3] as number, s11 = S[4] as number;
+  const s12 = S[5] as number, s20 = S[6] as number, s21 = S[7] as number, s22 = S[8] as number;
   const N = [
-    s(0, 0) + s(1, 1) + s(2, 2), s(1, 2) - s(2, 1), s(2, 0) - s(0, 2), s(0, 1) - s(1, 0),
-    s(1, 2) - s(2, 1), s(0, 0) - s(1, 1) - s(2, 2), s(0, 1) + s(1, 0), s(2, 0) + s(0, 2),
-    s(2, 0) - s(0, 2), s(0, 1) + s(1, 0), -s(0, 0) + s(1, 1) - s(2, 2), s(1, 2) + s(2, 1),
-    s(0, 1) - s(1, 0), s(2, 0) + s(0, 2), s(1, 2) + s(2, 1), -s(0, 0) - s(1, 1) + s(2, 2),
+    s00 + s11 + s22, s12 - s21, s20 - s02, s01 - s10,
+    s12 - s21, s00 - s11 - s22, s01 + s10, s20 + s02,
+    s20 - s02, s01 + s10, -s00 + s11 - s22, s12 + s21,
+    s01 - s10, s20 + s02, s12 + s21, -s00 - s11 + s22,
   ];
   const eig = symmetricEigen(N, 4);
   // the two largest eigenvalues equal ⇔ the rotation is not determined (collinear points)
@@ -91,21 +93,23 @@ export function umeyama(src: ArrayLike<number>, dst: ArrayLike<number>, options:
   let scale = 1;
   if (options.withScale) {
     let num = 0;
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) num += (R[r * 3 + c] as number) * s(c, r);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) num += (R[r * 3 + c] as number) * (S[c * 3 + r] as number);
     scale = num / varSrc;
     if (!(scale > 0)) return null;
   }
   const t = new Float64Array(3);
   for (let r = 0; r < 3; r++) {
-    t[r] = cd[r]! - scale * ((R[r * 3] as number) * cs[0]! + (R[r * 3 + 1] as number) * cs[1]! + (R[r * 3 + 2] as number) * cs[2]!);
+    const cdr = r === 0 ? cd0 : r === 1 ? cd1 : cd2;
+    t[r] = cdr - scale * ((R[r * 3] as number) * cs0 + (R[r * 3 + 1] as number) * cs1 + (R[r * 3 + 2] as number) * cs2);
   }
   let err = 0;
   for (let k = 0; k < n; k++) {
-    const i = at(k);
+    const i = idx ? (idx[k] as number) : k;
+    const w = weights ? (weights[i] as number) : 1;
     const x = src[3 * i] as number, y = src[3 * i + 1] as number, z = src[3 * i + 2] as number;
     for (let r = 0; r < 3; r++) {
       const p = scale * ((R[r * 3] as number) * x + (R[r * 3 + 1] as number) * y + (R[r * 3 + 2] as number) * z) + (t[r] as number);
-      err += wt(i) * (p - (dst[3 * i + r] as number)) ** 2;
+      err += w * (p - (dst[3 * i + r] as number)) ** 2;
     }
   }
   return { R, t, scale, T: composeRt(R, t, scale), rmse: Math.sqrt(err / W) };
