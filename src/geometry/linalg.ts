@@ -105,7 +105,8 @@ export function solveSpd(A: ArrayLike<number>, b: ArrayLike<number>, n: number):
       L[i * n + j] = s / dj;
     }
   }
-  const x = Float64Array.from({ length: n }, (_, i) => b[i] as number);
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = b[i] as number;
   for (let i = 0; i < n; i++) {
     let s = x[i] as number;
     for (let k = 0; k < i; k++) s -= (L[i * n + k] as number) * (x[k] as number);

@@ -37,10 +37,14 @@ export interface TriangulationResult {
   reason: Uint8Array;
 }
 
+/** one DLT row's first three coefficients (scratch: triangulatePoint runs per point) */
+const row = new Float64Array(3);
+
 /** DLT rows least squares for one point (no checks); null when rank-deficient. */
 export function triangulatePoint(views: readonly TriangulationView[], i: number): Float64Array | null {
   const AtA = new Float64Array(9);
   const Atb = new Float64Array(3);
+  const a = row;
   let rows = 0;
   for (const v of views) {
     const x = v.pixels[2 * i] as number, y = v.pixels[2 * i + 1] as number;
@@ -52,10 +56,12 @@ export function triangulatePoint(views: readonly TriangulationView[], i: number)
       const a1 = (P[4 * k + 1] as number) - c * (P[9] as number);
       const a2 = (P[4 * k + 2] as number) - c * (P[10] as number);
       const a3 = (P[4 * k + 3] as number) - c * (P[11] as number);
-      const a = [a0, a1, a2];
+      a[0] = a0;
+      a[1] = a1;
+      a[2] = a2;
       for (let r = 0; r < 3; r++) {
-        Atb[r] = (Atb[r] as number) - a[r]! * a3;
-        for (let s = 0; s < 3; s++) AtA[r * 3 + s] = (AtA[r * 3 + s] as number) + a[r]! * a[s]!;
+        Atb[r] = (Atb[r] as number) - (a[r] as number) * a3;
+        for (let s = 0; s < 3; s++) AtA[r * 3 + s] = (AtA[r * 3 + s] as number) + (a[r] as number) * (a[s] as number);
       }
       rows++;
     }
@@ -75,6 +81,7 @@ export function triangulateBatch(views: readonly TriangulationView[], count: num
       throw new RangeError(`triangulateBatch: view ${k} has ${v.pixels.length / 2} pixels, expected ${count}`);
     }
   }
+  const rays = new Float64Array(3 * views.length);
   const points = new Float64Array(3 * count).fill(NaN);
   const valid = new Uint8Array(count);
   const reprojError = new Float64Array(count).fill(NaN);
@@ -121,16 +128,20 @@ export function triangulateBatch(views: readonly TriangulationView[], count: num
     }
     if (minParallax > 0) {
       let best = 0;
-      const rays: number[][] = [];
+      // unit rays from the centres, 3 per view (reused across points)
+      let nr = 0;
       for (const v of views) {
         if (!v.center || !Number.isFinite(v.pixels[2 * i] as number)) continue;
-        const d = [X[0]! - (v.center[0] as number), X[1]! - (v.center[1] as number), X[2]! - (v.center[2] as number)];
-        const n = Math.hypot(d[0]!, d[1]!, d[2]!);
-        rays.push(d.map((c) => c / n));
+        const d0 = X[0]! - (v.center[0] as number), d1 = X[1]! - (v.center[1] as number), d2 = X[2]! - (v.center[2] as number);
+        const n = Math.hypot(d0, d1, d2);
+        rays[3 * nr] = d0 / n;
+        rays[3 * nr + 1] = d1 / n;
+        rays[3 * nr + 2] = d2 / n;
+        nr++;
       }
-      for (let a = 0; a < rays.length; a++) {
-        for (let b = a + 1; b < rays.length; b++) {
-          const c = rays[a]![0]! * rays[b]![0]! + rays[a]![1]! * rays[b]![1]! + rays[a]![2]! * rays[b]![2]!;
+      for (let a = 0; a < nr; a++) {
+        for (let b = a + 1; b < nr; b++) {
+          const c = rays[3 * a]! * rays[3 * b]! + rays[3 * a + 1]! * rays[3 * b + 1]! + rays[3 * a + 2]! * rays[3 * b + 2]!;
           best = Math.max(best, Math.acos(Math.min(1, Math.max(-1, c))));
         }
       }

@@ -82,23 +82,32 @@ export interface MapStats {
   observations: number;
 }
 
+/** the valid depths of one 3×3 patch, sorted (reused: depthAt runs for every feature of a keyframe) */
+const patch = new Float64Array(9);
+
 /** median depth of the valid pixels in the 3×3 around (x, y), or NaN */
 function depthAt(depth: Float32Array, W: number, H: number, x: number, y: number, minD: number, maxD: number): number {
   const xi = Math.round(x), yi = Math.round(y);
-  const v: number[] = [];
+  let n = 0;
   for (let dy = -1; dy <= 1; dy++) {
     for (let dx = -1; dx <= 1; dx++) {
       const u = xi + dx, w = yi + dy;
       if (u < 0 || w < 0 || u >= W || w >= H) continue;
       const d = depth[w * W + u] as number;
-      if (d >= minD && d <= maxD) v.push(d);
+      if (!(d >= minD && d <= maxD)) continue;
+      // insertion into the sorted prefix
+      let j = n++;
+      while (j > 0 && (patch[j - 1] as number) > d) {
+        patch[j] = patch[j - 1] as number;
+        j--;
+      }
+      patch[j] = d;
     }
   }
-  if (v.length < 5) return NaN;
-  v.sort((a, b) => a - b);
-  const med = v[v.length >> 1] as number;
+  if (n < 5) return NaN;
+  const med = patch[n >> 1] as number;
   // a depth edge under the patch: no reliable depth
-  return (v[v.length - 1] as number) - (v[0] as number) > 0.05 * med ? NaN : med;
+  return (patch[n - 1] as number) - (patch[0] as number) > 0.05 * med ? NaN : med;
 }
 
 export class KeyframeMap {
@@ -204,6 +213,7 @@ export class KeyframeMap {
     };
     const event: KeyframeEvent = { id: kf.id, frameIndex: frame.index, why, features: features.count, landmarksAdded: 0, matches: 0, inliers: 0 };
     const K = frame.intrinsics;
+    const Tcw = invertRigid(pose);
     const window = this.keyframes.slice(-o.keyframeWindow).reverse();
     for (const [w, other] of window.entries()) {
       const pairs = this.match(features, other.features);
@@ -237,7 +247,7 @@ export class KeyframeMap {
         if (existing >= 0) {
           // attach only when the landmark reprojects onto the feature (a match can still be wrong)
           const lm = this.landmarks.get(existing);
-          if (lm && reprojects(K, pose, lm.position, features.xy[2 * i] as number, features.xy[2 * i + 1] as number, o.landmarkMaxReprojError)) {
+          if (lm && reprojects(K, Tcw, lm.position, features.xy[2 * i] as number, features.xy[2 * i + 1] as number, o.landmarkMaxReprojError)) {
             kf.landmark[i] = existing;
             lm.observations.push({ keyframe: kf.id, feature: i });
           }
@@ -256,7 +266,7 @@ export class KeyframeMap {
         pixB[2 * t + 1] = other.features.xy[2 * j + 1] as number;
       }
       const tri = triangulateBatch([
-        { P: projectionMatrix(K, invertRigid(pose)), pixels: pixA, center: [pose[3] as number, pose[7] as number, pose[11] as number] },
+        { P: projectionMatrix(K, Tcw), pixels: pixA, center: [pose[3] as number, pose[7] as number, pose[11] as number] },
         { P: projectionMatrix(K, invertRigid(other.pose)), pixels: pixB, center: [other.pose[3] as number, other.pose[7] as number, other.pose[11] as number] },
       ], m, { maxReprojError: o.landmarkMaxReprojError, minParallaxDeg: 1 });
       for (let t = 0; t < m; t++) {
@@ -302,8 +312,7 @@ export class KeyframeMap {
         if (lid < 0) continue;
         const lm = this.landmarks.get(lid);
         if (!lm) continue;
-        const inWindow = lm.observations.filter((ob) => camIndex.has(ob.keyframe));
-        if (inWindow.length < 2) continue;
+        if (observationsIn(lm, camIndex) < 2) continue;
         let pi = pointIndex.get(lid);
         if (pi === undefined) {
           pi = ids.push(lid) - 1;
@@ -385,10 +394,16 @@ export class KeyframeMap {
   }
 }
 
-/** the world point projects within maxPx of (u, v) in a camera at camToWorld, in front of it */
-function reprojects(K: Pinhole, camToWorld: Pose, X: ArrayLike<number>, u: number, v: number,
+/** how many of the landmark's observations are by keyframes of the window */
+function observationsIn(lm: Landmark, camIndex: Map<number, number>): number {
+  let n = 0;
+  for (const ob of lm.observations) if (camIndex.has(ob.keyframe)) n++;
+  return n;
+}
+
+/** the world point projects within maxPx of (u, v) in a camera with world-to-camera Tcw, in front of it */
+function reprojects(K: Pinhole, Tcw: Pose, X: ArrayLike<number>, u: number, v: number,
   maxPx: number): boolean {
-  const Tcw = invertRigid(camToWorld);
   const [x, y, z] = transform(Tcw, X, 0);
   if (!(z > 0)) return false;
   return Math.hypot(K.fx * (x / z) + K.cx - u, K.fy * (y / z) + K.cy - v) <= maxPx;
