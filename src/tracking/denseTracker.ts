@@ -12,7 +12,7 @@ import type { NativeBuffer } from '../native/buffer';
 import type { NativeContext } from '../native/context';
 import { raycastGuided } from '../native/kernels/tracking';
 import { IcpSolver, type IcpParams, type IcpResult } from './icp';
-import { RgbdPyramid, type PyramidLevel, type PyramidOptions } from './pyramid';
+import { FrameStaging, RgbdPyramid, type PyramidLevel, type PyramidOptions } from './pyramid';
 
 export interface DenseTrackerOptions {
   pyramid: PyramidOptions;
@@ -67,6 +67,7 @@ export class DenseTracker {
   private readonly volume: TsdfVolume;
   private readonly options: DenseTrackerOptions;
   private readonly icp: IcpSolver;
+  private readonly staging: FrameStaging;
   private current: RgbdPyramid;
   /** the last accepted frame's pyramid: its level-0 depth is the next ray-cast's prior */
   private previous: RgbdPyramid;
@@ -88,9 +89,11 @@ export class DenseTracker {
     this.frameK = frameK;
     this.options = options;
     this.icp = new IcpSolver(ctx);
-    this.current = new RgbdPyramid(ctx, frameK, options.pyramid);
-    this.previous = new RgbdPyramid(ctx, frameK, options.pyramid);
-    this.reference = new RgbdPyramid(ctx, frameK, options.pyramid);
+    // the two frame pyramids take turns and share their staging; the reference is built from a ray-cast only
+    this.staging = new FrameStaging(ctx, frameK, options.pyramid.downsample);
+    this.current = new RgbdPyramid(ctx, frameK, options.pyramid, this.staging);
+    this.previous = new RgbdPyramid(ctx, frameK, options.pyramid, this.staging);
+    this.reference = new RgbdPyramid(ctx, frameK, options.pyramid, null);
   }
 
   /** The pyramid the next frame is built into (also read by feature extraction). */
@@ -119,15 +122,17 @@ export class DenseTracker {
     const n = l0.width * l0.height;
     // the kernels wrote them: bring them to the host view (a no-op where memory is shared)
     const d = l0.depth.download(0, n * 4).f32(0, n);
+    // option lookups hoisted: the loops run over every level-0 pixel, the first frames before the JIT has optimised them
+    const minDepth = this.options.pyramid.minDepth, maxDepth = this.options.pyramid.maxDepth;
     let valid = 0;
     for (let i = 0; i < n; i++) {
       const z = d[i] as number;
-      if (z >= this.options.pyramid.minDepth && z <= this.options.pyramid.maxDepth) valid++;
+      if (z >= minDepth && z <= maxDepth) valid++;
     }
     const g = l0.gray.download(0, n).u8(0, n);
-    const w = l0.width;
+    const w = l0.width, h = l0.height;
     let textured = 0;
-    for (let y = 1; y < l0.height - 1; y += 2) {
+    for (let y = 1; y < h - 1; y += 2) {
       for (let x = 1; x < w - 1; x += 2) {
         const i = y * w + x;
         if (Math.abs((g[i + 1] as number) - (g[i - 1] as number)) + Math.abs((g[i + w] as number) - (g[i - w] as number)) > 8) textured++;
@@ -255,6 +260,7 @@ export class DenseTracker {
     this.current.destroy();
     this.previous.destroy();
     this.reference.destroy();
+    this.staging.destroy();
   }
 }
 

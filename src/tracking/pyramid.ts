@@ -43,30 +43,65 @@ export interface PyramidOptions {
   depthMaxDiff: number;
 }
 
+/**
+ * What building a pyramid from a frame reads only while it runs: the frame's
+ * depth and colour at full resolution and the halvings between it and level
+ * 0. A tracker's frame pyramids share one (fewer and smaller native
+ * allocations: pinned host memory on CUDA, first-touch page faults on the CPU).
+ */
+export class FrameStaging {
+  readonly depth: NativeBuffer;
+  readonly rgb: NativeBuffer;
+  readonly pre: { K: Intrinsics; depth: NativeBuffer; gray: NativeBuffer }[] = [];
+
+  constructor(ctx: NativeContext, frameK: Intrinsics, downsample: number) {
+    const n = frameK.width * frameK.height;
+    this.depth = ctx.buffer(n * 4);
+    this.rgb = ctx.buffer(n * 3);
+    let K = frameK;
+    for (let d = 0; d < downsample - 1; d++) {
+      K = halveIntrinsics(K);
+      this.pre.push({ K, depth: ctx.buffer(K.width * K.height * 4), gray: ctx.buffer(K.width * K.height) });
+    }
+  }
+
+  destroy(): void {
+    this.depth.destroy();
+    this.rgb.destroy();
+    for (const p of this.pre) {
+      p.depth.destroy();
+      p.gray.destroy();
+    }
+  }
+}
+
 export class RgbdPyramid {
   readonly levels: PyramidLevel[];
   /** full-resolution intrinsics of the frames this pyramid takes */
   readonly frameK: Intrinsics;
   private readonly ctx: NativeContext;
   private readonly options: PyramidOptions;
-  /** full-resolution staging (depth, rgb, gray) and the intermediate halvings before level 0 */
-  private readonly full: { depth: NativeBuffer; rgb: NativeBuffer; gray: NativeBuffer };
-  private readonly pre: { K: Intrinsics; depth: NativeBuffer; gray: NativeBuffer }[];
+  /** the frame's staging (null: a pyramid only ever built from level 0, e.g. a ray-cast reference) */
+  private readonly staging: FrameStaging | null;
+  private readonly ownsStaging: boolean;
+  /** full-resolution gray of the last frame built (kept: keyframe features read it after the frame was tracked) */
+  private readonly gray: NativeBuffer | null;
   private destroyed = false;
 
-  constructor(ctx: NativeContext, frameK: Intrinsics, options: PyramidOptions) {
+  /**
+   * `staging`: shared with other pyramids of the same camera, or null for a
+   * pyramid that takes no frames (buildFromLevel0 only); by default its own.
+   */
+  constructor(ctx: NativeContext, frameK: Intrinsics, options: PyramidOptions, staging?: FrameStaging | null) {
     if (options.levels < 1) throw new RangeError(`pyramid levels must be ≥ 1, got ${options.levels}`);
     this.ctx = ctx;
     this.frameK = frameK;
     this.options = options;
-    const n = frameK.width * frameK.height;
-    this.full = { depth: ctx.buffer(n * 4), rgb: ctx.buffer(n * 3), gray: ctx.buffer(n) };
-    this.pre = [];
+    this.ownsStaging = staging === undefined;
+    this.staging = staging === undefined ? new FrameStaging(ctx, frameK, options.downsample) : staging;
+    this.gray = this.staging ? ctx.buffer(frameK.width * frameK.height) : null;
     let K = frameK;
-    for (let d = 0; d < options.downsample; d++) {
-      K = halveIntrinsics(K);
-      if (d < options.downsample - 1) this.pre.push({ K, depth: ctx.buffer(K.width * K.height * 4), gray: ctx.buffer(K.width * K.height) });
-    }
+    for (let d = 0; d < options.downsample; d++) K = halveIntrinsics(K);
     this.levels = [];
     for (let l = 0; l < options.levels; l++) {
       if (l > 0) K = halveIntrinsics(K);
@@ -81,7 +116,8 @@ export class RgbdPyramid {
 
   /** full-resolution gray of the last buildFromFrame (native, for feature extraction) */
   get fullGray(): NativeBuffer {
-    return this.full.gray;
+    if (!this.gray) throw new Error('RgbdPyramid: this pyramid takes no frames (no full-resolution gray)');
+    return this.gray;
   }
 
   private check(): void {
@@ -91,19 +127,21 @@ export class RgbdPyramid {
   /** Current view: depth (metres) and RGB at frame resolution → every level. */
   buildFromFrame(depth: Float32Array, rgb: Uint8Array): void {
     this.check();
+    const staging = this.staging, gray = this.gray;
+    if (!staging || !gray) throw new Error('RgbdPyramid: this pyramid takes no frames (built with no staging)');
     const { width: W, height: H } = this.frameK;
-    this.full.depth.write(depth);
-    this.full.rgb.write(rgb);
-    rgbToGray(this.ctx, W, H, this.full.rgb, this.full.gray);
+    staging.depth.write(depth);
+    staging.rgb.write(rgb);
+    rgbToGray(this.ctx, W, H, staging.rgb, gray);
     const l0 = this.levels[0] as PyramidLevel;
     if (this.options.downsample === 0) {
-      l0.depth.write(this.full.depth.u8(0, W * H * 4));
-      l0.gray.write(this.full.gray.download(0, W * H).u8(0, W * H));
+      l0.depth.write(staging.depth.u8(0, W * H * 4));
+      l0.gray.write(gray.download(0, W * H).u8(0, W * H));
     } else {
-      let srcD = this.full.depth, srcG = this.full.gray, w = W, h = H;
+      let srcD = staging.depth, srcG = gray, w = W, h = H;
       for (let d = 0; d < this.options.downsample; d++) {
         const last = d === this.options.downsample - 1;
-        const dst = last ? { depth: l0.depth, gray: l0.gray } : (this.pre[d] as { depth: NativeBuffer; gray: NativeBuffer });
+        const dst = last ? { depth: l0.depth, gray: l0.gray } : (staging.pre[d] as { depth: NativeBuffer; gray: NativeBuffer });
         depthPyramidDown(this.ctx, w, h, srcD, dst.depth, this.options.depthMaxDiff);
         imagePyramidDown(this.ctx, w, h, 1, srcG, dst.gray);
         srcD = dst.depth;
@@ -146,11 +184,8 @@ export class RgbdPyramid {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of [this.full.depth, this.full.rgb, this.full.gray]) b.destroy();
-    for (const p of this.pre) {
-      p.depth.destroy();
-      p.gray.destroy();
-    }
+    if (this.ownsStaging) this.staging?.destroy();
+    this.gray?.destroy();
     for (const l of this.levels) for (const b of [l.depth, l.points, l.normals, l.gray]) b.destroy();
   }
 }
