@@ -1,6 +1,6 @@
 /* The TSDF voxel-block volume on Metal: touched blocks (a 32-bit set in two
  * passes: tsdf_touched_gpu.h), integration (one thread per voxel), ray-cast
- * (one thread per pixel) and clearing blocks. Meshing is tsdf_mesh.metal.
+ * (one thread per pixel), clearing blocks and writing new block-hash entries. Meshing is tsdf_mesh.metal.
  * Buffer 0 is the args struct, the ABI's buffers follow in table order, then
  * what the host logic adds. */
 #include "../native/compat/metal.h"
@@ -41,6 +41,11 @@ kernel void k_tsdf_raycast(constant ss_tsdf_raycast_args& args [[buffer(0)]], de
                            device const int* hash [[buffer(2)]], device float* depth [[buffer(3)]], device float* normals [[buffer(4)]],
                            device uchar* color [[buffer(5)]], uint i [[thread_position_in_grid]]) {
   tsdf_raycast_pixel(args, i, pool, hash, depth, normals, color);
+}
+
+kernel void k_tsdf_hash_scatter(constant ss_tsdf_hash_scatter_args& args [[buffer(0)]], device const int* entries [[buffer(1)]],
+                                device int* hash [[buffer(2)]], uint i [[thread_position_in_grid]]) {
+  if (i < args.count) tsdf_hash_scatter_entry(i, entries, hash);
 }
 
 /* float gid.x of listed block gid.y's voxels (tsdf, weight, colour) to 0 */

@@ -153,6 +153,23 @@ inline ss_status ss_check_integrate(ss_context* ctx, const ss_tsdf_integrate_arg
   return ss_check_slots(ctx, fn, host_blocks, a.block_count, pool);
 }
 
+/* entries: host copy of the scatter list (what the call reads on every backend's host side) */
+inline ss_status ss_check_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatter_args& a, const ss_buffer* entries, const int32_t* host_entries,
+                                       const ss_buffer* hash) {
+  const char* fn = "ss_tsdf_hash_scatter";
+  if (!ss_is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", fn);
+  SS_NEED(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16, "hash");
+  if (a.count == 0) return SS_OK;
+  SS_NEED(ctx, entries, (uint64_t)a.count * 20, "entries");
+  for (uint32_t k = 0; k < a.count; ++k) {
+    int32_t index = host_entries[5 * k];
+    if (index < 0 || (uint32_t)index > a.hash_mask)
+      return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: entry %u has index %d outside the table of %llu entries", fn, k, index,
+                     (unsigned long long)a.hash_mask + 1);
+  }
+  return SS_OK;
+}
+
 /* everything but the block list (an empty list is a valid call) */
 inline ss_status ss_check_mesh(ss_context* ctx, const ss_tsdf_mesh_blocks_args& a, const ss_buffer* pool, const ss_buffer* hash,
                                const ss_buffer* totals) {

@@ -201,4 +201,15 @@ SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_block
   return SS_OK;
 }
 
+SS_API ss_status ss_tsdf_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatter_args* args, ss_buffer* entries, ss_buffer* hash) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_hash_scatter_args a = *args;
+  SS_TRY(ss_check_hash_scatter(ctx, a, entries, entries ? ss_data<int32_t>(entries) : nullptr, hash));
+  if (a.count == 0) return SS_OK;
+  const int32_t* e = ss_data<int32_t>(entries);
+  int32_t* h = ss_data<int32_t>(hash);
+  for (uint32_t k = 0; k < a.count; ++k) tsdf_hash_scatter_entry(k, e, h);
+  return SS_OK;
+}
+
 }  // extern "C"

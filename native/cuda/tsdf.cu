@@ -38,6 +38,11 @@ __global__ void k_clear(const int32_t* blocks, float* pool) {
   for (uint32_t i = threadIdx.x; i < SS_BLOCK_FLOATS; i += blockDim.x) base[i] = 0.0f;
 }
 
+__global__ void k_hash_scatter(uint32_t n, const int32_t* entries, int32_t* hash) {
+  uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) tsdf_hash_scatter_entry(i, entries, hash);
+}
+
 extern "C" {
 
 SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_blocks_args* args, ss_buffer* depth, ss_buffer* scratch,
@@ -169,6 +174,16 @@ SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_block
   SS_REQUIRE_BUFFER(ctx, blocks, (uint64_t)a.block_count * 16);
   SS_TRY(ss_check_slots(ctx, __func__, ss_host<int32_t>(blocks), a.block_count, pool));
   k_clear<<<a.block_count, 256, 0, ctx->stream>>>(ss_dev<int32_t>(blocks), ss_dev<float>(pool));
+  return ss_cuda_launched(ctx, __func__);
+}
+
+SS_API ss_status ss_tsdf_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatter_args* args, ss_buffer* entries, ss_buffer* hash) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_hash_scatter_args a = *args;
+  /* the indices are checked on the host copy of the list, which the caller uploaded */
+  SS_TRY(ss_check_hash_scatter(ctx, a, entries, entries ? ss_host<int32_t>(entries) : nullptr, hash));
+  if (a.count == 0) return SS_OK;
+  k_hash_scatter<<<ss_grid(a.count, 128), 128, 0, ctx->stream>>>(a.count, ss_dev<int32_t>(entries), ss_dev<int32_t>(hash));
   return ss_cuda_launched(ctx, __func__);
 }
 

@@ -237,6 +237,15 @@ typedef struct ss_tsdf_clear_blocks_args {
   uint32_t block_count, pad0, pad1, pad2;
 } ss_tsdf_clear_blocks_args;
 
+/* writes entries into the block hash: entries int32 {index, bx, by, bz, slot}
+ * × count, each setting hash entry `index` (<= hash_mask, distinct within a
+ * call) to {bx, by, bz, slot}. TypeScript keeps the table in the host memory
+ * and sends a frame's new entries this way (unified memory: the same values
+ * again), so a GPU's copy is kept without uploading the whole table. */
+typedef struct ss_tsdf_hash_scatter_args {
+  uint32_t count, hash_mask, pad0, pad1;
+} ss_tsdf_hash_scatter_args;
+
 /* ---- tracking: features, matching, ICP (src/tracking) --------------------- */
 
 /* RGB (3 bytes per pixel) → 8-bit luma with BT.601 integer weights
@@ -487,6 +496,7 @@ typedef struct ss_plane_sweep_args {
   K(tsdf_mesh_blocks, IN(pool) IN(hash) IN(blocks) OUT(mesh) OUT(ranges) OUT(totals))              \
   K(tsdf_raycast, IN(pool) IN(hash) OUT(depth) OUT(normals) OUT(color))                            \
   K(tsdf_clear_blocks, IN(blocks) INOUT(pool))                                                     \
+  K(tsdf_hash_scatter, IN(entries) INOUT(hash))                                                    \
   K(rgb_to_gray, IN(rgb) OUT(gray))                                                                \
   K(tsdf_raycast_guided, IN(pool) IN(hash) IN(prior) OUT(depth) OUT(normals) OUT(gray))            \
   K(icp_reduce, IN(cur_points) IN(cur_normals) IN(cur_gray) IN(ref_points) IN(ref_normals)         \

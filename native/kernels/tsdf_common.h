@@ -42,6 +42,16 @@ ss_device_inline int32_t ss_hash_find(ss_global const int32_t* hash, uint32_t ma
   return -1;
 }
 
+/* entry i of a scatter list, int32 {index, bx, by, bz, slot}, into the hash (index already checked <= mask) */
+ss_device_inline void tsdf_hash_scatter_entry(uint32_t i, ss_global const int32_t* entries, ss_global int32_t* hash) {
+  ss_global const int32_t* e = entries + 5 * i;
+  ss_global int32_t* h = hash + 4 * (uint32_t)e[0];
+  h[0] = e[1];
+  h[1] = e[2];
+  h[2] = e[3];
+  h[3] = e[4];
+}
+
 ss_device_inline int32_t ss_floor_div8(int32_t v) { return v >= 0 ? v / 8 : -((-v + 7) / 8); }
 
 #ifndef SS_BACKEND_METAL_COMPILE

@@ -44,6 +44,10 @@ SS_API ss_status ss_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_block
   return ss_metal_tsdf_clear_blocks(ctx, args, blocks, pool);
 }
 
+SS_API ss_status ss_tsdf_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatter_args* args, ss_buffer* entries, ss_buffer* hash) {
+  return ss_metal_tsdf_hash_scatter(ctx, args, entries, hash);
+}
+
 SS_API ss_status ss_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args* args, ss_buffer* rgb, ss_buffer* gray) {
   return ss_metal_rgb_to_gray(ctx, args, rgb, gray);
 }

@@ -173,4 +173,11 @@ ss_status ss_metal_tsdf_clear_blocks(ss_context* ctx, const ss_tsdf_clear_blocks
   return ss_metal_end(ctx, fn);
 }
 
+ss_status ss_metal_tsdf_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatter_args* args, ss_buffer* entries, ss_buffer* hash) {
+  SS_METAL_ENTRY(ctx, args, "ss_tsdf_hash_scatter");
+  const ss_tsdf_hash_scatter_args a = *args;
+  SS_TRY(ss_check_hash_scatter(ctx, a, entries, entries ? ss_host<int32_t>(entries) : nullptr, hash));
+  return ss_metal_run_elementwise(ctx, "ss_tsdf_hash_scatter", "k_tsdf_hash_scatter", a.count, &a, sizeof a, {entries, hash});
+}
+
 }  // extern "C"

@@ -47,7 +47,9 @@ export class BlockAllocator {
   private readonly ctx: NativeContext;
   private readonly o: AllocatorOptions;
   private readonly dirty: Uint8Array;
-  private dirtyList: number[] = [];
+  /** slots changed since the last takeDirty(), first dirtyCount entries (takeDirty() appends the neighbours after them) */
+  private dirtyList: Int32Array;
+  private dirtyN = 0;
   /** slot + 1 of each block's −x/−y/−z neighbours (7 per slot), 0 = absent; kept by linkNewBlock() */
   private readonly lowerNeighbours: Int32Array;
   /** touched-block set: sized to the frames seen, grown (×2) when a frame overflows it */
@@ -62,6 +64,7 @@ export class BlockAllocator {
     this.o = options;
     this.hash = new BlockHash(ctx, options.maxBlocks);
     this.dirty = new Uint8Array(options.maxBlocks);
+    this.dirtyList = new Int32Array(Math.min(options.maxBlocks, 16384));
     this.lowerNeighbours = new Int32Array(options.maxBlocks * 7);
     let limit = 1;
     while (limit < Math.min(options.maxBlocks, 1 << 18)) limit *= 2;
@@ -76,7 +79,7 @@ export class BlockAllocator {
 
   /** blocks changed since the last takeDirty() */
   get dirtyCount(): number {
-    return this.dirtyList.length;
+    return this.dirtyN;
   }
 
   /** native bytes held for the block hash */
@@ -108,23 +111,28 @@ export class BlockAllocator {
       this.touchedScratch = this.ctx.buffer(this.touchedMax * 2 * 8);
       this.touchedOut = this.ctx.buffer(this.touchedMax * 12);
     }
-    this.touchedOut.download();
     const n = counts[0] as number;
     let dropped = counts[1] as number;
+    this.touchedOut.download(0, n * 12);
     const coords = this.touchedOut.i32(0, n * 3);
-    const list = this.blockList.i32();
-    const found = { isNew: false };
+    const list = this.blockList.i32(0, 4 * n);
+    const hash = this.hash, dirty = this.dirty;
+    let dirtyList = this.dirtyList, dirtyCount = this.dirtyN;
     let count = 0;
     let fresh = 0;
     for (let k = 0; k < n; k++) {
       const x = coords[3 * k] as number, y = coords[3 * k + 1] as number, z = coords[3 * k + 2] as number;
-      const slot = this.hash.findOrInsert(x, y, z, found);
+      const slot = hash.findOrInsertSlot(x, y, z);
       if (slot < 0) {
-        if (o.onFull === 'error') throw new VolumeFullError(o.maxBlocks, o.voxelSize);
+        if (o.onFull === 'error') {
+          this.dirtyN = dirtyCount;
+          hash.sync();
+          throw new VolumeFullError(o.maxBlocks, o.voxelSize);
+        }
         dropped++;
         continue;
       }
-      if (found.isNew) {
+      if (hash.inserted) {
         fresh++;
         this.linkNewBlock(x, y, z, slot);
       }
@@ -133,14 +141,23 @@ export class BlockAllocator {
       list[4 * count + 2] = z;
       list[4 * count + 3] = slot;
       count++;
-      if (!this.dirty[slot]) {
-        this.dirty[slot] = 1;
-        this.dirtyList.push(slot);
+      if (dirty[slot] === 0) {
+        dirty[slot] = 1;
+        if (dirtyCount === dirtyList.length) dirtyList = this.growDirtyList();
+        dirtyList[dirtyCount++] = slot;
       }
     }
-    if (fresh > 0) this.hash.sync();
+    this.dirtyN = dirtyCount;
+    hash.sync();
     this.blockList.upload(0, count * 16);
     return { count, fresh, dropped };
+  }
+
+  private growDirtyList(): Int32Array {
+    const grown = new Int32Array(Math.min(2 * this.dirtyList.length, this.o.maxBlocks));
+    grown.set(this.dirtyList);
+    this.dirtyList = grown;
+    return grown;
   }
 
   /**
@@ -159,46 +176,53 @@ export class BlockAllocator {
     }
   }
 
-  /** The dirty slots plus their −x/−y/−z neighbours, in that order; the dirty set is emptied. */
-  takeDirty(): number[] {
-    const targets = this.dirtyList;
+  /**
+   * The dirty slots plus their −x/−y/−z neighbours, in that order; the dirty
+   * set is emptied. The array is reused by the next call.
+   */
+  takeDirty(): Int32Array {
     const mark = this.dirty;
-    // dirty[slot]: 1 = integrated, 2 = neighbour added here
-    const extra: number[] = [];
     const known = this.lowerNeighbours;
-    for (const slot of targets) {
+    let list = this.dirtyList;
+    const targets = this.dirtyN;
+    // dirty[slot]: 1 = integrated, 2 = neighbour added here
+    let all = targets;
+    for (let k = 0; k < targets; k++) {
+      const base = 7 * (list[k] as number) - 1;
       for (let n = 1; n < 8; n++) {
-        const s = (known[7 * slot + n - 1] as number) - 1;
-        if (s >= 0 && !mark[s]) {
+        const s = (known[base + n] as number) - 1;
+        if (s >= 0 && mark[s] === 0) {
           mark[s] = 2;
-          extra.push(s);
+          if (all === list.length) list = this.growDirtyList();
+          list[all++] = s;
         }
       }
     }
-    const all = targets.concat(extra);
-    this.dirtyList = [];
-    for (const s of all) mark[s] = 0;
-    return all;
+    for (let k = 0; k < all; k++) mark[list[k] as number] = 0;
+    this.dirtyN = 0;
+    return list.subarray(0, all);
   }
 
   /** Lists these slots in blockList (uploaded), for a native call over them. */
-  list(slots: readonly number[]): NativeBuffer {
-    const list = this.blockList.i32();
+  list(slots: ArrayLike<number>): NativeBuffer {
+    const n = slots.length;
+    const list = this.blockList.i32(0, 4 * n);
     const coords = this.hash.coords;
-    slots.forEach((s, k) => {
+    for (let k = 0; k < n; k++) {
+      const s = slots[k] as number;
       list[4 * k] = coords[3 * s] as number;
       list[4 * k + 1] = coords[3 * s + 1] as number;
       list[4 * k + 2] = coords[3 * s + 2] as number;
       list[4 * k + 3] = s;
-    });
-    return this.blockList.upload(0, slots.length * 16);
+    }
+    return this.blockList.upload(0, n * 16);
   }
 
   /** Forgets every block (the caller clears their voxels first). */
   reset(): void {
     this.hash.clear();
     this.dirty.fill(0);
-    this.dirtyList = [];
+    this.dirtyN = 0;
     this.lowerNeighbours.fill(0);
   }
 

@@ -110,6 +110,11 @@ export const kernelTable = {
     layout: { block_count: 'u32', pad0: 'u32', pad1: 'u32', pad2: 'u32' },
     buffers: { blocks: 'in', pool: 'inout' },
   },
+  ss_tsdf_hash_scatter: {
+    args: 'tsdf_hash_scatter',
+    layout: { count: 'u32', hash_mask: 'u32', pad0: 'u32', pad1: 'u32' },
+    buffers: { entries: 'in', hash: 'inout' },
+  },
   ss_rgb_to_gray: {
     args: 'rgb_to_gray',
     layout: { width: 'u32', height: 'u32', pad0: 'u32', pad1: 'u32' },

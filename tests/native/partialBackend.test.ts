@@ -93,7 +93,8 @@ describe('every command on a partial backend gives the CPU backend\'s results', 
     const [report] = JSON.parse(r.stdout.toString()) as { kernels: { kernel: string; runsOn: string }[] }[];
     const own = report!.kernels.filter((k) => k.runsOn === 'backend').map((k) => k.kernel);
     expect(own).toEqual(['ss_depth_to_points', 'ss_points_to_normals', 'ss_depth_pyramid_down', 'ss_image_pyramid_down', 'ss_geotrf',
-      'ss_tsdf_touched_blocks', 'ss_tsdf_integrate', 'ss_tsdf_mesh_blocks', 'ss_tsdf_raycast', 'ss_tsdf_clear_blocks']);
+      'ss_tsdf_touched_blocks', 'ss_tsdf_integrate', 'ss_tsdf_mesh_blocks', 'ss_tsdf_raycast', 'ss_tsdf_clear_blocks',
+      'ss_tsdf_hash_scatter']);
   });
 
   // with mirrored memory too: every host read of a kernel's output needs a download, every host write an upload

@@ -147,6 +147,29 @@ export const parityCases: ParityCase[] = [
     },
   },
   {
+    symbols: ['ss_tsdf_hash_scatter'], name: 'block hash scatter: 3000 entries into a 2^13-entry table of poison', tolerance: 0,
+    run: (ctx, seed) => withBuffers(ctx, (alloc) => {
+      const r = seededRandom(seed);
+      const capacity = 1 << 13, n = 3000;
+      const word = (): number => (r() * 2 ** 32) | 0;
+      // every entry the call does not name must come back as it was
+      const table = alloc(capacity * 16).write(Int32Array.from({ length: capacity * 4 }, word));
+      const order = Int32Array.from({ length: capacity }, (_, i) => i);
+      for (let i = capacity - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      const rows = new Int32Array(n * 5);
+      for (let k = 0; k < n; k++) {
+        rows[5 * k] = order[k]!;
+        for (let c = 1; c < 5; c++) rows[5 * k + c] = word();
+      }
+      const entries = alloc(n * 20).write(rows);
+      ctx.call('ss_tsdf_hash_scatter', { count: n, hash_mask: capacity - 1 }, { entries, hash: table });
+      return { table: table.download().i32().slice() };
+    }),
+  },
+  {
     symbols: ['ss_plane_sweep'], name: 'plane sweep: 3 views of a textured slanted plane, 32 planes', tolerance: 1e-4,
     run: (ctx, seed) => {
       const scene = planeScene(seed, 64, 48, 3);
