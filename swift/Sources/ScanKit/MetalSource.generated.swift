@@ -452,6 +452,9 @@ typedef struct ss_tsdf_raycast_args {
 typedef struct ss_tsdf_clear_blocks_args {
  uint32_t block_count, pad0, pad1, pad2;
 } ss_tsdf_clear_blocks_args;
+typedef struct ss_tsdf_hash_scatter_args {
+ uint32_t count, hash_mask, pad0, pad1;
+} ss_tsdf_hash_scatter_args;
 typedef struct ss_rgb_to_gray_args {
  uint32_t width, height, pad0, pad1;
 } ss_rgb_to_gray_args;
@@ -537,6 +540,7 @@ static_assert(sizeof(ss_tsdf_integrate_args) == 112 && alignof(ss_tsdf_integrate
 static_assert(sizeof(ss_tsdf_mesh_blocks_args) == 32 && alignof(ss_tsdf_mesh_blocks_args) == 4, "ss_tsdf_mesh_blocks_args: 32 bytes in C");
 static_assert(sizeof(ss_tsdf_raycast_args) == 96 && alignof(ss_tsdf_raycast_args) == 4, "ss_tsdf_raycast_args: 96 bytes in C");
 static_assert(sizeof(ss_tsdf_clear_blocks_args) == 16 && alignof(ss_tsdf_clear_blocks_args) == 4, "ss_tsdf_clear_blocks_args: 16 bytes in C");
+static_assert(sizeof(ss_tsdf_hash_scatter_args) == 16 && alignof(ss_tsdf_hash_scatter_args) == 4, "ss_tsdf_hash_scatter_args: 16 bytes in C");
 static_assert(sizeof(ss_rgb_to_gray_args) == 16 && alignof(ss_rgb_to_gray_args) == 4, "ss_rgb_to_gray_args: 16 bytes in C");
 static_assert(sizeof(ss_tsdf_raycast_guided_args) == 112 && alignof(ss_tsdf_raycast_guided_args) == 4, "ss_tsdf_raycast_guided_args: 112 bytes in C");
 static_assert(sizeof(ss_icp_reduce_args) == 112 && alignof(ss_icp_reduce_args) == 4, "ss_icp_reduce_args: 112 bytes in C");
@@ -4066,6 +4070,16 @@ ss_device_inline int32_t ss_hash_find(ss_global const int32_t* hash, uint32_t ma
   return -1;
 }
 
+/* entry i of a scatter list, int32 {index, bx, by, bz, slot}, into the hash (index already checked <= mask) */
+ss_device_inline void tsdf_hash_scatter_entry(uint32_t i, ss_global const int32_t* entries, ss_global int32_t* hash) {
+  ss_global const int32_t* e = entries + 5 * i;
+  ss_global int32_t* h = hash + 4 * (uint32_t)e[0];
+  h[0] = e[1];
+  h[1] = e[2];
+  h[2] = e[3];
+  h[3] = e[4];
+}
+
 ss_device_inline int32_t ss_floor_div8(int32_t v) { return v >= 0 ? v / 8 : -((-v + 7) / 8); }
 
 #ifndef SS_BACKEND_METAL_COMPILE
@@ -4570,7 +4584,7 @@ kernel void k_icp_reduce(constant ss_icp_reduce_args& args [[buffer(0)]], device
 #line 1 "metal/tsdf.metal"
 /* The TSDF voxel-block volume on Metal: touched blocks (a 32-bit set in two
  * passes: tsdf_touched_gpu.h), integration (one thread per voxel), ray-cast
- * (one thread per pixel) and clearing blocks. Meshing is tsdf_mesh.metal.
+ * (one thread per pixel), clearing blocks and writing new block-hash entries. Meshing is tsdf_mesh.metal.
  * Buffer 0 is the args struct, the ABI's buffers follow in table order, then
  * what the host logic adds. */
 #line 7 "metal/tsdf.metal"
@@ -4866,6 +4880,11 @@ kernel void k_tsdf_raycast(constant ss_tsdf_raycast_args& args [[buffer(0)]], de
                            device const int* hash [[buffer(2)]], device float* depth [[buffer(3)]], device float* normals [[buffer(4)]],
                            device uchar* color [[buffer(5)]], uint i [[thread_position_in_grid]]) {
   tsdf_raycast_pixel(args, i, pool, hash, depth, normals, color);
+}
+
+kernel void k_tsdf_hash_scatter(constant ss_tsdf_hash_scatter_args& args [[buffer(0)]], device const int* entries [[buffer(1)]],
+                                device int* hash [[buffer(2)]], uint i [[thread_position_in_grid]]) {
+  if (i < args.count) tsdf_hash_scatter_entry(i, entries, hash);
 }
 
 /* float gid.x of listed block gid.y's voxels (tsdf, weight, colour) to 0 */
