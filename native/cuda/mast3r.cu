@@ -62,26 +62,45 @@ __global__ void __launch_bounds__(kThreads, 2) k_m3_scan(const m3g_nn_params p, 
   extern __shared__ float4 sm4[];
   m3g_nn_scan(p, blockIdx.x, blockIdx.y, threadIdx.x, A, gather, B, scratch, reinterpret_cast<float*>(sm4));
 }
-__global__ void k_m3_merge_rows(const m3g_nn_params p, const float* A, const int32_t* gather, float* scratch, const float* stats,
-                                int32_t* out) {
-  m3g_nn_merge_rows(p, blockIdx.x * blockDim.x + threadIdx.x, A, gather, scratch, stats, out);
+/* steps 2 and 3 a warp per row, column or work item (mast3r_nn_gpu.h); the re-scan's passes loop over
+ * work items a block (8 warps) at a time */
+constexpr uint32_t kWarpBlock = 256;
+__global__ void __launch_bounds__(kWarpBlock) k_m3_merge_rows_warp(const m3g_nn_params p, const float* A, const int32_t* gather, float* scratch,
+                                                                  const float* stats, int32_t* out) {
+  m3g_nn_merge_rows_warp(p, (blockIdx.x * kWarpBlock + threadIdx.x) / 32u, threadIdx.x % 32u, A, gather, scratch, stats, out);
 }
-__global__ void k_m3_merge_cols(const m3g_nn_params p, const float* B, float* scratch, const float* stats, int32_t* out) {
-  m3g_nn_merge_cols(p, blockIdx.x * blockDim.x + threadIdx.x, B, scratch, stats, out);
+__global__ void __launch_bounds__(kWarpBlock) k_m3_merge_cols_warp(const m3g_nn_params p, const float* B, float* scratch, const float* stats,
+                                                                  int32_t* out) {
+  m3g_nn_merge_cols_warp(p, (blockIdx.x * kWarpBlock + threadIdx.x) / 32u, threadIdx.x % 32u, B, scratch, stats, out);
 }
-__global__ void __launch_bounds__(kThreads) k_m3_rescan(const m3g_nn_params p, const float* A, const int32_t* gather, const float* B,
-                                                        const float* scratch, const float* stats, int32_t* out_rows,
-                                                        int32_t* out_cols) {
-  __shared__ float redf[kThreads];
-  __shared__ uint32_t redh[kThreads], redl[kThreads];
-  __shared__ int32_t redi[kThreads];
-  m3g_nn_rescan(p, blockIdx.x, threadIdx.x, kThreads, A, gather, B, scratch, stats, out_rows, out_cols, redf, redh, redl, redi);
+__global__ void __launch_bounds__(kWarpBlock) k_m3_rescan_max(const m3g_nn_params p, const float* A, const int32_t* gather, const float* B,
+                                                             const float* scratch, const float* stats, float* rmax) {
+  const uint64_t total = (uint64_t)reinterpret_cast<const uint32_t*>(scratch)[p.list] * m3g_rescan_chunks(p);
+  for (uint64_t base = (uint64_t)blockIdx.x * 8u; base < total; base += (uint64_t)gridDim.x * 8u)
+    m3g_nn_rescan_max(p, base + threadIdx.x / 32u, threadIdx.x % 32u, A, gather, B, scratch, stats, rmax);
 }
+__global__ void __launch_bounds__(kWarpBlock) k_m3_rescan_best(const m3g_nn_params p, const float* A, const int32_t* gather, const float* B,
+                                                              const float* scratch, const float* stats, const float* rmax, uint32_t* rkey,
+                                                              int32_t* ridx) {
+  const uint64_t total = (uint64_t)reinterpret_cast<const uint32_t*>(scratch)[p.list] * m3g_rescan_chunks(p);
+  for (uint64_t base = (uint64_t)blockIdx.x * 8u; base < total; base += (uint64_t)gridDim.x * 8u)
+    m3g_nn_rescan_best(p, base + threadIdx.x / 32u, threadIdx.x % 32u, A, gather, B, scratch, stats, rmax, rkey, ridx);
+}
+__global__ void __launch_bounds__(kWarpBlock) k_m3_rescan_finish(const m3g_nn_params p, const float* scratch, const uint32_t* rkey,
+                                                                const int32_t* ridx, int32_t* out_rows, int32_t* out_cols) {
+  const uint32_t count = reinterpret_cast<const uint32_t*>(scratch)[p.list];
+  for (uint32_t base = blockIdx.x * 8u; base < count; base += gridDim.x * 8u)
+    m3g_nn_rescan_finish(p, base + threadIdx.x / 32u, threadIdx.x % 32u, scratch, rkey, ridx, out_rows, out_cols);
+}
+
 /* the tensor-core scan (mast3r_nn_tc_gpu.h): columns split once per call, then the rows against them */
-__global__ void k_m3_tc_split(uint32_t padded, uint32_t cols, uint32_t dim, uint32_t ks, uint32_t dist, const float* src, uint32_t* frag,
-                              float* G) {
+__global__ void k_m3_tc_split(uint64_t words, uint32_t cols, uint32_t dim, uint32_t ks, const float* src, uint32_t* frag) {
+  const uint64_t w = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (w < words) m3g_tc_split_word(w, cols, dim, ks, src, frag);
+}
+__global__ void k_m3_tc_split_g(uint32_t padded, uint32_t cols, uint32_t dim, const float* src, float* G) {
   const uint32_t c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c < padded) m3g_tc_split(c, cols, dim, ks, dist, src, frag, G);
+  if (c < padded) m3g_tc_split_g(c, cols, dim, src, G);
 }
 template <uint32_t KS>
 __global__ void __launch_bounds__(M3TC_THREADS, 2) k_m3_tc_scan(const m3tc_params p, const float* A, const int32_t* gather,
@@ -159,7 +178,9 @@ void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t* splits, uint
 struct NnPlan {
   m3g_nn_params p = {};
   m3tc_params rows = {}, cols = {};
-  uint64_t frag_b = 0, g_b = 0, frag_a = 0, g_a = 0, words = 0;
+  uint64_t frag_b = 0, g_b = 0, frag_a = 0, g_a = 0;
+  /* the re-scan's per (entry, chunk) maximum, best key (two words) and index */
+  uint64_t rmax = 0, rkey = 0, ridx = 0, words = 0;
 };
 
 bool tc_wanted(uint32_t dim) {
@@ -197,7 +218,6 @@ NnPlan nn_plan(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, bool recip, 
   p.dist = dist;
   p.recip = recip ? 1u : 0u;
   p.gather = gather ? 1u : 0u;
-  p.groups = (uint32_t)sm_count() * 2;
   const bool tc = tc_wanted(dim);
   if (tc) {
     P.rows = tc_params(n, m, dim, dist, p.gather);
@@ -221,13 +241,17 @@ NnPlan nn_plan(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, bool recip, 
   at += cp_words;
   p.list = (uint32_t)at;
   at += 1ull + n + (recip ? m : 0u);
+  auto take = [&at](uint64_t w) {
+    at = (at + 3u) & ~3ull; /* 16-byte copies, 8-byte keys */
+    const uint64_t r = at;
+    at += w;
+    return r;
+  };
+  const uint64_t items = (uint64_t)(n + (recip ? m : 0u)) * m3g_rescan_chunks(p);
+  P.rmax = take(items);
+  P.rkey = take(2 * items);
+  P.ridx = take(items);
   if (tc) {
-    auto take = [&at](uint64_t w) {
-      at = (at + 3u) & ~3ull; /* 16-byte copies */
-      const uint64_t r = at;
-      at += w;
-      return r;
-    };
     const uint64_t pb = (uint64_t)P.rows.col_tiles * M3TC_TN;
     P.frag_b = take(pb * M3TC_COL_WORDS(P.rows.ks));
     P.g_b = take(pb);
@@ -248,7 +272,9 @@ void tc_scan(ss_context* ctx, const m3tc_params& t, const float* A, const int32_
   uint32_t* frag = reinterpret_cast<uint32_t*>(scratch + frag_at);
   float* G = scratch + g_at;
   const uint32_t padded = t.col_tiles * M3TC_TN;
-  k_m3_tc_split<<<(padded + 255u) / 256u, 256, 0, ctx->stream>>>(padded, t.cols, t.dim, t.ks, t.dist, B, frag, G);
+  const uint64_t words = (uint64_t)padded * M3TC_COL_WORDS(t.ks);
+  k_m3_tc_split<<<(uint32_t)((words + 255u) / 256u), 256, 0, ctx->stream>>>(words, t.cols, t.dim, t.ks, B, frag);
+  if (t.dist == SS_DIST_L2) k_m3_tc_split_g<<<(padded + 255u) / 256u, 256, 0, ctx->stream>>>(padded, t.cols, t.dim, B, G);
   const dim3 grid(t.row_blocks, t.splits);
   const size_t shared = M3TC_SHARED_WORDS(t.ks) * 4;
   switch (t.ks) {
@@ -269,9 +295,18 @@ void nn_launch(ss_context* ctx, const NnPlan& P, const float* A, const int32_t* 
   } else {
     k_m3_scan<<<dim3(p.row_blocks, p.splits), kThreads, p.recip ? kNnSharedRecip : kNnShared, ctx->stream>>>(p, A, gather, B, scratch);
   }
-  k_m3_merge_rows<<<ss_grid(p.n), 256, 0, ctx->stream>>>(p, A, gather, scratch, stats, out_rows);
-  if (p.recip) k_m3_merge_cols<<<ss_grid(p.m), 256, 0, ctx->stream>>>(p, B, scratch, stats, out_cols);
-  k_m3_rescan<<<p.groups, kThreads, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, out_rows, out_cols);
+  k_m3_merge_rows_warp<<<(uint32_t)(((uint64_t)p.n * 32u + kWarpBlock - 1u) / kWarpBlock), kWarpBlock, 0, ctx->stream>>>(p, A, gather, scratch,
+                                                                                                                   stats, out_rows);
+  if (p.recip)
+    k_m3_merge_cols_warp<<<(uint32_t)(((uint64_t)p.m * 32u + kWarpBlock - 1u) / kWarpBlock), kWarpBlock, 0, ctx->stream>>>(p, B, scratch, stats,
+                                                                                                                     out_cols);
+  float* rmax = scratch + P.rmax;
+  uint32_t* rkey = reinterpret_cast<uint32_t*>(scratch + P.rkey);
+  int32_t* ridx = reinterpret_cast<int32_t*>(scratch + P.ridx);
+  const uint32_t grid = (uint32_t)sm_count() * 8u;
+  k_m3_rescan_max<<<grid, kWarpBlock, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, rmax);
+  k_m3_rescan_best<<<grid, kWarpBlock, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, rmax, rkey, ridx);
+  k_m3_rescan_finish<<<grid, kWarpBlock, 0, ctx->stream>>>(p, scratch, rkey, ridx, out_rows, out_cols);
 }
 
 }  // namespace

@@ -600,4 +600,177 @@ ss_device_inline void m3g_max_reduce(uint32_t t, uint32_t T, uint32_t count, ss_
   if (t == 0u) *target = red[0];
 }
 
+/* ---- CUDA: steps 2 and 3 spread over the GPU ------------------------------------------------
+ * Step 2 with a warp per row (column): its lanes take every 32nd partial, then a butterfly; the
+ * merge is order-independent in the values, so this is the one-thread merge's answer. Step 3 as
+ * three grid-wide passes over (entry, chunk of M3G_RESCAN_COLS columns) work items, a warp each:
+ * the float32 maximum per chunk; per chunk the best float64 key of the candidates within 2·err of
+ * the maximum over all chunks (the lowest index on ties); per entry the best over the chunks.
+ * The same maximum, candidates and comparisons as m3g_nn_rescan, so the same answers; but one
+ * ambiguous row costs a share of the GPU, not one threadgroup's walk over every column.
+ * Work items go to warps block by block so a block's warps loop together (the emulated shuffles
+ * of tests/mast3r/gpu/cuda_shape.cpp need that). */
+#if !defined(SS_BACKEND_METAL_COMPILE)
+#define M3G_RESCAN_COLS 512u
+
+/* partials e = lane, lane + 32, … of a row (column) at base + e·rows, arrays stride apart; all lanes hold the merge */
+ss_device_inline m3g_top2 m3g_merge_warp(const float* scratch, uint64_t base, uint64_t rows, uint64_t stride, uint32_t entries,
+                                         uint32_t lane) {
+  m3g_top2 b = m3g_top2_empty();
+  for (uint32_t e = lane; e < entries; e += 32u) {
+    const uint64_t at = base + (uint64_t)e * rows;
+    m3g_top2_merge(&b, scratch[at], scratch[stride + at], reinterpret_cast<const int32_t*>(scratch)[2u * stride + at]);
+  }
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) {
+    const float m1 = __shfl_xor_sync(0xffffffffu, b.m1, off);
+    const float m2 = __shfl_xor_sync(0xffffffffu, b.m2, off);
+    const int32_t id = __shfl_xor_sync(0xffffffffu, b.id, off);
+    m3g_top2_merge(&b, m1, m2, id);
+  }
+  return b;
+}
+
+/* row i (warp-uniform; i ≥ n: the warp only shuffles) */
+ss_device_inline void m3g_nn_merge_rows_warp(const m3g_nn_params p, uint32_t i, uint32_t lane, const float* A, const int32_t* gather,
+                                             float* scratch, const float* stats, int32_t* out) {
+  const uint32_t entries = p.splits * M3T_NN_RT;
+  const m3g_top2 b = m3g_merge_warp(scratch, p.rp + (uint64_t)(i < p.n ? i : 0u), p.n, (uint64_t)entries * p.n, i < p.n ? entries : 0u, lane);
+  if (lane != 0u || i >= p.n) return;
+  const uint64_t row = p.gather ? (uint64_t)gather[i] : (uint64_t)i;
+  m3g_nn_decide(b, m3g_scan_E(p, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]), i, out + i, scratch, p.list);
+}
+/* column j (reciprocal; warp-uniform) */
+ss_device_inline void m3g_nn_merge_cols_warp(const m3g_nn_params p, uint32_t j, uint32_t lane, const float* B, float* scratch,
+                                             const float* stats, int32_t* out) {
+  const uint32_t entries = p.cp_entries ? p.cp_entries : p.row_blocks * M3T_NN_CT;
+  const m3g_top2 b = m3g_merge_warp(scratch, p.cp + (uint64_t)(j < p.m ? j : 0u), p.m, (uint64_t)entries * p.m, j < p.m ? entries : 0u, lane);
+  if (lane != 0u || j >= p.m) return;
+  m3g_nn_decide(b, m3g_scan_E(p, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]), 0x80000000u | j, out + j, scratch, p.list);
+}
+
+/* list entry e: the vector re-scanned, the set it is scanned against, and the set's size and largest norm */
+typedef struct m3g_rescan_entry {
+  const float* q;
+  const float* set;
+  uint32_t size, idx;
+  bool col;
+  float omax;
+} m3g_rescan_entry;
+ss_device_inline m3g_rescan_entry m3g_rescan_at(const m3g_nn_params p, uint32_t entry, const float* A, const int32_t* gather, const float* B,
+                                                const float* stats) {
+  m3g_rescan_entry r;
+  r.col = (entry & 0x80000000u) != 0u;
+  r.idx = entry & 0x7fffffffu;
+  if (r.col) {
+    r.q = B + (uint64_t)r.idx * p.dim;
+    r.set = A;
+    r.size = p.n;
+    r.omax = stats[p.omax_col];
+  } else {
+    r.q = A + (p.gather ? (uint64_t)gather[r.idx] : (uint64_t)r.idx) * p.dim;
+    r.set = B;
+    r.size = p.m;
+    r.omax = stats[p.omax_row];
+  }
+  return r;
+}
+
+/* chunks per entry: the larger set's */
+ss_host_device_inline uint32_t m3g_rescan_chunks(const m3g_nn_params p) {
+  const uint32_t size = p.recip && p.n > p.m ? p.n : p.m;
+  return (size + M3G_RESCAN_COLS - 1u) / M3G_RESCAN_COLS;
+}
+
+/* the better of two (key, index) candidates: the larger key, the lower index on ties (index < 0: none) */
+ss_device_inline void m3g_key_better(mast3r_x64* bk, int32_t* bi, mast3r_x64 ok, int32_t oi) {
+  if (oi >= 0 && (*bi < 0 || ok > *bk || (ok == *bk && oi < *bi))) {
+    *bk = ok;
+    *bi = oi;
+  }
+}
+ss_device_inline void m3g_key_reduce_warp(mast3r_x64* bk, int32_t* bi) {
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) {
+    const mast3r_x64 ok = __shfl_xor_sync(0xffffffffu, *bk, off);
+    const int32_t oi = __shfl_xor_sync(0xffffffffu, *bi, off);
+    m3g_key_better(bk, bi, ok, oi);
+  }
+}
+
+/* pass 1: work item w (entry w / chunks, chunk w % chunks; w ≥ count·chunks: shuffles only) → rmax[w] */
+ss_device_inline void m3g_nn_rescan_max(const m3g_nn_params p, uint64_t w, uint32_t lane, const float* A, const int32_t* gather, const float* B,
+                                        const float* scratch, const float* stats, float* rmax) {
+  const uint32_t* list = reinterpret_cast<const uint32_t*>(scratch) + p.list;
+  const uint32_t chunks = m3g_rescan_chunks(p);
+  const bool live = w < (uint64_t)list[0] * chunks;
+  float best = -SS_INF;
+  if (live) {
+    const m3g_rescan_entry r = m3g_rescan_at(p, list[1u + (uint32_t)(w / chunks)], A, gather, B, stats);
+    const uint32_t j0 = (uint32_t)(w % chunks) * M3G_RESCAN_COLS;
+    for (uint32_t j = j0 + lane; j < r.size && j < j0 + M3G_RESCAN_COLS; j += 32u) {
+      const float s = m3g_score_plain(r.q, r.set + (uint64_t)j * p.dim, p.dim, p.dist);
+      if (s > best) best = s;
+    }
+  }
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) best = fmaxf(best, __shfl_xor_sync(0xffffffffu, best, off));
+  if (live && lane == 0u) rmax[w] = best;
+}
+
+/* pass 2: the chunk's best candidate → rkey[w] (two words), ridx[w] */
+ss_device_inline void m3g_nn_rescan_best(const m3g_nn_params p, uint64_t w, uint32_t lane, const float* A, const int32_t* gather, const float* B,
+                                         const float* scratch, const float* stats, const float* rmax, uint32_t* rkey, int32_t* ridx) {
+  const uint32_t* list = reinterpret_cast<const uint32_t*>(scratch) + p.list;
+  const uint32_t chunks = m3g_rescan_chunks(p);
+  const bool live = w < (uint64_t)list[0] * chunks;
+  const uint32_t e = live ? (uint32_t)(w / chunks) : 0u;
+  float mx = -SS_INF;
+  if (live)
+    for (uint32_t c = lane; c < chunks; c += 32u) mx = fmaxf(mx, rmax[(uint64_t)e * chunks + c]);
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+  mast3r_x64 bk = 0;
+  int32_t bi = -1;
+  if (live) {
+    const m3g_rescan_entry r = m3g_rescan_at(p, list[1u + e], A, gather, B, stats);
+    const float thr = mx - 2.0f * m3g_err_plain(p.dim, p.dist, m3g_norm_up(r.q, p.dim), r.omax);
+    const uint32_t j0 = (uint32_t)(w % chunks) * M3G_RESCAN_COLS;
+    for (uint32_t j = j0 + lane; j < r.size && j < j0 + M3G_RESCAN_COLS; j += 32u) {
+      const float* b = r.set + (uint64_t)j * p.dim;
+      if (!(m3g_score_plain(r.q, b, p.dim, p.dist) >= thr)) continue;
+      m3g_key_better(&bk, &bi, mast3r_x64_key(m3g_score_x64(r.q, b, p.dim, p.dist)), (int32_t)j);
+    }
+  }
+  m3g_key_reduce_warp(&bk, &bi);
+  if (live && lane == 0u) {
+    rkey[2u * (uint64_t)w] = (uint32_t)(bk >> 32);
+    rkey[2u * (uint64_t)w + 1u] = (uint32_t)bk;
+    ridx[w] = bi;
+  }
+}
+
+/* pass 3: entry e (a warp; e ≥ count: shuffles only) → its output */
+ss_device_inline void m3g_nn_rescan_finish(const m3g_nn_params p, uint32_t e, uint32_t lane, const float* scratch, const uint32_t* rkey,
+                                           const int32_t* ridx, int32_t* out_rows, int32_t* out_cols) {
+  const uint32_t* list = reinterpret_cast<const uint32_t*>(scratch) + p.list;
+  const uint32_t chunks = m3g_rescan_chunks(p);
+  const bool live = e < list[0];
+  mast3r_x64 bk = 0;
+  int32_t bi = -1;
+  if (live) {
+    for (uint32_t c = lane; c < chunks; c += 32u) {
+      const uint64_t w = (uint64_t)e * chunks + c;
+      m3g_key_better(&bk, &bi, ((mast3r_x64)rkey[2u * w] << 32) | rkey[2u * w + 1u], ridx[w]);
+    }
+  }
+  m3g_key_reduce_warp(&bk, &bi);
+  if (live && lane == 0u) {
+    const uint32_t entry = list[1u + e];
+    if (entry & 0x80000000u) out_cols[entry & 0x7fffffffu] = bi;
+    else out_rows[entry] = bi;
+  }
+}
+#endif
+
 #endif

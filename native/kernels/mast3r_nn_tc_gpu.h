@@ -12,7 +12,7 @@
  * CPU's, only a few more rows are re-scanned.
  *
  * Shape: 8 warps, each 32 rows (two m16 tiles) whose split A fragments stay in registers for the
- * whole split; the columns arrive pre-split (m3g_tc_split: per column and k step 8 hi then 8 lo
+ * whole split; the columns arrive pre-split (m3g_tc_split_word: per column and k step 8 hi then 8 lo
  * words, ordered so a lane's two B values are adjacent) in tiles of 128, double-buffered through
  * shared memory by cp.async. A row's scores reach only registers: each lane keeps its 4 rows'
  * best two over its columns, the row's 4 lanes merge by shuffles at the end of the split, one
@@ -69,23 +69,20 @@ typedef struct m3tc_params {
 /* k of word j (0..7) of a k step's hi (or lo) half: lane quad q reads words 2q, 2q + 1 = k q, q + 4 */
 ss_host_device_inline uint32_t m3tc_word_k(uint32_t j) { return (j >> 1) + (j & 1u) * 4u; }
 
-/* column c of src (cols rows of dim floats; past cols: zeros) into its record at frag[c·ks·16 ..]
- * and, for l2, G[c] = −‖b‖²/2 as the FFMA path computes it (past cols: 0). One thread per column. */
-ss_device_inline void m3g_tc_split(uint32_t c, uint32_t cols, uint32_t dim, uint32_t ks, uint32_t dist, const float* src,
-                                   uint32_t* frag, float* G) {
-  const bool in = c < cols;
-  const float* v = src + (uint64_t)(in ? c : 0u) * dim;
-  uint32_t* rec = frag + (uint64_t)c * M3TC_COL_WORDS(ks);
-  for (uint32_t s = 0; s < ks; ++s) {
-    for (uint32_t j = 0; j < 8u; ++j) {
-      const uint32_t k = s * 8u + m3tc_word_k(j);
-      const float x = in && k < dim ? v[k] : 0.0f;
-      const uint32_t hi = m3tc_tf32(x);
-      rec[s * 16u + j] = hi;
-      rec[s * 16u + 8u + j] = m3tc_tf32(x - __uint_as_float(hi));
-    }
-  }
-  if (dist == SS_DIST_L2) G[c] = in ? -0.5f * m3t_sumsq(v, dim) : 0.0f;
+/* word w of the split records (column c = w / (ks·16); past cols: zeros): one thread per word, so
+ * the writes are contiguous and a warp's reads stay within a few columns */
+ss_device_inline void m3g_tc_split_word(uint64_t w, uint32_t cols, uint32_t dim, uint32_t ks, const float* src, uint32_t* frag) {
+  const uint32_t cw = M3TC_COL_WORDS(ks);
+  const uint64_t c = w / cw;
+  const uint32_t in_col = (uint32_t)(w % cw), j = in_col % 16u;
+  const uint32_t k = (in_col / 16u) * 8u + m3tc_word_k(j % 8u);
+  const float x = c < cols && k < dim ? src[c * dim + k] : 0.0f;
+  const uint32_t hi = m3tc_tf32(x);
+  frag[w] = j < 8u ? hi : m3tc_tf32(x - __uint_as_float(hi));
+}
+/* G[c] = −‖b‖²/2 of column c as the FFMA path computes it (l2; past cols: 0) */
+ss_device_inline void m3g_tc_split_g(uint32_t c, uint32_t cols, uint32_t dim, const float* src, float* G) {
+  G[c] = c < cols ? -0.5f * m3t_sumsq(src + (uint64_t)c * dim, dim) : 0.0f;
 }
 
 /* a tile's records (and G) into a shared buffer; 16-byte copies that land by m3tc_cp_wait */

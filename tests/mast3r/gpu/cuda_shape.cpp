@@ -61,6 +61,10 @@ static float __shfl_xor_sync(uint32_t, float v, int off) {
   return v;
 }
 static int32_t __shfl_xor_sync(uint32_t, int32_t v, int off) { return (int32_t)shfl_xor_u((uint32_t)v, off); }
+static uint64_t __shfl_xor_sync(uint32_t, uint64_t v, int off) {
+  const uint64_t hi = shfl_xor_u((uint32_t)(v >> 32), off), lo = shfl_xor_u((uint32_t)v, off);
+  return (hi << 32) | lo;
+}
 struct PendingCopy { float* dst; const float* src; bool in; };
 static std::vector<PendingCopy> g_pending[M3T_THREADS];
 static void m3g_cp_async4(float* dst, const float* src, bool in) { g_pending[sim_thread()].push_back({dst, src, in}); }
@@ -174,7 +178,6 @@ static m3g_nn_params nn_params(uint32_t n, uint32_t m, uint32_t dim, uint32_t di
   p.row_blocks = (n + M3T_TM - 1) / M3T_TM;
   p.col_tiles = (m + M3T_TN - 1) / M3T_TN;
   plan_splits(p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
-  p.groups = 7;
   if (g_tc && dim <= 8 * M3TC_MAX_KS) {
     p.tc_ks = (dim + 7) / 8;
     p.splits = tc_params(n, m, dim, dist, 0).splits;
@@ -196,7 +199,8 @@ static void tc_scan(const m3tc_params& t, const float* A, const int32_t* gather,
   const uint32_t padded = t.col_tiles * M3TC_TN;
   std::vector<uint32_t> frag((size_t)padded * M3TC_COL_WORDS(t.ks) + 4, 0xdeadbeefu);
   std::vector<float> G(padded + 4, 4242.0f);
-  for (uint32_t c = 0; c < padded; ++c) m3g_tc_split(c, t.cols, t.dim, t.ks, t.dist, B, frag.data(), G.data());
+  for (uint64_t w = 0; w < (uint64_t)padded * M3TC_COL_WORDS(t.ks); ++w) m3g_tc_split_word(w, t.cols, t.dim, t.ks, B, frag.data());
+  if (t.dist == SS_DIST_L2) for (uint32_t c = 0; c < padded; ++c) m3g_tc_split_g(c, t.cols, t.dim, B, G.data());
   for (uint32_t rb = 0; rb < t.row_blocks; ++rb)
     for (uint32_t sp = 0; sp < t.splits; ++sp)
       run_block(M3TC_THREADS, [&](uint32_t th) {
@@ -275,11 +279,33 @@ static void nn_launch(m3g_nn_params p, const float* A, const int32_t* gather, co
       for (uint32_t sp = 0; sp < p.splits; ++sp) run_block(M3T_THREADS, [&](uint32_t t) { m3g_nn_scan(p, rb, sp, t, A, gather, B, scratch, g_smem.data()); });
     check_row_partials(p, A, gather, B, scratch);
   }
-  for (uint32_t i = 0; i < p.n; ++i) m3g_nn_merge_rows(p, i, A, gather, scratch, stats, out_rows);
-  if (p.recip) for (uint32_t j = 0; j < p.m; ++j) m3g_nn_merge_cols(p, j, B, scratch, stats, out_cols);
-  g_ambiguous += ((uint32_t*)scratch)[p.list];
-  for (uint32_t g = 0; g < p.groups; ++g)
-    run_block(M3T_THREADS, [&](uint32_t t) { m3g_nn_rescan(p, g, t, M3T_THREADS, A, gather, B, scratch, stats, out_rows, out_cols, g_red[0], (uint32_t*)g_red[1], (uint32_t*)g_red[2], (int32_t*)g_red[3]); });
+  /* steps 2 and 3 as CUDA runs them: a warp per row, column or work item, 8 warps to a block; the
+   * re-scan's passes over a small persistent grid, so blocks loop */
+  for (uint32_t b = 0; b < (p.n + 7) / 8; ++b)
+    run_block(256, [&](uint32_t t) { m3g_nn_merge_rows_warp(p, b * 8 + t / 32, t % 32, A, gather, scratch, stats, out_rows); });
+  if (p.recip)
+    for (uint32_t b = 0; b < (p.m + 7) / 8; ++b)
+      run_block(256, [&](uint32_t t) { m3g_nn_merge_cols_warp(p, b * 8 + t / 32, t % 32, B, scratch, stats, out_cols); });
+  const uint32_t count = ((uint32_t*)scratch)[p.list];
+  g_ambiguous += count;
+  const uint64_t items = (uint64_t)count * m3g_rescan_chunks(p);
+  std::vector<float> rmax(items + 1, 555.0f);
+  std::vector<uint32_t> rkey(2 * items + 2, 0xabababab);
+  std::vector<int32_t> ridx(items + 1, -99);
+  const uint32_t grid = 3;
+  for (uint32_t g = 0; g < grid; ++g)
+    run_block(256, [&](uint32_t t) {
+      for (uint64_t base = g * 8; base < items; base += grid * 8) m3g_nn_rescan_max(p, base + t / 32, t % 32, A, gather, B, scratch, stats, rmax.data());
+    });
+  for (uint32_t g = 0; g < grid; ++g)
+    run_block(256, [&](uint32_t t) {
+      for (uint64_t base = g * 8; base < items; base += grid * 8)
+        m3g_nn_rescan_best(p, base + t / 32, t % 32, A, gather, B, scratch, stats, rmax.data(), rkey.data(), ridx.data());
+    });
+  for (uint32_t g = 0; g < grid; ++g)
+    run_block(256, [&](uint32_t t) {
+      for (uint32_t base = g * 8; base < count; base += grid * 8) m3g_nn_rescan_finish(p, base + t / 32, t % 32, scratch, rkey.data(), ridx.data(), out_rows, out_cols);
+    });
 }
 static void reciprocal(const float* a, const float* b, uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, int32_t* nn_a, int32_t* nn_b) {
   m3g_nn_params p = nn_params(n, m, dim, dist, true);
