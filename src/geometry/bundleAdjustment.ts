@@ -162,7 +162,7 @@ function evaluateCost(K: Pinhole, a: ObservationArrays, cams: readonly Pose[], p
 /** The normal equations at the current estimate, split for the Schur complement. */
 interface NormalEquations {
   n6: number;
-  /** camera block (6P × 6P) and its right-hand side */
+  /** camera block (6P × 6P) and its right-hand side; only the lower triangle is filled (solveSpd reads no more) */
   Hpp: Float64Array;
   bp: Float64Array;
   /** one 3×3 block and 3-vector per point; only a block's upper triangle is filled (invert3Symmetric reads no more) */
@@ -207,7 +207,7 @@ function linearize(K: Pinhole, a: ObservationArrays, cams: readonly Pose[], poin
     if (pi >= 0) {
       for (let r = 0; r < 6; r++) {
         bp[po + r] = (bp[po + r] as number) - w * ((Jp[r] as number) * ru + (Jp[6 + r] as number) * rv);
-        for (let s = 0; s < 6; s++) {
+        for (let s = 0; s <= r; s++) {
           Hpp[(po + r) * n6 + po + s] = (Hpp[(po + r) * n6 + po + s] as number) + w * ((Jp[r] as number) * (Jp[s] as number) + (Jp[6 + r] as number) * (Jp[6 + s] as number));
         }
         for (let s = 0; s < 3; s++) Wpl[18 * k + 3 * r + s] = w * ((Jp[r] as number) * (Jl[s] as number) + (Jp[6 + r] as number) * (Jl[3 + s] as number));
@@ -228,7 +228,7 @@ function linearize(K: Pinhole, a: ObservationArrays, cams: readonly Pose[], poin
     Jz[0] = sz * lin.Y; Jz[1] = -sz * lin.X; Jz[2] = 0; Jz[3] = 0; Jz[4] = 0; Jz[5] = sz;
     for (let r = 0; r < 6; r++) {
       bp[po + r] = (bp[po + r] as number) - wz * (Jz[r] as number) * rz;
-      for (let s = 0; s < 6; s++) Hpp[(po + r) * n6 + po + s] = (Hpp[(po + r) * n6 + po + s] as number) + wz * (Jz[r] as number) * (Jz[s] as number);
+      for (let s = 0; s <= r; s++) Hpp[(po + r) * n6 + po + s] = (Hpp[(po + r) * n6 + po + s] as number) + wz * (Jz[r] as number) * (Jz[s] as number);
       for (let s = 0; s < 3; s++) Wpl[18 * k + 3 * r + s] = (Wpl[18 * k + 3 * r + s] as number) + wz * (Jz[r] as number) * (Jzl[s] as number);
     }
   }
@@ -246,7 +246,9 @@ function invertPointBlocks(Hll: Float64Array, L: number, lambda: number, HllInv:
 
 /**
  * The reduced camera system S = Hpp − Σ W Hll⁻¹ Wᵀ, rhs = bp − Σ W Hll⁻¹ bl
- * (S arrives holding the damped Hpp, rhs holding bp), point by point.
+ * (S arrives holding the damped Hpp, rhs holding bp), point by point. Only
+ * S's lower triangle is formed: the Cholesky solve reads no more, and the
+ * upper half would be half the work.
  */
 function schurComplement(ne: NormalEquations, a: ObservationArrays, byPoint: { start: Int32Array; obs: Int32Array }, L: number,
   HllInv: Float64Array, S: Float64Array, rhs: Float64Array): void {
@@ -271,10 +273,12 @@ function schurComplement(ne: NormalEquations, a: ObservationArrays, byPoint: { s
       for (let j = start[l] as number; j < end; j++) {
         const k2 = list[j] as number;
         const pj = col[k2] as number;
+        if (pj > pi) continue; // above the diagonal: never read
         for (let r = 0; r < 6; r++) {
           const row = (6 * pi + r) * n6 + 6 * pj;
           const t0 = tmp[3 * r] as number, t1 = tmp[3 * r + 1] as number, t2 = tmp[3 * r + 2] as number;
-          for (let s = 0; s < 6; s++) {
+          const sEnd = pj === pi ? r + 1 : 6;
+          for (let s = 0; s < sEnd; s++) {
             const v = t0 * (Wpl[18 * k2 + 3 * s] as number) + t1 * (Wpl[18 * k2 + 3 * s + 1] as number) + t2 * (Wpl[18 * k2 + 3 * s + 2] as number);
             S[row + s] = (S[row + s] as number) - v;
           }

@@ -86,6 +86,8 @@ export function symmetricEigen(A: ArrayLike<number>, n: number): SymmetricEigen 
 /**
  * Solves A x = b for symmetric positive (semi)definite A by Cholesky (LDLᵀ
  * without pivoting); returns null when A is not positive definite enough.
+ * Reads only A's diagonal and lower triangle (callers may leave the upper
+ * triangle unfilled).
  */
 export function solveSpd(A: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array | null {
   const L = new Float64Array(n * n);
