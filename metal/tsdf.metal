@@ -1,6 +1,6 @@
 /* The TSDF voxel-block volume on Metal: touched blocks (a 32-bit set in two
  * passes: tsdf_touched_gpu.h), integration (one thread per voxel), ray-cast
- * (one thread per pixel), clearing blocks and writing new block-hash entries. Meshing is tsdf_mesh.metal.
+ * (one thread per pixel), clearing blocks, writing and looking up block-hash entries. Meshing is tsdf_mesh.metal.
  * Buffer 0 is the args struct, the ABI's buffers follow in table order, then
  * what the host logic adds. */
 #include "../native/compat/metal.h"
@@ -46,6 +46,11 @@ kernel void k_tsdf_raycast(constant ss_tsdf_raycast_args& args [[buffer(0)]], de
 kernel void k_tsdf_hash_scatter(constant ss_tsdf_hash_scatter_args& args [[buffer(0)]], device const int* entries [[buffer(1)]],
                                 device int* hash [[buffer(2)]], uint i [[thread_position_in_grid]]) {
   if (i < args.count) tsdf_hash_scatter_entry(i, entries, hash);
+}
+
+kernel void k_tsdf_hash_lookup(constant ss_tsdf_hash_lookup_args& args [[buffer(0)]], device const int* hash [[buffer(1)]],
+                               device const int* coords [[buffer(2)]], device int* slots [[buffer(3)]], uint i [[thread_position_in_grid]]) {
+  if (i < args.count) slots[i] = tsdf_hash_lookup_entry(i, args.hash_mask, hash, coords);
 }
 
 /* float gid.x of listed block gid.y's voxels (tsdf, weight, colour) to 0 */

@@ -170,6 +170,17 @@ inline ss_status ss_check_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatt
   return SS_OK;
 }
 
+inline ss_status ss_check_hash_lookup(ss_context* ctx, const ss_tsdf_hash_lookup_args& a, const ss_buffer* hash, const ss_buffer* coords,
+                                      const ss_buffer* slots) {
+  const char* fn = "ss_tsdf_hash_lookup";
+  if (!ss_is_pow2(a.hash_mask + 1)) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: hash_mask + 1 must be a power of two", fn);
+  SS_NEED(ctx, hash, ((uint64_t)a.hash_mask + 1) * 16, "hash");
+  if (a.count == 0) return SS_OK;
+  SS_NEED(ctx, coords, (uint64_t)a.count * 12, "coords");
+  SS_NEED(ctx, slots, (uint64_t)a.count * 4, "slots");
+  return SS_OK;
+}
+
 /* everything but the block list (an empty list is a valid call) */
 inline ss_status ss_check_mesh(ss_context* ctx, const ss_tsdf_mesh_blocks_args& a, const ss_buffer* pool, const ss_buffer* hash,
                                const ss_buffer* totals) {

@@ -75,7 +75,8 @@ bool ss_cpu_claims(const char* kernel) {
   static const char* const claimed[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down",
                                         "ss_image_pyramid_down", "ss_geotrf", "ss_tsdf_touched_blocks",
                                         "ss_tsdf_integrate", "ss_tsdf_mesh_blocks", "ss_tsdf_raycast",
-                                        "ss_tsdf_clear_blocks", "ss_tsdf_hash_scatter"};
+                                        "ss_tsdf_clear_blocks", "ss_tsdf_hash_scatter",
+                                        "ss_tsdf_hash_lookup"};
   for (const char* c : claimed)
     if (strcmp(c, kernel) == 0) return true;
   return false;

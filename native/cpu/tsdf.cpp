@@ -212,4 +212,18 @@ SS_API ss_status ss_tsdf_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatte
   return SS_OK;
 }
 
+SS_API ss_status ss_tsdf_hash_lookup(ss_context* ctx, const ss_tsdf_hash_lookup_args* args, ss_buffer* hash, ss_buffer* coords, ss_buffer* slots) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_hash_lookup_args a = *args;
+  SS_TRY(ss_check_hash_lookup(ctx, a, hash, coords, slots));
+  if (a.count == 0) return SS_OK;
+  const int32_t* h = ss_data<int32_t>(hash);
+  const int32_t* c = ss_data<int32_t>(coords);
+  int32_t* out = ss_data<int32_t>(slots);
+  ctx->pool->parallel_for((int64_t)a.count, 2048, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = tsdf_hash_lookup_entry((uint32_t)i, a.hash_mask, h, c);
+  });
+  return SS_OK;
+}
+
 }  // extern "C"

@@ -43,6 +43,11 @@ __global__ void k_hash_scatter(uint32_t n, const int32_t* entries, int32_t* hash
   if (i < n) tsdf_hash_scatter_entry(i, entries, hash);
 }
 
+__global__ void k_hash_lookup(uint32_t n, uint32_t mask, const int32_t* hash, const int32_t* coords, int32_t* slots) {
+  uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) slots[i] = tsdf_hash_lookup_entry(i, mask, hash, coords);
+}
+
 extern "C" {
 
 SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_blocks_args* args, ss_buffer* depth, ss_buffer* scratch,
@@ -184,6 +189,16 @@ SS_API ss_status ss_tsdf_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatte
   SS_TRY(ss_check_hash_scatter(ctx, a, entries, entries ? ss_host<int32_t>(entries) : nullptr, hash));
   if (a.count == 0) return SS_OK;
   k_hash_scatter<<<ss_grid(a.count, 128), 128, 0, ctx->stream>>>(a.count, ss_dev<int32_t>(entries), ss_dev<int32_t>(hash));
+  return ss_cuda_launched(ctx, __func__);
+}
+
+SS_API ss_status ss_tsdf_hash_lookup(ss_context* ctx, const ss_tsdf_hash_lookup_args* args, ss_buffer* hash, ss_buffer* coords, ss_buffer* slots) {
+  SS_REQUIRE_ARGS(ctx, args);
+  const ss_tsdf_hash_lookup_args a = *args;
+  SS_TRY(ss_check_hash_lookup(ctx, a, hash, coords, slots));
+  if (a.count == 0) return SS_OK;
+  k_hash_lookup<<<ss_grid(a.count, 128), 128, 0, ctx->stream>>>(a.count, a.hash_mask, ss_dev<int32_t>(hash), ss_dev<int32_t>(coords),
+                                                                 ss_dev<int32_t>(slots));
   return ss_cuda_launched(ctx, __func__);
 }
 

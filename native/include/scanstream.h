@@ -246,6 +246,14 @@ typedef struct ss_tsdf_hash_scatter_args {
   uint32_t count, hash_mask, pad0, pad1;
 } ss_tsdf_hash_scatter_args;
 
+/* looks blocks up in the block hash: coords int32 {bx, by, bz} × count (the
+ * layout of ss_tsdf_touched_blocks' out); slots int32 × count, the block's
+ * slot or -1 when absent. Read-only on the table, so the allocator finds a
+ * frame's known blocks on the device and inserts only the new ones itself. */
+typedef struct ss_tsdf_hash_lookup_args {
+  uint32_t count, hash_mask, pad0, pad1;
+} ss_tsdf_hash_lookup_args;
+
 /* ---- tracking: features, matching, ICP (src/tracking) --------------------- */
 
 /* RGB (3 bytes per pixel) → 8-bit luma with BT.601 integer weights
@@ -497,6 +505,7 @@ typedef struct ss_plane_sweep_args {
   K(tsdf_raycast, IN(pool) IN(hash) OUT(depth) OUT(normals) OUT(color))                            \
   K(tsdf_clear_blocks, IN(blocks) INOUT(pool))                                                     \
   K(tsdf_hash_scatter, IN(entries) INOUT(hash))                                                    \
+  K(tsdf_hash_lookup, IN(hash) IN(coords) OUT(slots))                                              \
   K(rgb_to_gray, IN(rgb) OUT(gray))                                                                \
   K(tsdf_raycast_guided, IN(pool) IN(hash) IN(prior) OUT(depth) OUT(normals) OUT(gray))            \
   K(icp_reduce, IN(cur_points) IN(cur_normals) IN(cur_gray) IN(ref_points) IN(ref_normals)         \

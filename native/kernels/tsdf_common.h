@@ -52,6 +52,11 @@ ss_device_inline void tsdf_hash_scatter_entry(uint32_t i, ss_global const int32_
   h[3] = e[4];
 }
 
+/* slot of listed block i ({bx, by, bz} rows), or -1 */
+ss_device_inline int32_t tsdf_hash_lookup_entry(uint32_t i, uint32_t mask, ss_global const int32_t* hash, ss_global const int32_t* coords) {
+  return ss_hash_find(hash, mask, coords[3 * i], coords[3 * i + 1], coords[3 * i + 2]);
+}
+
 ss_device_inline int32_t ss_floor_div8(int32_t v) { return v >= 0 ? v / 8 : -((-v + 7) / 8); }
 
 #ifndef SS_BACKEND_METAL_COMPILE

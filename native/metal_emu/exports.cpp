@@ -48,6 +48,10 @@ SS_API ss_status ss_tsdf_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatte
   return ss_metal_tsdf_hash_scatter(ctx, args, entries, hash);
 }
 
+SS_API ss_status ss_tsdf_hash_lookup(ss_context* ctx, const ss_tsdf_hash_lookup_args* args, ss_buffer* hash, ss_buffer* coords, ss_buffer* slots) {
+  return ss_metal_tsdf_hash_lookup(ctx, args, hash, coords, slots);
+}
+
 SS_API ss_status ss_rgb_to_gray(ss_context* ctx, const ss_rgb_to_gray_args* args, ss_buffer* rgb, ss_buffer* gray) {
   return ss_metal_rgb_to_gray(ctx, args, rgb, gray);
 }

@@ -180,4 +180,11 @@ ss_status ss_metal_tsdf_hash_scatter(ss_context* ctx, const ss_tsdf_hash_scatter
   return ss_metal_run_elementwise(ctx, "ss_tsdf_hash_scatter", "k_tsdf_hash_scatter", a.count, &a, sizeof a, {entries, hash});
 }
 
+ss_status ss_metal_tsdf_hash_lookup(ss_context* ctx, const ss_tsdf_hash_lookup_args* args, ss_buffer* hash, ss_buffer* coords, ss_buffer* slots) {
+  SS_METAL_ENTRY(ctx, args, "ss_tsdf_hash_lookup");
+  const ss_tsdf_hash_lookup_args a = *args;
+  SS_TRY(ss_check_hash_lookup(ctx, a, hash, coords, slots));
+  return ss_metal_run_elementwise(ctx, "ss_tsdf_hash_lookup", "k_tsdf_hash_lookup", a.count, &a, sizeof a, {hash, coords, slots});
+}
+
 }  // extern "C"

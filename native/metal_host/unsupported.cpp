@@ -7,7 +7,7 @@ extern "C" {
 /* what native/metal_host/IMPLEMENTED lists */
 int32_t ss_metal_kernel_supported(const ss_context*, const char* kernel) {
   if (ss_kernel_index(kernel) < 0) return -1;
-  static const char* const implemented[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down", "ss_image_pyramid_down", "ss_geotrf", "ss_tsdf_touched_blocks", "ss_tsdf_integrate", "ss_tsdf_mesh_blocks", "ss_tsdf_raycast", "ss_tsdf_clear_blocks", "ss_tsdf_hash_scatter", "ss_rgb_to_gray", "ss_tsdf_raycast_guided", "ss_icp_reduce", "ss_orb_extract", "ss_hamming_match", "ss_float_match", "ss_mast3r_reciprocal_nn", "ss_mast3r_desc_index", "ss_mast3r_nn_query", "ss_mast3r_depthmap_to_pts3d", "ss_mast3r_triangulate", "ss_mast3r_matches_to_depths", "ss_mast3r_refine_depths_tsdf", "ss_mast3r_similarity", "ss_mast3r_infonce", "ss_plane_sweep"};
+  static const char* const implemented[] = {"ss_depth_to_points", "ss_points_to_normals", "ss_depth_pyramid_down", "ss_image_pyramid_down", "ss_geotrf", "ss_tsdf_touched_blocks", "ss_tsdf_integrate", "ss_tsdf_mesh_blocks", "ss_tsdf_raycast", "ss_tsdf_clear_blocks", "ss_tsdf_hash_scatter", "ss_tsdf_hash_lookup", "ss_rgb_to_gray", "ss_tsdf_raycast_guided", "ss_icp_reduce", "ss_orb_extract", "ss_hamming_match", "ss_float_match", "ss_mast3r_reciprocal_nn", "ss_mast3r_desc_index", "ss_mast3r_nn_query", "ss_mast3r_depthmap_to_pts3d", "ss_mast3r_triangulate", "ss_mast3r_matches_to_depths", "ss_mast3r_refine_depths_tsdf", "ss_mast3r_similarity", "ss_mast3r_infonce", "ss_plane_sweep"};
   for (const char* k : implemented)
     if (k && strcmp(k, kernel) == 0) return 1;
   return 0;

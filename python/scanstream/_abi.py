@@ -198,6 +198,15 @@ class ss_tsdf_hash_scatter_args(ctypes.Structure):
     ]
 
 
+class ss_tsdf_hash_lookup_args(ctypes.Structure):
+    _fields_ = [
+        ('count', ctypes.c_uint32),
+        ('hash_mask', ctypes.c_uint32),
+        ('pad0', ctypes.c_uint32),
+        ('pad1', ctypes.c_uint32),
+    ]
+
+
 class ss_rgb_to_gray_args(ctypes.Structure):
     _fields_ = [
         ('width', ctypes.c_uint32),
@@ -445,6 +454,7 @@ KERNELS: Final[dict[str, Kernel]] = {
     'ss_tsdf_raycast': Kernel('tsdf_raycast', 'ss_tsdf_raycast', ss_tsdf_raycast_args, (('pool', 'in'), ('hash', 'in'), ('depth', 'out'), ('normals', 'out'), ('color', 'out'))),
     'ss_tsdf_clear_blocks': Kernel('tsdf_clear_blocks', 'ss_tsdf_clear_blocks', ss_tsdf_clear_blocks_args, (('blocks', 'in'), ('pool', 'inout'))),
     'ss_tsdf_hash_scatter': Kernel('tsdf_hash_scatter', 'ss_tsdf_hash_scatter', ss_tsdf_hash_scatter_args, (('entries', 'in'), ('hash', 'inout'))),
+    'ss_tsdf_hash_lookup': Kernel('tsdf_hash_lookup', 'ss_tsdf_hash_lookup', ss_tsdf_hash_lookup_args, (('hash', 'in'), ('coords', 'in'), ('slots', 'out'))),
     'ss_rgb_to_gray': Kernel('rgb_to_gray', 'ss_rgb_to_gray', ss_rgb_to_gray_args, (('rgb', 'in'), ('gray', 'out'))),
     'ss_tsdf_raycast_guided': Kernel('tsdf_raycast_guided', 'ss_tsdf_raycast_guided', ss_tsdf_raycast_guided_args, (('pool', 'in'), ('hash', 'in'), ('prior', 'in'), ('depth', 'out'), ('normals', 'out'), ('gray', 'out'))),
     'ss_icp_reduce': Kernel('icp_reduce', 'ss_icp_reduce', ss_icp_reduce_args, (('cur_points', 'in'), ('cur_normals', 'in'), ('cur_gray', 'in'), ('ref_points', 'in'), ('ref_normals', 'in'), ('ref_gray', 'in'), ('out', 'out'))),

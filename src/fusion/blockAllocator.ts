@@ -55,6 +55,8 @@ export class BlockAllocator {
   /** touched-block set: sized to the frames seen, grown (×2) when a frame overflows it */
   private touchedScratch: NativeBuffer;
   private touchedOut: NativeBuffer;
+  /** the touched blocks' slots (-1: not in the hash yet) */
+  private touchedSlots: NativeBuffer;
   private readonly touchedCounts: NativeBuffer;
   private touchedMax: number;
   private readonly touchedLimit: number;
@@ -73,6 +75,7 @@ export class BlockAllocator {
     this.touchedMax = Math.min(limit, 8192);
     this.touchedScratch = ctx.buffer(this.touchedMax * 2 * 8);
     this.touchedOut = ctx.buffer(this.touchedMax * 12);
+    this.touchedSlots = ctx.buffer(this.touchedMax * 4);
     this.touchedCounts = ctx.buffer(8);
     this.blockList = ctx.buffer(Math.max(options.maxBlocks, limit) * 16);
   }
@@ -108,31 +111,41 @@ export class BlockAllocator {
       this.touchedMax *= 2;
       this.touchedScratch.destroy();
       this.touchedOut.destroy();
+      this.touchedSlots.destroy();
       this.touchedScratch = this.ctx.buffer(this.touchedMax * 2 * 8);
       this.touchedOut = this.ctx.buffer(this.touchedMax * 12);
+      this.touchedSlots = this.ctx.buffer(this.touchedMax * 4);
     }
     const n = counts[0] as number;
     let dropped = counts[1] as number;
+    const hash = this.hash, dirty = this.dirty;
+    // the known blocks' slots, looked up by the kernels in their copy of the table (equal to the host's:
+    // every allocate() ends with sync()); only the new blocks are inserted here, in the list's order as before
+    if (n > 0) {
+      this.ctx.call('ss_tsdf_hash_lookup', { count: n, hash_mask: hash.mask }, { hash: hash.table, coords: this.touchedOut, slots: this.touchedSlots });
+      this.touchedSlots.download(0, n * 4);
+    }
     this.touchedOut.download(0, n * 12);
     const coords = this.touchedOut.i32(0, n * 3);
+    const known = this.touchedSlots.i32(0, n);
     const list = this.blockList.i32(0, 4 * n);
-    const hash = this.hash, dirty = this.dirty;
     let dirtyList = this.dirtyList, dirtyCount = this.dirtyN;
     let count = 0;
     let fresh = 0;
     for (let k = 0; k < n; k++) {
+      let slot = known[k] as number;
       const x = coords[3 * k] as number, y = coords[3 * k + 1] as number, z = coords[3 * k + 2] as number;
-      const slot = hash.findOrInsertSlot(x, y, z);
       if (slot < 0) {
-        if (o.onFull === 'error') {
-          this.dirtyN = dirtyCount;
-          hash.sync();
-          throw new VolumeFullError(o.maxBlocks, o.voxelSize);
+        slot = hash.findOrInsertSlot(x, y, z);
+        if (slot < 0) {
+          if (o.onFull === 'error') {
+            this.dirtyN = dirtyCount;
+            hash.sync();
+            throw new VolumeFullError(o.maxBlocks, o.voxelSize);
+          }
+          dropped++;
+          continue;
         }
-        dropped++;
-        continue;
-      }
-      if (hash.inserted) {
         fresh++;
         this.linkNewBlock(x, y, z, slot);
       }
@@ -227,7 +240,7 @@ export class BlockAllocator {
   }
 
   destroy(): void {
-    for (const b of [this.touchedScratch, this.touchedOut, this.touchedCounts, this.blockList]) b.destroy();
+    for (const b of [this.touchedScratch, this.touchedOut, this.touchedSlots, this.touchedCounts, this.blockList]) b.destroy();
     this.hash.destroy();
   }
 }

@@ -115,6 +115,11 @@ export const kernelTable = {
     layout: { count: 'u32', hash_mask: 'u32', pad0: 'u32', pad1: 'u32' },
     buffers: { entries: 'in', hash: 'inout' },
   },
+  ss_tsdf_hash_lookup: {
+    args: 'tsdf_hash_lookup',
+    layout: { count: 'u32', hash_mask: 'u32', pad0: 'u32', pad1: 'u32' },
+    buffers: { hash: 'in', coords: 'in', slots: 'out' },
+  },
   ss_rgb_to_gray: {
     args: 'rgb_to_gray',
     layout: { width: 'u32', height: 'u32', pad0: 'u32', pad1: 'u32' },

@@ -124,6 +124,7 @@ describe.skipIf(!built)(`the metal-emu library${built ? '' : ` (skipped: ${why})
       voxel_size: 0.01, sdf_trunc: 0.04, min_depth: 0.1, max_depth: 4 },
     ss_tsdf_clear_blocks: { block_count: 3 },
     ss_tsdf_hash_scatter: { count: 3, hash_mask: 15 },
+    ss_tsdf_hash_lookup: { count: 3, hash_mask: 15 },
     ss_tsdf_raycast_guided: { width: 8, height: 6, hash_mask: 15, fx: 5, fy: 5, cx: 4, cy: 3, cam_to_world: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0],
       voxel_size: 0.01, sdf_trunc: 0.04, min_depth: 0.1, max_depth: 4, band: 0.1 },
     ss_icp_reduce: { width: 8, height: 6, use_color: 1, fx: 5, fy: 5, cx: 4, cy: 3, cur_to_ref: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], max_dist: 0.1 },

@@ -94,7 +94,7 @@ describe('every command on a partial backend gives the CPU backend\'s results', 
     const own = report!.kernels.filter((k) => k.runsOn === 'backend').map((k) => k.kernel);
     expect(own).toEqual(['ss_depth_to_points', 'ss_points_to_normals', 'ss_depth_pyramid_down', 'ss_image_pyramid_down', 'ss_geotrf',
       'ss_tsdf_touched_blocks', 'ss_tsdf_integrate', 'ss_tsdf_mesh_blocks', 'ss_tsdf_raycast', 'ss_tsdf_clear_blocks',
-      'ss_tsdf_hash_scatter']);
+      'ss_tsdf_hash_scatter', 'ss_tsdf_hash_lookup']);
   });
 
   // with mirrored memory too: every host read of a kernel's output needs a download, every host write an upload

@@ -8,6 +8,7 @@ import type { NativeContext } from '../../src/native/context';
 import { depthPyramidDown, depthToPoints, geotrf, imagePyramidDown, pointsToNormals } from '../../src/native/kernels/pointmaps';
 import { TsdfVolume } from '../../src/fusion/tsdfVolume';
 import { blockKey } from '../../src/fusion/meshBlock';
+import { BlockHash } from '../../src/fusion/blockHash';
 import { seededRandom } from '../helpers/random';
 import { mast3rParityCases } from './mast3r';
 import { trackingParityCases } from './tracking';
@@ -167,6 +168,29 @@ export const parityCases: ParityCase[] = [
       const entries = alloc(n * 20).write(rows);
       ctx.call('ss_tsdf_hash_scatter', { count: n, hash_mask: capacity - 1 }, { entries, hash: table });
       return { table: table.download().i32().slice() };
+    }),
+  },
+  {
+    symbols: ['ss_tsdf_hash_lookup'], name: 'block hash lookup: 4000 blocks, about a quarter present, in a table with long probe chains', tolerance: 0,
+    run: (ctx, seed) => withBuffers(ctx, (alloc) => {
+      const r = seededRandom(seed);
+      const hash = new BlockHash(ctx, 3000);
+      try {
+        // blocks from a small box, so their hashes collide and probe; 2500 inserted, 4000 asked (some twice)
+        const block = (): number[] => [Math.floor(r() * 60) - 30, Math.floor(r() * 20) - 10, Math.floor(r() * 9) - 4];
+        for (let k = 0; k < 2500; k++) {
+          const [x, y, z] = block() as [number, number, number];
+          hash.findOrInsertSlot(x, y, z);
+        }
+        hash.sync();
+        const n = 4000;
+        const coords = alloc(n * 12).write(Int32Array.from(Array.from({ length: n }, block).flat()));
+        const slots = alloc(n * 4).write(Int32Array.from({ length: n }, () => 0x5a5a5a5a));
+        ctx.call('ss_tsdf_hash_lookup', { count: n, hash_mask: hash.mask }, { hash: hash.table, coords, slots });
+        return { slots: slots.download().i32().slice() };
+      } finally {
+        hash.destroy();
+      }
     }),
   },
   {

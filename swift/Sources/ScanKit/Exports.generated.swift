@@ -164,6 +164,11 @@ public func ss_tsdf_hash_scatter(_ ctx: OpaquePointer?, _ args: UnsafePointer<ss
   autoreleasepool { ss_metal_tsdf_hash_scatter(ctx, args, entries, hash) }
 }
 
+@_cdecl("ss_tsdf_hash_lookup")
+public func ss_tsdf_hash_lookup(_ ctx: OpaquePointer?, _ args: UnsafePointer<ss_tsdf_hash_lookup_args>?, _ hash: OpaquePointer?, _ coords: OpaquePointer?, _ slots: OpaquePointer?) -> Int32 {
+  autoreleasepool { ss_metal_tsdf_hash_lookup(ctx, args, hash, coords, slots) }
+}
+
 @_cdecl("ss_rgb_to_gray")
 public func ss_rgb_to_gray(_ ctx: OpaquePointer?, _ args: UnsafePointer<ss_rgb_to_gray_args>?, _ rgb: OpaquePointer?, _ gray: OpaquePointer?) -> Int32 {
   autoreleasepool { ss_metal_rgb_to_gray(ctx, args, rgb, gray) }

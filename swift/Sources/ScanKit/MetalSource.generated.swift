@@ -455,6 +455,9 @@ typedef struct ss_tsdf_clear_blocks_args {
 typedef struct ss_tsdf_hash_scatter_args {
  uint32_t count, hash_mask, pad0, pad1;
 } ss_tsdf_hash_scatter_args;
+typedef struct ss_tsdf_hash_lookup_args {
+ uint32_t count, hash_mask, pad0, pad1;
+} ss_tsdf_hash_lookup_args;
 typedef struct ss_rgb_to_gray_args {
  uint32_t width, height, pad0, pad1;
 } ss_rgb_to_gray_args;
@@ -541,6 +544,7 @@ static_assert(sizeof(ss_tsdf_mesh_blocks_args) == 32 && alignof(ss_tsdf_mesh_blo
 static_assert(sizeof(ss_tsdf_raycast_args) == 96 && alignof(ss_tsdf_raycast_args) == 4, "ss_tsdf_raycast_args: 96 bytes in C");
 static_assert(sizeof(ss_tsdf_clear_blocks_args) == 16 && alignof(ss_tsdf_clear_blocks_args) == 4, "ss_tsdf_clear_blocks_args: 16 bytes in C");
 static_assert(sizeof(ss_tsdf_hash_scatter_args) == 16 && alignof(ss_tsdf_hash_scatter_args) == 4, "ss_tsdf_hash_scatter_args: 16 bytes in C");
+static_assert(sizeof(ss_tsdf_hash_lookup_args) == 16 && alignof(ss_tsdf_hash_lookup_args) == 4, "ss_tsdf_hash_lookup_args: 16 bytes in C");
 static_assert(sizeof(ss_rgb_to_gray_args) == 16 && alignof(ss_rgb_to_gray_args) == 4, "ss_rgb_to_gray_args: 16 bytes in C");
 static_assert(sizeof(ss_tsdf_raycast_guided_args) == 112 && alignof(ss_tsdf_raycast_guided_args) == 4, "ss_tsdf_raycast_guided_args: 112 bytes in C");
 static_assert(sizeof(ss_icp_reduce_args) == 112 && alignof(ss_icp_reduce_args) == 4, "ss_icp_reduce_args: 112 bytes in C");
@@ -4253,6 +4257,11 @@ ss_device_inline void tsdf_hash_scatter_entry(uint32_t i, ss_global const int32_
   h[3] = e[4];
 }
 
+/* slot of listed block i ({bx, by, bz} rows), or -1 */
+ss_device_inline int32_t tsdf_hash_lookup_entry(uint32_t i, uint32_t mask, ss_global const int32_t* hash, ss_global const int32_t* coords) {
+  return ss_hash_find(hash, mask, coords[3 * i], coords[3 * i + 1], coords[3 * i + 2]);
+}
+
 ss_device_inline int32_t ss_floor_div8(int32_t v) { return v >= 0 ? v / 8 : -((-v + 7) / 8); }
 
 #ifndef SS_BACKEND_METAL_COMPILE
@@ -4757,7 +4766,7 @@ kernel void k_icp_reduce(constant ss_icp_reduce_args& args [[buffer(0)]], device
 #line 1 "metal/tsdf.metal"
 /* The TSDF voxel-block volume on Metal: touched blocks (a 32-bit set in two
  * passes: tsdf_touched_gpu.h), integration (one thread per voxel), ray-cast
- * (one thread per pixel), clearing blocks and writing new block-hash entries. Meshing is tsdf_mesh.metal.
+ * (one thread per pixel), clearing blocks, writing and looking up block-hash entries. Meshing is tsdf_mesh.metal.
  * Buffer 0 is the args struct, the ABI's buffers follow in table order, then
  * what the host logic adds. */
 #line 7 "metal/tsdf.metal"
@@ -5058,6 +5067,11 @@ kernel void k_tsdf_raycast(constant ss_tsdf_raycast_args& args [[buffer(0)]], de
 kernel void k_tsdf_hash_scatter(constant ss_tsdf_hash_scatter_args& args [[buffer(0)]], device const int* entries [[buffer(1)]],
                                 device int* hash [[buffer(2)]], uint i [[thread_position_in_grid]]) {
   if (i < args.count) tsdf_hash_scatter_entry(i, entries, hash);
+}
+
+kernel void k_tsdf_hash_lookup(constant ss_tsdf_hash_lookup_args& args [[buffer(0)]], device const int* hash [[buffer(1)]],
+                               device const int* coords [[buffer(2)]], device int* slots [[buffer(3)]], uint i [[thread_position_in_grid]]) {
+  if (i < args.count) slots[i] = tsdf_hash_lookup_entry(i, args.hash_mask, hash, coords);
 }
 
 /* float gid.x of listed block gid.y's voxels (tsdf, weight, colour) to 0 */
