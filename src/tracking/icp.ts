@@ -54,6 +54,10 @@ export class IcpSolver {
   private readonly out: NativeBuffer;
   private readonly H = new Float64Array(36);
   private readonly g = new Float64Array(6);
+  /** the reduction's pose argument (float32), and copies of the finest level's last reduction and system: reused every iteration */
+  private readonly curToRef = new Float32Array(12);
+  private readonly lastOut = new Float64Array(32);
+  private readonly lastH = new Float64Array(36);
 
   constructor(ctx: NativeContext) {
     this.ctx = ctx;
@@ -61,7 +65,7 @@ export class IcpSolver {
   }
 
   private reduce(cur: PyramidLevel, ref: PyramidLevel, refGray: NativeBuffer, T: Pose, maxDist: number, p: IcpParams): Float64Array {
-    const f = new Float32Array(12);
+    const f = this.curToRef;
     for (let i = 0; i < 12; i++) f[i] = T[i] as number;
     return icpReduce(this.ctx, ref.K, {
       curToRef: f, maxDist, minNormalCos: p.minNormalCos, huberDelta: p.huberDelta, useColor: p.useColor,
@@ -104,14 +108,19 @@ export class IcpSolver {
         const o = this.reduce(cl, rl, (grayFrom.levels[l] as PyramidLevel).gray, T, maxDist, p);
         total++;
         if (l === 0) {
-          last = o.slice();
+          // o is a view of the native output, which the next reduction overwrites
+          last = this.lastOut;
+          last.set(o);
         }
         if ((o[ICP_OUT.GEO_COUNT] as number) < 12) {
           singular = true;
           break;
         }
         this.unpack(o);
-        if (l === 0) lastH = this.H.slice();
+        if (l === 0) {
+          lastH = this.lastH;
+          lastH.set(this.H);
+        }
         const xi = solveSpd(this.H, this.g, 6);
         if (!xi) {
           singular = true;

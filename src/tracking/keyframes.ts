@@ -310,11 +310,11 @@ export class KeyframeMap {
       for (let f = 0; f < kf.features.count; f++) {
         const lid = kf.landmark[f] as number;
         if (lid < 0) continue;
-        const lm = this.landmarks.get(lid);
-        if (!lm) continue;
-        if (observationsIn(lm, camIndex) < 2) continue;
+        // a landmark already taken passed the checks below when its first window keyframe was read
         let pi = pointIndex.get(lid);
         if (pi === undefined) {
+          const lm = this.landmarks.get(lid);
+          if (!lm || observationsIn(lm, camIndex) < 2) continue;
           pi = ids.push(lid) - 1;
           pointIndex.set(lid, pi);
         }
