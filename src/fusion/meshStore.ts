@@ -88,7 +88,7 @@ export class MeshStore {
     const total = this.totalsView[0] as number;
     this.recordBytesPerBlock = Math.max(256, total / n);
     let arena: MeshArena | undefined;
-    let arenaBytes = EMPTY;
+    let arenaBytes: Uint8Array = EMPTY;
     if (total > 0) {
       records.download(0, total);
       arena = new MeshArena(records, total);
