@@ -112,7 +112,10 @@ function observationArrays(obs: readonly BaObservation[], col: Int32Array): Obse
 function freeObservationsByPoint(a: ObservationArrays, L: number): { start: Int32Array; obs: Int32Array } {
   const n = a.point.length;
   const start = new Int32Array(L + 1);
-  for (let k = 0; k < n; k++) if ((a.column[k] as number) >= 0) start[(a.point[k] as number) + 1]++;
+  for (let k = 0; k < n; k++) {
+    const at = (a.point[k] as number) + 1;
+    if ((a.column[k] as number) >= 0) start[at] = (start[at] as number) + 1;
+  }
   for (let l = 0; l < L; l++) start[l + 1] = (start[l + 1] as number) + (start[l] as number);
   const fill = start.slice(0, L);
   const obs = new Int32Array(start[L] as number);
@@ -336,7 +339,7 @@ export function bundleAdjust(p: BaProblem, options: BaOptions = {}): BaResult {
   const a = observationArrays(p.observations, col);
   const byPoint = freeObservationsByPoint(a, L);
   let poses = freeCams.map((c) => p.cameras[c] as Pose);
-  let points = Float64Array.from(p.points);
+  let points: Float64Array = Float64Array.from(p.points);
   const ne = normalEquations(P, L, a.point.length);
   const n6 = ne.n6;
   const HllInv = new Float64Array(9 * L);

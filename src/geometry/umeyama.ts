@@ -61,7 +61,7 @@ export function umeyama(src: ArrayLike<number>, dst: ArrayLike<number>, options:
   cs0 /= W; cs1 /= W; cs2 /= W;
   cd0 /= W; cd1 /= W; cd2 /= W;
   // S = Σ w srcᶜ dstᶜᵀ
-  const S = new Float64Array(9);
+  let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, s20 = 0, s21 = 0, s22 = 0;
   let varSrc = 0;
   for (let k = 0; k < n; k++) {
     const i = idx ? (idx[k] as number) : k;
@@ -69,13 +69,11 @@ export function umeyama(src: ArrayLike<number>, dst: ArrayLike<number>, options:
     const a0 = (src[3 * i] as number) - cs0, a1 = (src[3 * i + 1] as number) - cs1, a2 = (src[3 * i + 2] as number) - cs2;
     const b0 = (dst[3 * i] as number) - cd0, b1 = (dst[3 * i + 1] as number) - cd1, b2 = (dst[3 * i + 2] as number) - cd2;
     varSrc += w * (a0 * a0 + a1 * a1 + a2 * a2);
-    S[0] += w * a0 * b0; S[1] += w * a0 * b1; S[2] += w * a0 * b2;
-    S[3] += w * a1 * b0; S[4] += w * a1 * b1; S[5] += w * a1 * b2;
-    S[6] += w * a2 * b0; S[7] += w * a2 * b1; S[8] += w * a2 * b2;
+    s00 += w * a0 * b0; s01 += w * a0 * b1; s02 += w * a0 * b2;
+    s10 += w * a1 * b0; s11 += w * a1 * b1; s12 += w * a1 * b2;
+    s20 += w * a2 * b0; s21 += w * a2 * b1; s22 += w * a2 * b2;
   }
   if (!(varSrc > 0)) return null;
-  const s00 = S[0] as number, s01 = S[1] as number, s02 = S[2] as number, s10 = S[3] as number, s11 = S[4] as number;
-  const s12 = S[5] as number, s20 = S[6] as number, s21 = S[7] as number, s22 = S[8] as number;
   const N = [
     s00 + s11 + s22, s12 - s21, s20 - s02, s01 - s10,
     s12 - s21, s00 - s11 - s22, s01 + s10, s20 + s02,
@@ -93,6 +91,7 @@ export function umeyama(src: ArrayLike<number>, dst: ArrayLike<number>, options:
   let scale = 1;
   if (options.withScale) {
     let num = 0;
+    const S = [s00, s01, s02, s10, s11, s12, s20, s21, s22];
     for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) num += (R[r * 3 + c] as number) * (S[c * 3 + r] as number);
     scale = num / varSrc;
     if (!(scale > 0)) return null;
