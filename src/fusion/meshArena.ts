@@ -60,16 +60,20 @@ export class ArenaPool {
    * A buffer of at least `bytes`: the smallest free one that holds them
    * without being over twice their size (a big buffer spent on a few
    * survivors would pin memory the volume does not count as live), else a new
-   * one (rounded up).
+   * one of `bytes × headroom` (rounded up). A meshing call's output grows a
+   * little most frames while the camera sees more: made to measure, no free
+   * buffer would fit the next call and the pool would make (page faults; on
+   * CUDA cudaMallocHost and cudaMalloc) and destroy (a synchronising free) a
+   * buffer of ~20 MB per 5 mm frame.
    */
-  take(bytes: number): NativeBuffer {
+  take(bytes: number, headroom = 1): NativeBuffer {
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const len = (this.free[i] as NativeBuffer).bytes;
       if (len >= bytes && len <= 2 * Math.max(bytes, MIN_BYTES) && (best < 0 || len < (this.free[best] as NativeBuffer).bytes)) best = i;
     }
     if (best >= 0) return this.free.splice(best, 1)[0] as NativeBuffer;
-    const buf = this.ctx.buffer(roundUp(bytes));
+    const buf = this.ctx.buffer(roundUp(Math.min(bytes * headroom, 0xfffffffc)));
     this.held += buf.bytes;
     return buf;
   }

@@ -12,6 +12,8 @@ import { ArenaPool, MeshArena } from './meshArena';
 import { PackedMeshBlock, type MeshBlock } from './meshBlock';
 
 const EMPTY = new Uint8Array(0);
+/** a new output buffer is made this much bigger than asked, so the following calls, a little bigger each, reuse it */
+const OUTPUT_HEADROOM = 1.5;
 
 /** Runs the meshing kernel over the listed blocks into `records`: OK, or CAPACITY with the bytes needed in totals[0]. */
 export type MeshKernel = (records: NativeBuffer, ranges: NativeBuffer, totals: NativeBuffer) => number;
@@ -22,6 +24,11 @@ export class MeshStore {
   private readonly versions: Uint32Array;
   /** bytes of each slot's current record (0: none) */
   private readonly recordBytes: Uint32Array;
+  /** where each slot's current record starts in its arena */
+  private readonly recordOffsets: Uint32Array;
+  /** survivors of a compacted arena as offset × slotSpan + slot, sorted numerically (no comparator) */
+  private sortKeys = new Float64Array(0);
+  private readonly slotSpan: number;
   /** the arena each slot's current mesh is a view into */
   private readonly arenaOf: (MeshArena | undefined)[];
   /** arenas some current mesh is a view into, and where they go back to */
@@ -40,6 +47,10 @@ export class MeshStore {
     this.meshes = new Array<PackedMeshBlock | undefined>(maxBlocks);
     this.versions = new Uint32Array(maxBlocks);
     this.recordBytes = new Uint32Array(maxBlocks);
+    this.recordOffsets = new Uint32Array(maxBlocks);
+    let span = 1;
+    while (span < maxBlocks) span *= 2;
+    this.slotSpan = span;
     this.arenaOf = new Array<MeshArena | undefined>(maxBlocks);
     this.arenaPool = new ArenaPool(ctx);
     this.totals = ctx.buffer(12);
@@ -74,14 +85,14 @@ export class MeshStore {
     const n = slots.length;
     const ranges = this.rangesFor(n);
     // the kernel writes the records straight into arena memory; a guess too small costs one more call
-    let records = this.arenaPool.take(Math.ceil(n * this.recordBytesPerBlock * 1.25));
+    let records = this.arenaPool.take(Math.ceil(n * this.recordBytesPerBlock * 1.25), OUTPUT_HEADROOM);
     for (;;) {
       if (kernel(records, ranges, this.totals) === Status.OK) break;
       this.totals.download();
       const need = this.totals.u32(0, 1)[0] as number;
       this.arenaPool.give(records);
       if (need >= 0xfffffffc) throw new RangeError(`meshing ${n} blocks needs over 4 GiB of mesh records: mesh fewer blocks per call`);
-      records = this.arenaPool.take(Math.ceil(need * 1.25));
+      records = this.arenaPool.take(Math.ceil(need * 1.25), OUTPUT_HEADROOM);
     }
     ranges.download(0, n * 16);
     this.totals.download(0, 4);
@@ -99,7 +110,7 @@ export class MeshStore {
     }
     const r = ranges.u32(0, n * 4);
     const result: MeshBlock[] = [];
-    const meshes = this.meshes, versions = this.versions, recordBytes = this.recordBytes, arenaOf = this.arenaOf;
+    const meshes = this.meshes, versions = this.versions, recordBytes = this.recordBytes, recordOffsets = this.recordOffsets, arenaOf = this.arenaOf;
     let triangles = 0;
     for (let k = 0; k < n; k++) {
       const s = slots[k] as number;
@@ -120,6 +131,7 @@ export class MeshStore {
       if (len > 0) (arena as MeshArena).hold(s, len);
       arenaOf[s] = len > 0 ? arena : undefined;
       recordBytes[s] = len;
+      recordOffsets[s] = r[4 * k] as number;
       if (before !== undefined && before.release(prevBytes)) this.retire(before);
       result.push(block);
     }
@@ -178,21 +190,23 @@ export class MeshStore {
     const moved = into ? newest : moving > 0 ? new MeshArena(this.arenaPool.take(moving), 0) : undefined;
     if (moved === undefined) return;
     let at = moved.used;
+    const arenaOf = this.arenaOf, recordBytes = this.recordBytes, recordOffsets = this.recordOffsets, span = this.slotSpan;
     for (const victim of victims) {
-      const survivors = victim.slots.filter((slot) => this.arenaOf[slot] === victim);
-      survivors.sort((a, b) => (meshes[a] as PackedMeshBlock).recordOffset - (meshes[b] as PackedMeshBlock).recordOffset);
+      const keys = this.survivorsInRecordOrder(victim);
       let runStart = 0, runEnd = -1, runAt = 0;
-      for (const slot of survivors) {
-        const m = meshes[slot] as PackedMeshBlock;
-        const offset = m.recordOffset, bytes = this.recordBytes[slot] as number;
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k] as number;
+        const slot = key % span, offset = recordOffsets[slot] as number;
+        const bytes = recordBytes[slot] as number;
         if (offset !== runEnd) {
           if (runEnd > runStart) moved.bytes.set(victim.bytes.subarray(runStart, runEnd), runAt);
           runStart = offset;
           runAt = at;
         }
         runEnd = offset + bytes;
-        m.relocate(moved.bytes, at);
-        this.arenaOf[slot] = moved;
+        (meshes[slot] as PackedMeshBlock).relocate(moved.bytes, at);
+        arenaOf[slot] = moved;
+        recordOffsets[slot] = at;
         moved.hold(slot, bytes);
         at += bytes;
       }
@@ -201,6 +215,27 @@ export class MeshStore {
     }
     moved.used = at;
     if (!into) this.arenas.add(moved);
+  }
+
+  /**
+   * The slots whose current record is in `arena`, in record order (adjacent
+   * records then move in one copy), as offset / 4 × slotSpan + slot keys:
+   * a typed array's numeric sort, no comparator calls (records are
+   * multiples of 4 bytes; the key is exact below 2^53, i.e. up to 2^23 slots;
+   * past that the keys are the slots, sorted by a comparator).
+   */
+  private survivorsInRecordOrder(arena: MeshArena): Float64Array {
+    const slots = arena.slots, arenaOf = this.arenaOf, offsets = this.recordOffsets, span = this.slotSpan;
+    if (this.sortKeys.length < slots.length) this.sortKeys = new Float64Array(2 * slots.length);
+    const keys = this.sortKeys;
+    const exact = span <= 2 ** 23;
+    let m = 0;
+    for (let k = 0; k < slots.length; k++) {
+      const slot = slots[k] as number;
+      if (arenaOf[slot] === arena) keys[m++] = exact ? ((offsets[slot] as number) / 4) * span + slot : slot;
+    }
+    const out = keys.subarray(0, m);
+    return exact ? out.sort() : out.sort((a, b) => (offsets[a] as number) - (offsets[b] as number));
   }
 
   /** every arena detached (the meshes of earlier calls read as empty); their memory kept for reuse if `keep` */
