@@ -72,7 +72,8 @@ SS_API ss_status ss_tsdf_touched_blocks(ss_context* ctx, const ss_tsdf_touched_b
   uint32_t cnt = ss_host<uint32_t>(counts)[0];
   cudaMemcpyAsync(out->device, out->host, (size_t)cnt * 12, cudaMemcpyHostToDevice, ctx->stream);
   cudaMemcpyAsync(counts->device, counts->host, 8, cudaMemcpyHostToDevice, ctx->stream);
-  return ss_cuda_finish(ctx, __func__);
+  /* the uploads read pinned host memory that only a download of these buffers (stream-ordered after them) writes */
+  return ss_cuda_launched(ctx, __func__);
 }
 
 SS_API ss_status ss_tsdf_integrate(ss_context* ctx, const ss_tsdf_integrate_args* args, ss_buffer* depth, ss_buffer* color,
@@ -145,7 +146,10 @@ SS_API ss_status ss_tsdf_mesh_blocks(ss_context* ctx, const ss_tsdf_mesh_blocks_
     if (!fits) continue; /* keep counting so the caller learns the size it needs */
     cudaMemcpyAsync(sranges, rng + 4 * first, (size_t)count * 16, cudaMemcpyHostToDevice, ctx->stream);
     k_mesh_compact<<<count, 128, 0, ctx->stream>>>(count, sranges, spos, scol, sidx, ss_dev<uint8_t>(mesh));
-    s = ss_cuda_finish(ctx, __func__);
+    /* no wait here: the next batch's counts download (or the end of the call) waits for this compaction too,
+     * so a call over n blocks waits ceil(n / batch) + 1 times, not 2 ceil(n / batch) + 1 */
+    const cudaError_t launch = cudaGetLastError();
+    if (launch != cudaSuccess) s = ss_fail(ctx, SS_ERR_BACKEND, "%s: %s", __func__, cudaGetErrorString(launch));
   }
   if (s != SS_OK) return s;
   tot[0] = btotal > 0xffffffffull ? 0xffffffffu : (uint32_t)btotal;
