@@ -73,18 +73,11 @@ __global__ void __launch_bounds__(kWarpBlock) k_m3_merge_cols_warp(const m3g_nn_
                                                                   int32_t* out) {
   m3g_nn_merge_cols_warp(p, (blockIdx.x * kWarpBlock + threadIdx.x) / 32u, threadIdx.x % 32u, B, scratch, stats, out);
 }
-__global__ void __launch_bounds__(kWarpBlock) k_m3_rescan_max(const m3g_nn_params p, const float* A, const int32_t* gather, const float* B,
-                                                             const float* scratch, const float* stats, float* rmax) {
-  const uint64_t total = (uint64_t)reinterpret_cast<const uint32_t*>(scratch)[p.list] * m3g_rescan_chunks(p);
-  for (uint64_t base = (uint64_t)blockIdx.x * 8u; base < total; base += (uint64_t)gridDim.x * 8u)
-    m3g_nn_rescan_max(p, base + threadIdx.x / 32u, threadIdx.x % 32u, A, gather, B, scratch, stats, rmax);
-}
 __global__ void __launch_bounds__(kWarpBlock) k_m3_rescan_best(const m3g_nn_params p, const float* A, const int32_t* gather, const float* B,
-                                                              const float* scratch, const float* stats, const float* rmax, uint32_t* rkey,
-                                                              int32_t* ridx) {
+                                                              const float* scratch, const float* stats, uint32_t* rkey, int32_t* ridx) {
   const uint64_t total = (uint64_t)reinterpret_cast<const uint32_t*>(scratch)[p.list] * m3g_rescan_chunks(p);
   for (uint64_t base = (uint64_t)blockIdx.x * 8u; base < total; base += (uint64_t)gridDim.x * 8u)
-    m3g_nn_rescan_best(p, base + threadIdx.x / 32u, threadIdx.x % 32u, A, gather, B, scratch, stats, rmax, rkey, ridx);
+    m3g_nn_rescan_best(p, base + threadIdx.x / 32u, threadIdx.x % 32u, A, gather, B, scratch, stats, rkey, ridx);
 }
 __global__ void __launch_bounds__(kWarpBlock) k_m3_rescan_finish(const m3g_nn_params p, const float* scratch, const uint32_t* rkey,
                                                                 const int32_t* ridx, int32_t* out_rows, int32_t* out_cols) {
@@ -179,8 +172,8 @@ struct NnPlan {
   m3g_nn_params p = {};
   m3tc_params rows = {}, cols = {};
   uint64_t frag_b = 0, g_b = 0, frag_a = 0, g_a = 0;
-  /* the re-scan's per (entry, chunk) maximum, best key (two words) and index */
-  uint64_t rmax = 0, rkey = 0, ridx = 0, words = 0;
+  /* the re-scan's per (entry, chunk) best key (two words) and index */
+  uint64_t rkey = 0, ridx = 0, words = 0;
 };
 
 bool tc_wanted(uint32_t dim) {
@@ -240,15 +233,14 @@ NnPlan nn_plan(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, bool recip, 
   p.cp = (uint32_t)at;
   at += cp_words;
   p.list = (uint32_t)at;
-  at += 1ull + n + (recip ? m : 0u);
+  at += 1ull + 2ull * m3g_list_cap(p); /* count, entries, their best scores */
   auto take = [&at](uint64_t w) {
     at = (at + 3u) & ~3ull; /* 16-byte copies, 8-byte keys */
     const uint64_t r = at;
     at += w;
     return r;
   };
-  const uint64_t items = (uint64_t)(n + (recip ? m : 0u)) * m3g_rescan_chunks(p);
-  P.rmax = take(items);
+  const uint64_t items = (uint64_t)m3g_list_cap(p) * m3g_rescan_chunks(p);
   P.rkey = take(2 * items);
   P.ridx = take(items);
   if (tc) {
@@ -300,12 +292,10 @@ void nn_launch(ss_context* ctx, const NnPlan& P, const float* A, const int32_t* 
   if (p.recip)
     k_m3_merge_cols_warp<<<(uint32_t)(((uint64_t)p.m * 32u + kWarpBlock - 1u) / kWarpBlock), kWarpBlock, 0, ctx->stream>>>(p, B, scratch, stats,
                                                                                                                      out_cols);
-  float* rmax = scratch + P.rmax;
   uint32_t* rkey = reinterpret_cast<uint32_t*>(scratch + P.rkey);
   int32_t* ridx = reinterpret_cast<int32_t*>(scratch + P.ridx);
   const uint32_t grid = (uint32_t)sm_count() * 8u;
-  k_m3_rescan_max<<<grid, kWarpBlock, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, rmax);
-  k_m3_rescan_best<<<grid, kWarpBlock, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, rmax, rkey, ridx);
+  k_m3_rescan_best<<<grid, kWarpBlock, 0, ctx->stream>>>(p, A, gather, B, scratch, stats, rkey, ridx);
   k_m3_rescan_finish<<<grid, kWarpBlock, 0, ctx->stream>>>(p, scratch, rkey, ridx, out_rows, out_cols);
 }
 

@@ -1667,14 +1667,18 @@ ss_device_inline void m3g_max_reduce(uint32_t t, uint32_t T, uint32_t count, ss_
 
 /* ---- CUDA: steps 2 and 3 spread over the GPU ------------------------------------------------
  * Step 2 with a warp per row (column): its lanes take every 32nd partial, then a butterfly; the
- * merge is order-independent in the values, so this is the one-thread merge's answer. Step 3 as
- * three grid-wide passes over (entry, chunk of M3G_RESCAN_COLS columns) work items, a warp each:
- * the float32 maximum per chunk; per chunk the best float64 key of the candidates within 2·err of
- * the maximum over all chunks (the lowest index on ties); per entry the best over the chunks.
- * The same maximum, candidates and comparisons as m3g_nn_rescan, so the same answers; but one
- * ambiguous row costs a share of the GPU, not one threadgroup's walk over every column.
- * Work items go to warps block by block so a block's warps loop together (the emulated shuffles
- * of tests/mast3r/gpu/cuda_shape.cpp need that). */
+ * merge is order-independent in the values, so this is the one-thread merge's answer. An
+ * ambiguous entry keeps its merged best score m1 beside the list (at list + 1 + cap + slot).
+ * Step 3 as two grid-wide passes over (entry, chunk of M3G_RESCAN_COLS columns) work items, a
+ * warp each: per chunk the best float64 key (the lowest index on ties) of the candidates, then per
+ * entry the best over the chunks. A candidate is a column whose plain float32 score is at least
+ * m1 − E/2 − 2·err (l2: in the plain score's units, below): the scan's m1 is within E/4 of some
+ * column's exact score, so the exact maximum is ≥ m1 − E/4 and every column that reaches it passes
+ * (its plain score is within err);
+ * the answer is that maximum's lowest index, as m3g_nn_rescan's, without its pass over every
+ * column for a float32 maximum. One ambiguous row costs a share of the GPU, not a threadgroup's
+ * walk over the whole other set. Work items go to warps block by block so a block's warps loop
+ * together (the emulated shuffles of tests/mast3r/gpu/cuda_shape.cpp need that). */
 #if !defined(SS_BACKEND_METAL_COMPILE)
 #define M3G_RESCAN_COLS 512u
 
@@ -1696,6 +1700,21 @@ ss_device_inline m3g_top2 m3g_merge_warp(const float* scratch, uint64_t base, ui
   return b;
 }
 
+/* the list's capacity: a row or column each */
+ss_host_device_inline uint32_t m3g_list_cap(const m3g_nn_params p) { return p.n + (p.recip ? p.m : 0u); }
+
+/* m3g_nn_decide, an ambiguous entry's m1 kept for the re-scan's threshold */
+ss_device_inline void m3g_nn_decide_keep(m3g_top2 b, float E, uint32_t entry, int32_t* out, float* scratch, const m3g_nn_params p) {
+  if (b.id >= 0 && b.m2 < b.m1 - E) {
+    *out = b.id;
+    return;
+  }
+  uint32_t* l = reinterpret_cast<uint32_t*>(scratch) + p.list;
+  const uint32_t slot = ss_atomic_add_u32(l, 1u);
+  l[1u + slot] = entry;
+  scratch[p.list + 1u + m3g_list_cap(p) + slot] = b.m1;
+}
+
 /* row i (warp-uniform; i ≥ n: the warp only shuffles) */
 ss_device_inline void m3g_nn_merge_rows_warp(const m3g_nn_params p, uint32_t i, uint32_t lane, const float* A, const int32_t* gather,
                                              float* scratch, const float* stats, int32_t* out) {
@@ -1703,7 +1722,7 @@ ss_device_inline void m3g_nn_merge_rows_warp(const m3g_nn_params p, uint32_t i, 
   const m3g_top2 b = m3g_merge_warp(scratch, p.rp + (uint64_t)(i < p.n ? i : 0u), p.n, (uint64_t)entries * p.n, i < p.n ? entries : 0u, lane);
   if (lane != 0u || i >= p.n) return;
   const uint64_t row = p.gather ? (uint64_t)gather[i] : (uint64_t)i;
-  m3g_nn_decide(b, m3g_scan_E(p, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]), i, out + i, scratch, p.list);
+  m3g_nn_decide_keep(b, m3g_scan_E(p, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]), i, out + i, scratch, p);
 }
 /* column j (reciprocal; warp-uniform) */
 ss_device_inline void m3g_nn_merge_cols_warp(const m3g_nn_params p, uint32_t j, uint32_t lane, const float* B, float* scratch,
@@ -1711,7 +1730,7 @@ ss_device_inline void m3g_nn_merge_cols_warp(const m3g_nn_params p, uint32_t j, 
   const uint32_t entries = p.cp_entries ? p.cp_entries : p.row_blocks * M3T_NN_CT;
   const m3g_top2 b = m3g_merge_warp(scratch, p.cp + (uint64_t)(j < p.m ? j : 0u), p.m, (uint64_t)entries * p.m, j < p.m ? entries : 0u, lane);
   if (lane != 0u || j >= p.m) return;
-  m3g_nn_decide(b, m3g_scan_E(p, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]), 0x80000000u | j, out + j, scratch, p.list);
+  m3g_nn_decide_keep(b, m3g_scan_E(p, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]), 0x80000000u | j, out + j, scratch, p);
 }
 
 /* list entry e: the vector re-scanned, the set it is scanned against, and the set's size and largest norm */
@@ -1763,59 +1782,78 @@ ss_device_inline void m3g_key_reduce_warp(mast3r_x64* bk, int32_t* bi) {
   }
 }
 
-/* pass 1: work item w (entry w / chunks, chunk w % chunks; w ≥ count·chunks: shuffles only) → rmax[w] */
-ss_device_inline void m3g_nn_rescan_max(const m3g_nn_params p, uint64_t w, uint32_t lane, const float* A, const int32_t* gather, const float* B,
-                                        const float* scratch, const float* stats, float* rmax) {
-  const uint32_t* list = reinterpret_cast<const uint32_t*>(scratch) + p.list;
-  const uint32_t chunks = m3g_rescan_chunks(p);
-  const bool live = w < (uint64_t)list[0] * chunks;
-  float best = -SS_INF;
-  if (live) {
-    const m3g_rescan_entry r = m3g_rescan_at(p, list[1u + (uint32_t)(w / chunks)], A, gather, B, stats);
-    const uint32_t j0 = (uint32_t)(w % chunks) * M3G_RESCAN_COLS;
-    for (uint32_t j = j0 + lane; j < r.size && j < j0 + M3G_RESCAN_COLS; j += 32u) {
-      const float s = m3g_score_plain(r.q, r.set + (uint64_t)j * p.dim, p.dim, p.dist);
-      if (s > best) best = s;
+/* m3g_score_plain with the query in registers (dim ≤ 32) and the column read 16 bytes at a time when it can */
+ss_device_inline float m3g_score_plain_q32(const float (&q)[32], const float* b, uint32_t dim, uint32_t dist) {
+  float s = 0.0f;
+  const bool l2 = dist != SS_DIST_DOT;
+  if ((dim & 3u) == 0u && (reinterpret_cast<uintptr_t>(b) & 15u) == 0u) {
+#pragma unroll
+    for (uint32_t k = 0; k < 32u; k += 4u) {
+      if (k >= dim) break;
+      const float4 v = *reinterpret_cast<const float4*>(b + k);
+      const float bv[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+      for (uint32_t i = 0; i < 4u; ++i) {
+        const float d = l2 ? q[k + i] - bv[i] : bv[i];
+        s = ss_fma(l2 ? d : q[k + i], d, s);
+      }
+    }
+  } else {
+#pragma unroll
+    for (uint32_t k = 0; k < 32u; ++k) {
+      if (k >= dim) break;
+      const float d = l2 ? q[k] - b[k] : b[k];
+      s = ss_fma(l2 ? d : q[k], d, s);
     }
   }
-#pragma unroll
-  for (int off = 1; off < 32; off <<= 1) best = fmaxf(best, __shfl_xor_sync(0xffffffffu, best, off));
-  if (live && lane == 0u) rmax[w] = best;
+  return l2 ? -s : s;
 }
 
-/* pass 2: the chunk's best candidate → rkey[w] (two words), ridx[w] */
+/* pass 1: work item w (entry w / chunks, chunk w % chunks; w ≥ count·chunks: shuffles only): the chunk's best candidate →
+ * rkey[w] (two words), ridx[w] */
 ss_device_inline void m3g_nn_rescan_best(const m3g_nn_params p, uint64_t w, uint32_t lane, const float* A, const int32_t* gather, const float* B,
-                                         const float* scratch, const float* stats, const float* rmax, uint32_t* rkey, int32_t* ridx) {
+                                         const float* scratch, const float* stats, uint32_t* rkey, int32_t* ridx) {
   const uint32_t* list = reinterpret_cast<const uint32_t*>(scratch) + p.list;
   const uint32_t chunks = m3g_rescan_chunks(p);
   const bool live = w < (uint64_t)list[0] * chunks;
-  const uint32_t e = live ? (uint32_t)(w / chunks) : 0u;
-  float mx = -SS_INF;
-  if (live)
-    for (uint32_t c = lane; c < chunks; c += 32u) mx = fmaxf(mx, rmax[(uint64_t)e * chunks + c]);
-#pragma unroll
-  for (int off = 1; off < 32; off <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
   mast3r_x64 bk = 0;
   int32_t bi = -1;
   if (live) {
+    const uint32_t e = (uint32_t)(w / chunks);
     const m3g_rescan_entry r = m3g_rescan_at(p, list[1u + e], A, gather, B, stats);
-    const float thr = mx - 2.0f * m3g_err_plain(p.dim, p.dist, m3g_norm_up(r.q, p.dim), r.omax);
+    const float qn = m3g_norm_up(r.q, p.dim);
+    const float m1 = scratch[p.list + 1u + m3g_list_cap(p) + e];
+    /* l2: the plain score is −‖q − b‖² = 2·(q·b − ‖b‖²/2) − ‖q‖², the scan's doubled less ‖q‖² (qn² rounded up bounds it) */
+    const float E = m3g_scan_E(p, qn, r.omax), err = m3g_err_plain(p.dim, p.dist, qn, r.omax);
+    const float thr = p.dist == SS_DIST_DOT ? m1 - 0.5f * E - 2.0f * err : 2.0f * m1 - E - qn * qn * (1.0f + 4.0f * M3G_U32) - 2.0f * err;
     const uint32_t j0 = (uint32_t)(w % chunks) * M3G_RESCAN_COLS;
-    for (uint32_t j = j0 + lane; j < r.size && j < j0 + M3G_RESCAN_COLS; j += 32u) {
-      const float* b = r.set + (uint64_t)j * p.dim;
-      if (!(m3g_score_plain(r.q, b, p.dim, p.dist) >= thr)) continue;
-      m3g_key_better(&bk, &bi, mast3r_x64_key(m3g_score_x64(r.q, b, p.dim, p.dist)), (int32_t)j);
+    const uint32_t j1 = r.size < j0 + M3G_RESCAN_COLS ? r.size : j0 + M3G_RESCAN_COLS;
+    if (p.dim <= 32u) {
+      float q[32];
+#pragma unroll
+      for (uint32_t k = 0; k < 32u; ++k) q[k] = k < p.dim ? r.q[k] : 0.0f;
+      for (uint32_t j = j0 + lane; j < j1; j += 32u) {
+        const float* b = r.set + (uint64_t)j * p.dim;
+        if (!(m3g_score_plain_q32(q, b, p.dim, p.dist) >= thr)) continue;
+        m3g_key_better(&bk, &bi, mast3r_x64_key(m3g_score_x64(r.q, b, p.dim, p.dist)), (int32_t)j);
+      }
+    } else {
+      for (uint32_t j = j0 + lane; j < j1; j += 32u) {
+        const float* b = r.set + (uint64_t)j * p.dim;
+        if (!(m3g_score_plain(r.q, b, p.dim, p.dist) >= thr)) continue;
+        m3g_key_better(&bk, &bi, mast3r_x64_key(m3g_score_x64(r.q, b, p.dim, p.dist)), (int32_t)j);
+      }
     }
   }
   m3g_key_reduce_warp(&bk, &bi);
   if (live && lane == 0u) {
-    rkey[2u * (uint64_t)w] = (uint32_t)(bk >> 32);
-    rkey[2u * (uint64_t)w + 1u] = (uint32_t)bk;
+    rkey[2u * w] = (uint32_t)(bk >> 32);
+    rkey[2u * w + 1u] = (uint32_t)bk;
     ridx[w] = bi;
   }
 }
 
-/* pass 3: entry e (a warp; e ≥ count: shuffles only) → its output */
+/* pass 2: entry e (a warp; e ≥ count: shuffles only) → its output */
 ss_device_inline void m3g_nn_rescan_finish(const m3g_nn_params p, uint32_t e, uint32_t lane, const float* scratch, const uint32_t* rkey,
                                            const int32_t* ridx, int32_t* out_rows, int32_t* out_cols) {
   const uint32_t* list = reinterpret_cast<const uint32_t*>(scratch) + p.list;

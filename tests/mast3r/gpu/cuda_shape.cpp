@@ -289,18 +289,13 @@ static void nn_launch(m3g_nn_params p, const float* A, const int32_t* gather, co
   const uint32_t count = ((uint32_t*)scratch)[p.list];
   g_ambiguous += count;
   const uint64_t items = (uint64_t)count * m3g_rescan_chunks(p);
-  std::vector<float> rmax(items + 1, 555.0f);
   std::vector<uint32_t> rkey(2 * items + 2, 0xabababab);
   std::vector<int32_t> ridx(items + 1, -99);
   const uint32_t grid = 3;
   for (uint32_t g = 0; g < grid; ++g)
     run_block(256, [&](uint32_t t) {
-      for (uint64_t base = g * 8; base < items; base += grid * 8) m3g_nn_rescan_max(p, base + t / 32, t % 32, A, gather, B, scratch, stats, rmax.data());
-    });
-  for (uint32_t g = 0; g < grid; ++g)
-    run_block(256, [&](uint32_t t) {
       for (uint64_t base = g * 8; base < items; base += grid * 8)
-        m3g_nn_rescan_best(p, base + t / 32, t % 32, A, gather, B, scratch, stats, rmax.data(), rkey.data(), ridx.data());
+        m3g_nn_rescan_best(p, base + t / 32, t % 32, A, gather, B, scratch, stats, rkey.data(), ridx.data());
     });
   for (uint32_t g = 0; g < grid; ++g)
     run_block(256, [&](uint32_t t) {
@@ -313,7 +308,7 @@ static void reciprocal(const float* a, const float* b, uint32_t n, uint32_t m, u
   const uint32_t ga = (n + M3T_THREADS - 1) / M3T_THREADS, gb = (m + M3T_THREADS - 1) / M3T_THREADS;
   const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * n, cp_words = 3ull * (p.cp_entries ? p.cp_entries : p.row_blocks * M3T_NN_CT) * m;
   const uint64_t part_at = 2, rp_at = part_at + ga + gb, cp_at = rp_at + rp_words, list_at = cp_at + cp_words;
-  std::vector<float> s(list_at + 1 + n + m, 12345.0f);
+  std::vector<float> s(list_at + 1 + 2 * (n + m), 12345.0f);
   p.rp = (uint32_t)rp_at; p.cp = (uint32_t)cp_at; p.list = (uint32_t)list_at; p.omax_row = 1; p.omax_col = 0;
   max_norm(a, n, dim, s.data() + part_at, s.data());
   max_norm(b, m, dim, s.data() + part_at + ga, s.data() + 1);
@@ -326,7 +321,7 @@ static void query(const float* qm, const int32_t* qi, uint32_t count, const floa
   p.gather = 1; p.omax_row = 8;
   const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * count;
   p.rp = 0; p.list = (uint32_t)rp_words;
-  std::vector<float> s(rp_words + 1 + count, 777.0f);
+  std::vector<float> s(rp_words + 1 + 2 * count, 777.0f);
   nn_launch(p, qm, qi, db, s.data(), index.data(), out, out);
 }
 static void similarity(const float* d1, const float* d2, uint32_t batch, uint32_t n, uint32_t m, uint32_t dim, uint32_t euc, float* out) {
