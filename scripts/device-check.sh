@@ -2,7 +2,7 @@
 # The GPU machine's check, in one call (never run by CI). Steps (STEPS, default all):
 #   build     the CPU (+ stand-in) and CUDA libraries (sm_90)
 #   parity    the parity suite: every kernel on CUDA (or on the CPU in its place) vs the CPU
-#   sanitize  compute-sanitizer memcheck and racecheck over the CUDA parity group
+#   sanitize  compute-sanitizer memcheck and racecheck over the CUDA parity group (memcheck, racecheck: one of them)
 #   bench     bench/backends.ts (fusion frames and every kernel's parity case per backend)
 #   scan      `scan` of the TUM clip (.device/tum30) on --backend cpu and cuda: trajectory
 #             difference (ATE of one against the other), per-stage times and the CPU fallback's cost
@@ -106,10 +106,13 @@ if has bench; then
   timeout 60 /tmp/bun .device/backends.js > "$OUT/backends.json" 2>> /tmp/backends.err; log "bench exit $?"
   { echo "== backends stderr"; tail -20 /tmp/backends.err; } >> "$OUT/logs.txt"
 fi
-if has sanitize; then
+if has sanitize || has memcheck; then
   timeout 120 compute-sanitizer --tool memcheck --print-limit 20 /tmp/bun test --timeout 60000 ./.device/parity.test.js -t "^cuda" > /tmp/memcheck.txt 2>&1
   log "memcheck exit $? $(grep -E 'ERROR SUMMARY' /tmp/memcheck.txt | tail -1)"
+  { echo "== memcheck"; tail -30 /tmp/memcheck.txt; } >> "$OUT/logs.txt"
+fi
+if has sanitize || has racecheck; then
   timeout 150 compute-sanitizer --tool racecheck --print-limit 20 /tmp/bun test --timeout 60000 ./.device/parity.test.js -t "^cuda" > /tmp/racecheck.txt 2>&1
   log "racecheck exit $? $(grep -E 'RACECHECK SUMMARY' /tmp/racecheck.txt | tail -1)"
-  { echo "== memcheck"; tail -30 /tmp/memcheck.txt; echo "== racecheck"; tail -15 /tmp/racecheck.txt; } >> "$OUT/logs.txt"
+  { echo "== racecheck"; tail -15 /tmp/racecheck.txt; } >> "$OUT/logs.txt"
 fi
