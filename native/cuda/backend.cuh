@@ -7,11 +7,21 @@
 
 #include <cuda_runtime.h>
 #include <string>
+#include <vector>
 
 struct ss_buffer {
   void* device;
   void* host;
   uint64_t bytes;
+  /* bytes allocated (≥ bytes when the buffer reuses a cached allocation) */
+  uint64_t capacity;
+};
+
+/* a destroyed buffer's allocations, kept for the next buffer of about its size (context.cu) */
+struct ss_cached_allocation {
+  void* device;
+  void* host;
+  uint64_t capacity;
 };
 
 struct ss_context {
@@ -27,6 +37,10 @@ struct ss_context {
   uint64_t scratch_bytes[4] = {};
   /* SCANSTREAM_CUDA_SYNC=1: every kernel call waits for its kernels (an error then names its own call) */
   bool sync_calls = false;
+  /* pinned host memory is slow to allocate and cudaFreeHost waits for the device: destroyed buffers'
+   * allocations wait here (at most SS_CUDA_CACHE_BYTES) for a new buffer they fit */
+  std::vector<ss_cached_allocation> cache;
+  uint64_t cached_bytes = 0;
 };
 
 enum ss_cuda_scratch_slot { SS_CUDA_SCRATCH_ORB = 0, SS_CUDA_SCRATCH_MATCH = 1, SS_CUDA_SCRATCH_SWEEP = 2, SS_CUDA_SCRATCH_ICP = 3 };

@@ -67,6 +67,10 @@ SS_API ss_status ss_context_create(int32_t backend, int32_t threads, ss_context*
 
 SS_API void ss_context_destroy(ss_context* ctx) {
   if (!ctx) return;
+  for (const ss_cached_allocation& c : ctx->cache) {
+    cudaFree(c.device);
+    cudaFreeHost(c.host);
+  }
   if (ctx->mesh_scratch) cudaFree(ctx->mesh_scratch);
   for (void* p : ctx->scratch)
     if (p) cudaFree(p);
@@ -85,36 +89,78 @@ SS_API ss_status ss_buffer_wrap(ss_context* ctx, void*, uint64_t, ss_buffer** ou
   return ss_fail(ctx, SS_ERR_UNSUPPORTED, "ss_buffer_wrap: CUDA kernels cannot read host memory");
 }
 
+/* Destroyed buffers' allocations are kept per context, up to SS_CUDA_CACHE_BYTES in all, and a new
+ * buffer takes the smallest that holds it without wasting more than its own size (plus 1 MiB): a
+ * mesh arena or a frame buffer made again and again costs a memset, not a cudaMallocHost and a
+ * synchronising cudaFreeHost. One stream orders every use, so memory a queued kernel still reads
+ * is only written by work queued after it; host mirrors are never read by queued copies (uploads
+ * wait). ss_context_destroy frees what is kept. */
+#define SS_CUDA_CACHE_BYTES (512ull << 20)
+
+static bool take_cached(ss_context* ctx, uint64_t bytes, ss_cached_allocation* out) {
+  size_t best = ctx->cache.size();
+  for (size_t i = 0; i < ctx->cache.size(); ++i) {
+    const uint64_t cap = ctx->cache[i].capacity;
+    if (cap < bytes || cap > 2 * bytes + (1ull << 20)) continue;
+    if (best == ctx->cache.size() || cap < ctx->cache[best].capacity) best = i;
+  }
+  if (best == ctx->cache.size()) return false;
+  *out = ctx->cache[best];
+  ctx->cached_bytes -= out->capacity;
+  ctx->cache.erase(ctx->cache.begin() + (std::ptrdiff_t)best);
+  return true;
+}
+
+static void free_allocation(const ss_cached_allocation& c) {
+  cudaFree(c.device);
+  cudaFreeHost(c.host);
+}
+
 SS_API ss_status ss_buffer_create(ss_context* ctx, uint64_t bytes, ss_buffer** out) {
   if (!ctx || !out) return SS_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   if (bytes == 0) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "ss_buffer_create: size is 0 bytes");
-  void* d = nullptr;
-  void* h = nullptr;
-  if (cudaMalloc(&d, bytes) != cudaSuccess)
-    return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "ss_buffer_create: cannot allocate %llu bytes on the GPU", (unsigned long long)bytes);
-  /* pinned host mirror: page-aligned, and fast to copy to and from the device */
-  if (cudaMallocHost(&h, bytes) != cudaSuccess) {
-    cudaFree(d);
-    return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "ss_buffer_create: cannot pin %llu bytes of host memory", (unsigned long long)bytes);
+  ss_cached_allocation a = {};
+  if (!take_cached(ctx, bytes, &a)) {
+    a.capacity = bytes;
+    if (cudaMalloc(&a.device, bytes) != cudaSuccess) {
+      cudaGetLastError();
+      return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "ss_buffer_create: cannot allocate %llu bytes on the GPU", (unsigned long long)bytes);
+    }
+    /* pinned host mirror: page-aligned, and fast to copy to and from the device */
+    if (cudaMallocHost(&a.host, bytes) != cudaSuccess) {
+      cudaGetLastError();
+      cudaFree(a.device);
+      return ss_fail(ctx, SS_ERR_OUT_OF_MEMORY, "ss_buffer_create: cannot pin %llu bytes of host memory", (unsigned long long)bytes);
+    }
   }
-  memset(h, 0, bytes);
-  cudaMemset(d, 0, bytes);
-  ss_buffer* b = new (std::nothrow) ss_buffer{d, h, bytes};
+  memset(a.host, 0, bytes);
+  cudaMemsetAsync(a.device, 0, bytes, ctx->stream);
+  ss_buffer* b = new (std::nothrow) ss_buffer{a.device, a.host, bytes, a.capacity};
   if (!b) {
-    cudaFree(d);
-    cudaFreeHost(h);
+    free_allocation(a);
     return SS_ERR_OUT_OF_MEMORY;
   }
   *out = b;
   return SS_OK;
 }
 
-SS_API void ss_buffer_destroy(ss_context*, ss_buffer* buf) {
+SS_API void ss_buffer_destroy(ss_context* ctx, ss_buffer* buf) {
   if (!buf) return;
-  cudaFree(buf->device);
-  cudaFreeHost(buf->host);
+  const ss_cached_allocation a = {buf->device, buf->host, buf->capacity};
   delete buf;
+  if (!ctx || a.capacity > SS_CUDA_CACHE_BYTES) {
+    free_allocation(a);
+    return;
+  }
+  /* oldest first out, until this one fits */
+  while (!ctx->cache.empty() && ctx->cached_bytes + a.capacity > SS_CUDA_CACHE_BYTES) {
+    ctx->cached_bytes -= ctx->cache.front().capacity;
+    free_allocation(ctx->cache.front());
+    ctx->cache.erase(ctx->cache.begin());
+  }
+  ctx->cache.push_back(a);
+  ctx->cached_bytes += a.capacity;
 }
 
 SS_API uint64_t ss_buffer_size(const ss_buffer* buf) { return buf ? buf->bytes : 0; }
