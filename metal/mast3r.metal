@@ -38,26 +38,34 @@ kernel void k_m3_scan(constant m3g_nn_params& p [[buffer(0)]], device const floa
   m3g_nn_scan(p, group.x, group.y, t, A, gather, B, scratch, sm);
 }
 
+/* merges and the exact re-scan: a SIMD-group per row, column, (entry, chunk) work item or entry, M3T_THREADS to a threadgroup */
 kernel void k_m3_merge_rows(constant m3g_nn_params& p [[buffer(0)]], device const float* A [[buffer(1)]], device const int* gather [[buffer(2)]],
                             device float* scratch [[buffer(4)]], device const float* stats [[buffer(5)]], device int* out [[buffer(6)]],
-                            uint i [[thread_position_in_grid]]) {
-  m3g_nn_merge_rows(p, i, A, gather, scratch, stats, out);
+                            uint group [[threadgroup_position_in_grid]], uint simd [[simdgroup_index_in_threadgroup]],
+                            uint simds [[simdgroups_per_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+  m3g_nn_merge_rows(p, group * simds + simd, lane, A, gather, scratch, stats, out);
 }
 
 kernel void k_m3_merge_cols(constant m3g_nn_params& p [[buffer(0)]], device const float* B [[buffer(3)]], device float* scratch [[buffer(4)]],
-                            device const float* stats [[buffer(5)]], device int* out [[buffer(7)]], uint j [[thread_position_in_grid]]) {
-  m3g_nn_merge_cols(p, j, B, scratch, stats, out);
+                            device const float* stats [[buffer(5)]], device int* out [[buffer(7)]], uint group [[threadgroup_position_in_grid]],
+                            uint simd [[simdgroup_index_in_threadgroup]], uint simds [[simdgroups_per_threadgroup]],
+                            uint lane [[thread_index_in_simdgroup]]) {
+  m3g_nn_merge_cols(p, group * simds + simd, lane, B, scratch, stats, out);
 }
 
-kernel void k_m3_rescan(constant m3g_nn_params& p [[buffer(0)]], device const float* A [[buffer(1)]], device const int* gather [[buffer(2)]],
-                        device const float* B [[buffer(3)]], device const float* scratch [[buffer(4)]], device const float* stats [[buffer(5)]],
-                        device int* out_rows [[buffer(6)]], device int* out_cols [[buffer(7)]], uint group [[threadgroup_position_in_grid]],
-                        uint t [[thread_index_in_threadgroup]]) {
-  SS_THREADGROUP_ARRAY(float, redf, M3T_THREADS);
-  SS_THREADGROUP_ARRAY(uint, redh, M3T_THREADS);
-  SS_THREADGROUP_ARRAY(uint, redl, M3T_THREADS);
-  SS_THREADGROUP_ARRAY(int, redi, M3T_THREADS);
-  m3g_nn_rescan(p, group, t, M3T_THREADS, A, gather, B, scratch, stats, out_rows, out_cols, redf, redh, redl, redi);
+kernel void k_m3_rescan_best(constant m3g_nn_params& p [[buffer(0)]], device const float* A [[buffer(1)]], device const int* gather [[buffer(2)]],
+                             device const float* B [[buffer(3)]], device const float* scratch [[buffer(4)]], device const float* stats [[buffer(5)]],
+                             device uint* rkey [[buffer(6)]], device int* ridx [[buffer(7)]], uint group [[threadgroup_position_in_grid]],
+                             uint simd [[simdgroup_index_in_threadgroup]], uint simds [[simdgroups_per_threadgroup]],
+                             uint lane [[thread_index_in_simdgroup]]) {
+  m3g_nn_rescan_best(p, (ulong)group * simds + simd, lane, A, gather, B, scratch, stats, rkey, ridx);
+}
+
+kernel void k_m3_rescan_finish(constant m3g_nn_params& p [[buffer(0)]], device const float* scratch [[buffer(4)]], device const uint* rkey [[buffer(6)]],
+                               device const int* ridx [[buffer(7)]], device int* out_rows [[buffer(8)]], device int* out_cols [[buffer(9)]],
+                               uint group [[threadgroup_position_in_grid]], uint simd [[simdgroup_index_in_threadgroup]],
+                               uint simds [[simdgroups_per_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+  m3g_nn_rescan_finish(p, group * simds + simd, lane, scratch, rkey, ridx, out_rows, out_cols);
 }
 
 /* threadgroup (batch · row blocks, column split): similarities into out, or log-sum-exp partials (p.lse) */

@@ -71,6 +71,10 @@ ss_device_inline int32_t ss_simd_min_i32(int32_t v) { return __reduce_min_sync(0
 ss_device_inline int32_t ss_simd_max_i32(int32_t v) { return __reduce_max_sync(0xffffffffu, v); }
 /* lane `lane`'s value on every lane */
 ss_device_inline uint32_t ss_simd_broadcast_u32(uint32_t v, uint32_t lane) { return __shfl_sync(0xffffffffu, v, (int)lane); }
+/* lane (this lane ^ mask)'s value (butterflies) */
+ss_device_inline float ss_simd_shuffle_xor_f32(float v, uint32_t mask) { return __shfl_xor_sync(0xffffffffu, v, (int)mask); }
+ss_device_inline int32_t ss_simd_shuffle_xor_i32(int32_t v, uint32_t mask) { return __shfl_xor_sync(0xffffffffu, v, (int)mask); }
+ss_device_inline uint32_t ss_simd_shuffle_xor_u32(uint32_t v, uint32_t mask) { return __shfl_xor_sync(0xffffffffu, v, (int)mask); }
 /* every thread of the block, global memory ordered too (Metal needs mem_device for that) */
 #define ss_threadgroup_sync_device() __syncthreads()
 /* shared arrays at kernel scope (compat/metal.h: threadgroup T name[count]) */

@@ -104,6 +104,10 @@ ss_device_inline uint32_t ss_atomic_cas_u32(ss_global uint32_t* p, uint32_t expe
 #define ss_simd_prefix_exclusive_sum_u32(v) simd_prefix_exclusive_sum((uint32_t)(v))
 /* lane `lane`'s value on every lane (the same lane everywhere) */
 #define ss_simd_broadcast_u32(v, lane) simd_broadcast((uint32_t)(v), (ushort)(lane))
+/* lane (this lane ^ mask)'s value (butterflies) */
+#define ss_simd_shuffle_xor_f32(v, mask) simd_shuffle_xor((float)(v), (ushort)(mask))
+#define ss_simd_shuffle_xor_i32(v, mask) simd_shuffle_xor((int32_t)(v), (ushort)(mask))
+#define ss_simd_shuffle_xor_u32(v, mask) simd_shuffle_xor((uint32_t)(v), (ushort)(mask))
 /* every thread of the threadgroup, device memory ordered too (one thread's writes read by another) */
 #define ss_threadgroup_sync_device() threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup)
 

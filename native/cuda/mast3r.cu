@@ -65,17 +65,17 @@ __global__ void __launch_bounds__(kThreads, 2) k_m3_scan(const m3g_nn_params p, 
 /* steps 2 and 3 a warp per row, column or work item (mast3r_nn_gpu.h); the re-scan's passes loop over
  * work items a block (8 warps) at a time */
 constexpr uint32_t kWarpBlock = 256;
-__global__ void __launch_bounds__(kWarpBlock) k_m3_merge_rows_warp(const m3g_nn_params p, const float* A, const int32_t* gather, float* scratch,
+__global__ void __launch_bounds__(kWarpBlock) k_m3_merge_rows(const m3g_nn_params p, const float* A, const int32_t* gather, float* scratch,
                                                                   const float* stats, int32_t* out) {
-  m3g_nn_merge_rows_warp(p, (blockIdx.x * kWarpBlock + threadIdx.x) / 32u, threadIdx.x % 32u, A, gather, scratch, stats, out);
+  m3g_nn_merge_rows(p, (blockIdx.x * kWarpBlock + threadIdx.x) / 32u, threadIdx.x % 32u, A, gather, scratch, stats, out);
 }
-__global__ void __launch_bounds__(kWarpBlock) k_m3_merge_cols_warp(const m3g_nn_params p, const float* B, float* scratch, const float* stats,
+__global__ void __launch_bounds__(kWarpBlock) k_m3_merge_cols(const m3g_nn_params p, const float* B, float* scratch, const float* stats,
                                                                   int32_t* out) {
-  m3g_nn_merge_cols_warp(p, (blockIdx.x * kWarpBlock + threadIdx.x) / 32u, threadIdx.x % 32u, B, scratch, stats, out);
+  m3g_nn_merge_cols(p, (blockIdx.x * kWarpBlock + threadIdx.x) / 32u, threadIdx.x % 32u, B, scratch, stats, out);
 }
 __global__ void __launch_bounds__(kWarpBlock) k_m3_rescan_best(const m3g_nn_params p, const float* A, const int32_t* gather, const float* B,
                                                               const float* scratch, const float* stats, uint32_t* rkey, int32_t* ridx) {
-  const uint64_t total = (uint64_t)reinterpret_cast<const uint32_t*>(scratch)[p.list] * m3g_rescan_chunks(p);
+  const uint64_t total = (uint64_t)reinterpret_cast<const uint32_t*>(scratch)[p.list] * M3G_RESCAN_CHUNKS(p);
   for (uint64_t base = (uint64_t)blockIdx.x * 8u; base < total; base += (uint64_t)gridDim.x * 8u)
     m3g_nn_rescan_best(p, base + threadIdx.x / 32u, threadIdx.x % 32u, A, gather, B, scratch, stats, rkey, ridx);
 }
@@ -233,14 +233,14 @@ NnPlan nn_plan(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, bool recip, 
   p.cp = (uint32_t)at;
   at += cp_words;
   p.list = (uint32_t)at;
-  at += 1ull + 2ull * m3g_list_cap(p); /* count, entries, their best scores */
+  at += 1ull + 2ull * M3G_LIST_CAP(p); /* count, entries, their best scores */
   auto take = [&at](uint64_t w) {
     at = (at + 3u) & ~3ull; /* 16-byte copies, 8-byte keys */
     const uint64_t r = at;
     at += w;
     return r;
   };
-  const uint64_t items = (uint64_t)m3g_list_cap(p) * m3g_rescan_chunks(p);
+  const uint64_t items = (uint64_t)M3G_LIST_CAP(p) * M3G_RESCAN_CHUNKS(p);
   P.rkey = take(2 * items);
   P.ridx = take(items);
   if (tc) {
@@ -287,10 +287,10 @@ void nn_launch(ss_context* ctx, const NnPlan& P, const float* A, const int32_t* 
   } else {
     k_m3_scan<<<dim3(p.row_blocks, p.splits), kThreads, p.recip ? kNnSharedRecip : kNnShared, ctx->stream>>>(p, A, gather, B, scratch);
   }
-  k_m3_merge_rows_warp<<<(uint32_t)(((uint64_t)p.n * 32u + kWarpBlock - 1u) / kWarpBlock), kWarpBlock, 0, ctx->stream>>>(p, A, gather, scratch,
+  k_m3_merge_rows<<<(uint32_t)(((uint64_t)p.n * 32u + kWarpBlock - 1u) / kWarpBlock), kWarpBlock, 0, ctx->stream>>>(p, A, gather, scratch,
                                                                                                                    stats, out_rows);
   if (p.recip)
-    k_m3_merge_cols_warp<<<(uint32_t)(((uint64_t)p.m * 32u + kWarpBlock - 1u) / kWarpBlock), kWarpBlock, 0, ctx->stream>>>(p, B, scratch, stats,
+    k_m3_merge_cols<<<(uint32_t)(((uint64_t)p.m * 32u + kWarpBlock - 1u) / kWarpBlock), kWarpBlock, 0, ctx->stream>>>(p, B, scratch, stats,
                                                                                                                      out_cols);
   uint32_t* rkey = reinterpret_cast<uint32_t*>(scratch + P.rkey);
   int32_t* ridx = reinterpret_cast<int32_t*>(scratch + P.ridx);

@@ -40,6 +40,12 @@ typedef struct m3g_nn_params {
   uint32_t cp_entries, tc_ks, pad0, pad1;
 } m3g_nn_params;
 
+/* the ambiguous list's capacity (a row or column each: count, entries, then each entry's best
+ * score), and the re-scan's work items per entry: chunks of M3G_RESCAN_COLS columns of the larger set */
+#define M3G_RESCAN_COLS 512u
+#define M3G_LIST_CAP(p) ((p).n + ((p).recip ? (p).m : 0u))
+#define M3G_RESCAN_CHUNKS(p) (((((p).recip && (p).n > (p).m) ? (p).n : (p).m) + M3G_RESCAN_COLS - 1u) / M3G_RESCAN_COLS)
+
 /* similarities (lse = 0: written out) or the log-sum-exp partials of InfoNCE
  * (lse = 1: splits·RT (max, sum hi, sum lo) triples per row at lp, three
  * arrays of that many·batch·n), for batch × n rows against the batch's m columns */

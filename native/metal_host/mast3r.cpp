@@ -19,8 +19,6 @@ const uint32_t kRT = kThreads / kTM;
 const uint32_t kNnRT = M3T_METAL_NN_RT, kNnCT = M3T_METAL_NN_CT;
 /* threadgroups to aim for: a few per GPU core of the largest Apple GPUs */
 const uint32_t kWantGroups = 128;
-/* threadgroups of the exact re-scan at most (each takes list entries in turn) */
-const uint32_t kRescanGroups = 256;
 
 /* a call's scratch buffer, freed when the call returns */
 struct Scratch {
@@ -51,6 +49,13 @@ ss_status require_tile_width(ss_context* ctx, const char* fn, const char* pipeli
   if (lim.max_threads < kThreads || lim.simd_width != 32)
     return ss_fail(ctx, SS_ERR_BACKEND, "%s: %s needs threadgroups of %u threads in SIMD-groups of 32 (this GPU allows %u, width %u)", fn,
                    pipeline, kThreads, lim.max_threads, lim.simd_width);
+  return SS_OK;
+}
+
+/* the nearest-neighbour pipelines: the scan's tiles, and a SIMD-group of 32 per row, column or work item after it */
+ss_status require_nn_width(ss_context* ctx, const char* fn) {
+  for (const char* pipeline : {"k_m3_scan", "k_m3_merge_rows", "k_m3_merge_cols", "k_m3_rescan_best", "k_m3_rescan_finish"})
+    SS_TRY(require_tile_width(ctx, fn, pipeline));
   return SS_OK;
 }
 
@@ -87,30 +92,34 @@ void max_norm(ss_context* ctx, ss_buffer* src, uint32_t rows, uint32_t dim, ss_b
                              .buffer(2, target, target_offset));
 }
 
-/* scan and merges in one command buffer; then, if any row is ambiguous, the exact re-scan */
+/* scan and merges in one command buffer; then, if any row is ambiguous, the exact re-scan: a
+ * SIMD-group per row or column, and per (entry, chunk of columns) work item (mast3r_nn_gpu.h) */
 ss_status nn_run(ss_context* ctx, const char* fn, m3g_nn_params p, ss_buffer* A, ss_buffer* gather, ss_buffer* B, Scratch& s,
                  ss_buffer* stats, ss_buffer* out_rows, ss_buffer* out_cols, ss_status begun) {
   SS_TRY(begun);
+  const uint32_t simds = kThreads / 32u;
   ss_metal_launch scan("k_m3_scan");
   scan.groups(p.row_blocks, kThreads).bytes(0, &p, sizeof p).buffer(1, A).buffer(2, gather).buffer(3, B).buffer(4, &s.b);
   scan.grid[1] = p.splits;
   ss_metal_dispatch(ctx, scan);
-  uint32_t width = 0;
-  SS_TRY(ss_metal_group_width(ctx, "k_m3_merge_rows", 256, &width));
-  ss_metal_dispatch(ctx, ss_metal_launch("k_m3_merge_rows").threads(p.n, 1, 1, width).bytes(0, &p, sizeof p).buffer(1, A).buffer(2, gather)
-                             .buffer(4, &s.b).buffer(5, stats).buffer(6, out_rows));
-  if (p.recip) {
-    SS_TRY(ss_metal_group_width(ctx, "k_m3_merge_cols", 256, &width));
-    ss_metal_dispatch(ctx, ss_metal_launch("k_m3_merge_cols").threads(p.m, 1, 1, width).bytes(0, &p, sizeof p).buffer(3, B).buffer(4, &s.b)
-                               .buffer(5, stats).buffer(7, out_cols));
-  }
+  ss_metal_dispatch(ctx, ss_metal_launch("k_m3_merge_rows").groups((p.n + simds - 1) / simds, kThreads).bytes(0, &p, sizeof p).buffer(1, A)
+                             .buffer(2, gather).buffer(4, &s.b).buffer(5, stats).buffer(6, out_rows));
+  if (p.recip)
+    ss_metal_dispatch(ctx, ss_metal_launch("k_m3_merge_cols").groups((p.m + simds - 1) / simds, kThreads).bytes(0, &p, sizeof p).buffer(3, B)
+                               .buffer(4, &s.b).buffer(5, stats).buffer(7, out_cols));
   SS_TRY(ss_metal_end(ctx, fn));
   const uint32_t count = reinterpret_cast<const uint32_t*>(s.f())[p.list];
   if (count == 0) return SS_OK;
-  p.groups = count < kRescanGroups ? count : kRescanGroups;
+  /* per work item: a best key (two words) and its index */
+  const uint64_t items = (uint64_t)count * M3G_RESCAN_CHUNKS(p);
+  Scratch r(ctx);
+  SS_TRY(r.alloc(fn, 3 * items));
   SS_TRY(ss_metal_begin(ctx));
-  ss_metal_dispatch(ctx, ss_metal_launch("k_m3_rescan").groups(p.groups, kThreads).bytes(0, &p, sizeof p).buffer(1, A).buffer(2, gather)
-                             .buffer(3, B).buffer(4, &s.b).buffer(5, stats).buffer(6, out_rows).buffer(7, out_cols));
+  ss_metal_dispatch(ctx, ss_metal_launch("k_m3_rescan_best").groups((uint32_t)((items + simds - 1) / simds), kThreads).bytes(0, &p, sizeof p)
+                             .buffer(1, A).buffer(2, gather).buffer(3, B).buffer(4, &s.b).buffer(5, stats).buffer(6, &r.b)
+                             .buffer(7, &r.b, 8 * items));
+  ss_metal_dispatch(ctx, ss_metal_launch("k_m3_rescan_finish").groups((count + simds - 1) / simds, kThreads).bytes(0, &p, sizeof p)
+                             .buffer(4, &s.b).buffer(6, &r.b).buffer(7, &r.b, 8 * items).buffer(8, out_rows).buffer(9, out_cols));
   return ss_metal_end(ctx, fn);
 }
 
@@ -124,14 +133,14 @@ ss_status ss_metal_mast3r_reciprocal_nn(ss_context* ctx, const ss_mast3r_recipro
   SS_METAL_ENTRY(ctx, args, fn);
   const ss_mast3r_reciprocal_nn_args A = *args;
   SS_TRY(ss_check_mast3r_reciprocal_nn(ctx, A, a, b, nn_a, nn_b));
-  SS_TRY(require_tile_width(ctx, fn, "k_m3_scan"));
+  SS_TRY(require_nn_width(ctx, fn));
   m3g_nn_params p = nn_params(A.n, A.m, A.dim, A.dist);
   p.recip = 1;
   const uint32_t ga = (A.n + kThreads - 1) / kThreads, gb = (A.m + kThreads - 1) / kThreads;
   /* words: stats (amax, bmax) | norm partials | row partials | column partials | list */
   const uint64_t rp_words = 3ull * p.splits * kNnRT * A.n, cp_words = 3ull * p.row_blocks * kNnCT * A.m;
   const uint64_t part_at = 2, rp_at = part_at + ga + gb, cp_at = rp_at + rp_words, list_at = cp_at + cp_words;
-  const uint64_t words = list_at + 1 + (uint64_t)A.n + A.m;
+  const uint64_t words = list_at + 1 + 2 * ((uint64_t)A.n + A.m); /* count, entries, their best scores */
   if (words > 0xffffffffull) return ss_fail(ctx, SS_ERR_INVALID_ARGUMENT, "%s: n x m too large for one call", fn);
   p.rp = (uint32_t)rp_at;
   p.cp = (uint32_t)cp_at;
@@ -183,7 +192,7 @@ ss_status ss_metal_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_arg
   SS_TRY(ss_check_mast3r_nn_query(ctx, A, query_map, query_idx, query_idx ? ss_host<int32_t>(query_idx) : nullptr, db_map, db_index,
                                   db_index ? ss_host<uint32_t>(db_index) : nullptr, out_idx, &run));
   if (!run) return SS_OK;
-  SS_TRY(require_tile_width(ctx, fn, "k_m3_scan"));
+  SS_TRY(require_nn_width(ctx, fn));
   m3g_nn_params p = nn_params(A.count, A.db_width * A.db_height, A.dim, A.dist);
   p.gather = 1;
   p.omax_row = 8; /* the index header's largest norm */
@@ -191,7 +200,7 @@ ss_status ss_metal_mast3r_nn_query(ss_context* ctx, const ss_mast3r_nn_query_arg
   p.rp = 0;
   p.list = (uint32_t)rp_words;
   Scratch s(ctx);
-  SS_TRY(s.alloc(fn, rp_words + 1 + A.count));
+  SS_TRY(s.alloc(fn, rp_words + 1 + 2ull * A.count));
   reinterpret_cast<uint32_t*>(s.f())[p.list] = 0;
   return nn_run(ctx, fn, p, query_map, query_idx, db_map, s, db_index, out_idx, out_idx, ss_metal_begin(ctx));
 }

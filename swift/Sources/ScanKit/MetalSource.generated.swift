@@ -120,6 +120,10 @@ ss_device_inline uint32_t ss_atomic_cas_u32(ss_global uint32_t* p, uint32_t expe
 #define ss_simd_prefix_exclusive_sum_u32(v) simd_prefix_exclusive_sum((uint32_t)(v))
 /* lane `lane`'s value on every lane (the same lane everywhere) */
 #define ss_simd_broadcast_u32(v, lane) simd_broadcast((uint32_t)(v), (ushort)(lane))
+/* lane (this lane ^ mask)'s value (butterflies) */
+#define ss_simd_shuffle_xor_f32(v, mask) simd_shuffle_xor((float)(v), (ushort)(mask))
+#define ss_simd_shuffle_xor_i32(v, mask) simd_shuffle_xor((int32_t)(v), (ushort)(mask))
+#define ss_simd_shuffle_xor_u32(v, mask) simd_shuffle_xor((uint32_t)(v), (ushort)(mask))
 /* every thread of the threadgroup, device memory ordered too (one thread's writes read by another) */
 #define ss_threadgroup_sync_device() threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup)
 
@@ -375,7 +379,7 @@ ss_device_inline float ss_sqrt_rn(float x) {
 }
 
 #endif
-#line 112 "native/compat/metal.h"
+#line 116 "native/compat/metal.h"
 
 #endif
 #line 10 "metal/mast3r.metal"
@@ -876,6 +880,12 @@ typedef struct m3g_nn_params {
   uint32_t cp_entries, tc_ks, pad0, pad1;
 } m3g_nn_params;
 
+/* the ambiguous list's capacity (a row or column each: count, entries, then each entry's best
+ * score), and the re-scan's work items per entry: chunks of M3G_RESCAN_COLS columns of the larger set */
+#define M3G_RESCAN_COLS 512u
+#define M3G_LIST_CAP(p) ((p).n + ((p).recip ? (p).m : 0u))
+#define M3G_RESCAN_CHUNKS(p) (((((p).recip && (p).n > (p).m) ? (p).n : (p).m) + M3G_RESCAN_COLS - 1u) / M3G_RESCAN_COLS)
+
 /* similarities (lse = 0: written out) or the log-sum-exp partials of InfoNCE
  * (lse = 1: splits·RT (max, sum hi, sum lo) triples per row at lp, three
  * arrays of that many·batch·n), for batch × n rows against the batch's m columns */
@@ -1074,15 +1084,16 @@ ss_device_inline float m3t_sumsq(ss_global const float* v, uint32_t dim) {
  *    scores and the best's column, each column (reciprocal) its best two over
  *    the tile's rows, as partials (NN_RT per row and split, NN_CT per column
  *    and row block).
- * 2. m3g_nn_merge_rows / _cols: the partials of a row (column) merged in a
- *    fixed order. If the runner-up is below the best by more than E, twice
+ * 2. m3g_nn_merge_rows / _cols: the partials of a row (column) merged by a
+ *    SIMD-group. If the runner-up is below the best by more than E, twice
  *    the float32 rounding bound of both, the best is the exact winner (no
  *    other score can reach it, whatever order the GPU summed in); otherwise
- *    the row goes on the ambiguous list (ties land there too).
- * 3. m3g_nn_rescan: each listed row against every column as mast3r_nn_exact
- *    does — float32 maximum, then every candidate within the bound re-scored
- *    as a float64 sum in index order (mast3r_x64_add: double on CUDA, integer
- *    arithmetic on Metal), the largest wins, the lowest index on ties.
+ *    the row goes on the ambiguous list (ties land there too) with its best.
+ * 3. m3g_nn_rescan_best / _finish: each listed row against every column, a
+ *    SIMD-group per 512 columns, as mast3r_nn_exact does — every candidate
+ *    near the best re-scored as a float64 sum in index order (mast3r_x64_add:
+ *    double on CUDA, integer arithmetic on Metal), the largest wins, the
+ *    lowest index on ties.
  * Results therefore depend neither on tiling nor on thread order. */
 #ifndef SS_KERNEL_MAST3R_NN_GPU_H
 #define SS_KERNEL_MAST3R_NN_GPU_H
@@ -1517,125 +1528,195 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
 }
 #endif
 
-/* ---- 2. merges ---------------------------------------------------------------------------- */
-ss_device_inline void m3g_nn_decide(m3g_top2 b, float E, uint32_t entry, ss_global int32_t* out, ss_global float* scratch,
-                                    uint32_t list) {
+/* ---- 2. merges: a SIMD-group (32 lanes) per row or column ------------------------------------
+ * Its lanes take every 32nd partial, then a butterfly; the merge is order-independent in the
+ * values, so any order gives the same best two. An ambiguous entry goes on the list with its
+ * merged best score m1 beside it (at list + 1 + cap + slot) for the re-scan's threshold. Every
+ * lane of the SIMD-group calls these together (rows or columns past the end only shuffle). */
+/* partials e = lane, lane + 32, … of a row (column) at base + e·rows, arrays stride apart; every lane gets the merge */
+ss_device_inline m3g_top2 m3g_merge_simd(ss_global const float* scratch, uint64_t base, uint64_t rows, uint64_t stride, uint32_t entries,
+                                         uint32_t lane) {
+  m3g_top2 b = m3g_top2_empty();
+  for (uint32_t e = lane; e < entries; e += 32u) {
+    const uint64_t at = base + (uint64_t)e * rows;
+    m3g_top2_merge(&b, scratch[at], scratch[stride + at], ((ss_global const int32_t*)scratch)[2u * stride + at]);
+  }
+  for (uint32_t off = 1u; off < 32u; off <<= 1) {
+    const float m1 = ss_simd_shuffle_xor_f32(b.m1, off);
+    const float m2 = ss_simd_shuffle_xor_f32(b.m2, off);
+    const int32_t id = ss_simd_shuffle_xor_i32(b.id, off);
+    m3g_top2_merge(&b, m1, m2, id);
+  }
+  return b;
+}
+
+/* If the runner-up is below the best by more than E, the best is the exact winner; otherwise the entry
+ * goes on the ambiguous list (ties land there too) */
+ss_device_inline void m3g_nn_decide(m3g_top2 b, float E, uint32_t entry, ss_global int32_t* out, ss_global float* scratch, const m3g_nn_params p) {
   if (b.id >= 0 && b.m2 < b.m1 - E) {
     *out = b.id;
     return;
   }
-  ss_global uint32_t* l = (ss_global uint32_t*)scratch + list;
-  uint32_t slot = ss_atomic_add_u32(l, 1u);
+  ss_global uint32_t* l = (ss_global uint32_t*)scratch + p.list;
+  const uint32_t slot = ss_atomic_add_u32(l, 1u);
   l[1u + slot] = entry;
+  scratch[p.list + 1u + M3G_LIST_CAP(p) + slot] = b.m1;
 }
 
-/* row i of n (one thread each) */
-ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, ss_global const float* A, ss_global const int32_t* gather,
+/* row i of n */
+ss_device_inline void m3g_nn_merge_rows(const m3g_nn_params p, uint32_t i, uint32_t lane, ss_global const float* A, ss_global const int32_t* gather,
                                         ss_global float* scratch, ss_global const float* stats, ss_global int32_t* out) {
-  if (i >= p.n) return;
   const uint32_t entries = p.splits * M3T_NN_RT;
-  const uint64_t stride = (uint64_t)entries * p.n;
-  m3g_top2 b = m3g_top2_empty();
-  for (uint32_t e = 0; e < entries; ++e) {
-    uint64_t at = (uint64_t)e * p.n + i;
-    m3g_top2_merge(&b, scratch[p.rp + at], scratch[p.rp + stride + at], ((ss_global const int32_t*)scratch)[p.rp + 2u * stride + at]);
-  }
-  uint64_t row = p.gather ? (uint64_t)gather[i] : (uint64_t)i;
-  float E = m3g_scan_E(p, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]);
-  m3g_nn_decide(b, E, i, out + i, scratch, p.list);
+  const m3g_top2 b = m3g_merge_simd(scratch, p.rp + (uint64_t)(i < p.n ? i : 0u), p.n, (uint64_t)entries * p.n, i < p.n ? entries : 0u, lane);
+  if (lane != 0u || i >= p.n) return;
+  const uint64_t row = p.gather ? (uint64_t)gather[i] : (uint64_t)i;
+  m3g_nn_decide(b, m3g_scan_E(p, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]), i, out + i, scratch, p);
 }
-
-/* column j of m (reciprocal; one thread each) */
-ss_device_inline void m3g_nn_merge_cols(const m3g_nn_params p, uint32_t j, ss_global const float* B, ss_global float* scratch,
+/* column j of m (reciprocal) */
+ss_device_inline void m3g_nn_merge_cols(const m3g_nn_params p, uint32_t j, uint32_t lane, ss_global const float* B, ss_global float* scratch,
                                         ss_global const float* stats, ss_global int32_t* out) {
-  if (j >= p.m) return;
   const uint32_t entries = p.cp_entries ? p.cp_entries : p.row_blocks * M3T_NN_CT;
-  const uint64_t stride = (uint64_t)entries * p.m;
-  m3g_top2 b = m3g_top2_empty();
-  for (uint32_t e = 0; e < entries; ++e) {
-    uint64_t at = (uint64_t)e * p.m + j;
-    m3g_top2_merge(&b, scratch[p.cp + at], scratch[p.cp + stride + at], ((ss_global const int32_t*)scratch)[p.cp + 2u * stride + at]);
-  }
-  float E = m3g_scan_E(p, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]);
-  m3g_nn_decide(b, E, 0x80000000u | j, out + j, scratch, p.list);
+  const m3g_top2 b = m3g_merge_simd(scratch, p.cp + (uint64_t)(j < p.m ? j : 0u), p.m, (uint64_t)entries * p.m, j < p.m ? entries : 0u, lane);
+  if (lane != 0u || j >= p.m) return;
+  m3g_nn_decide(b, m3g_scan_E(p, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]), 0x80000000u | j, out + j, scratch, p);
 }
 
-/* ---- 3. exact re-scan of the ambiguous ---------------------------------------------------- */
-/* threadgroup `group` of p.groups takes list entries group, group + groups, …; T threads (a power
- * of two); red*: T entries of threadgroup memory each */
-ss_device_inline void m3g_nn_rescan(const m3g_nn_params p, uint32_t group, uint32_t t, uint32_t T, ss_global const float* A,
-                                    ss_global const int32_t* gather, ss_global const float* B, ss_global const float* scratch,
-                                    ss_global const float* stats, ss_global int32_t* out_rows, ss_global int32_t* out_cols,
-                                    ss_shared float* redf, ss_shared uint32_t* redh, ss_shared uint32_t* redl, ss_shared int32_t* redi) {
+/* ---- 3. exact re-scan of the ambiguous: a SIMD-group per (entry, chunk of M3G_RESCAN_COLS columns) ----
+ * Per chunk, the best float64 key (the lowest index on ties) of the candidates; then per entry the
+ * best over the chunks. A candidate is a column whose plain float32 score reaches m1 − E/2 − 2·err
+ * (l2: in the plain score's units, below): the scan's m1 is within E/4 of some column's exact score,
+ * so the exact maximum is ≥ m1 − E/4 and every column that reaches it passes (its plain score is
+ * within err). The answer is that maximum's lowest index: mast3r_nn_exact's. A few ambiguous rows
+ * cost a share of the GPU, not one threadgroup's walk over the whole other set. */
+typedef struct m3g_rescan_entry {
+  ss_global const float* q;
+  ss_global const float* set;
+  uint32_t size, idx;
+  float omax;
+} m3g_rescan_entry;
+/* list entry `entry`: the vector re-scanned, the set it is scanned against, and the set's size and largest norm */
+ss_device_inline m3g_rescan_entry m3g_rescan_at(const m3g_nn_params p, uint32_t entry, ss_global const float* A, ss_global const int32_t* gather,
+                                                ss_global const float* B, ss_global const float* stats) {
+  m3g_rescan_entry r;
+  r.idx = entry & 0x7fffffffu;
+  if ((entry & 0x80000000u) != 0u) {
+    r.q = B + (uint64_t)r.idx * p.dim;
+    r.set = A;
+    r.size = p.n;
+    r.omax = stats[p.omax_col];
+  } else {
+    r.q = A + (p.gather ? (uint64_t)gather[r.idx] : (uint64_t)r.idx) * p.dim;
+    r.set = B;
+    r.size = p.m;
+    r.omax = stats[p.omax_row];
+  }
+  return r;
+}
+
+/* the better of two (key, index) candidates: the larger key, the lower index on ties (index < 0: none) */
+ss_device_inline void m3g_key_better(ss_thread mast3r_x64* bk, ss_thread int32_t* bi, mast3r_x64 ok, int32_t oi) {
+  if (oi >= 0 && (*bi < 0 || ok > *bk || (ok == *bk && oi < *bi))) {
+    *bk = ok;
+    *bi = oi;
+  }
+}
+ss_device_inline void m3g_key_reduce_simd(ss_thread mast3r_x64* bk, ss_thread int32_t* bi) {
+  for (uint32_t off = 1u; off < 32u; off <<= 1) {
+    const uint32_t hi = ss_simd_shuffle_xor_u32((uint32_t)(*bk >> 32), off), lo = ss_simd_shuffle_xor_u32((uint32_t)*bk, off);
+    const int32_t oi = ss_simd_shuffle_xor_i32(*bi, off);
+    m3g_key_better(bk, bi, ((mast3r_x64)hi << 32) | (mast3r_x64)lo, oi);
+  }
+}
+
+/* m3g_score_plain with the query in registers (dim ≤ 32), the column read 16 bytes at a time when dim is a multiple of 4
+ * (buffers are page-aligned, so every row then is) */
+ss_device_inline float m3g_score_plain_q32(ss_thread const float* q, ss_global const float* b, uint32_t dim, uint32_t dist) {
+  float s = 0.0f;
+  const bool l2 = dist != SS_DIST_DOT;
+  if ((dim & 3u) == 0u) {
+    for (uint32_t k = 0; k < 32u; k += 4u) {
+      if (k >= dim) break;
+      const float4 v = *(ss_global const float4*)(b + k);
+      const float bv[4] = {v.x, v.y, v.z, v.w};
+      for (uint32_t i = 0; i < 4u; ++i) {
+        const float d = l2 ? q[k + i] - bv[i] : bv[i];
+        s = ss_fma(l2 ? d : q[k + i], d, s);
+      }
+    }
+  } else {
+    for (uint32_t k = 0; k < 32u; ++k) {
+      if (k >= dim) break;
+      const float d = l2 ? q[k] - b[k] : b[k];
+      s = ss_fma(l2 ? d : q[k], d, s);
+    }
+  }
+  return l2 ? -s : s;
+}
+
+/* work item w (entry w / chunks, chunk w % chunks; w ≥ count·chunks: shuffles only): the chunk's best candidate →
+ * rkey[w] (two words), ridx[w] */
+ss_device_inline void m3g_nn_rescan_best(const m3g_nn_params p, uint64_t w, uint32_t lane, ss_global const float* A, ss_global const int32_t* gather,
+                                         ss_global const float* B, ss_global const float* scratch, ss_global const float* stats,
+                                         ss_global uint32_t* rkey, ss_global int32_t* ridx) {
   ss_global const uint32_t* list = (ss_global const uint32_t*)scratch + p.list;
-  const uint32_t count = list[0];
-  for (uint32_t e = group; e < count; e += p.groups) {
-    const uint32_t entry = list[1u + e];
-    const bool col = (entry & 0x80000000u) != 0u;
-    const uint32_t idx = entry & 0x7fffffffu;
-    ss_global const float* q;
-    ss_global const float* set;
-    uint32_t size;
-    float omax;
-    if (col) {
-      q = B + (uint64_t)idx * p.dim;
-      set = A;
-      size = p.n;
-      omax = stats[p.omax_col];
+  const uint32_t chunks = M3G_RESCAN_CHUNKS(p);
+  const bool live = w < (uint64_t)list[0] * chunks;
+  mast3r_x64 bk = 0;
+  int32_t bi = -1;
+  if (live) {
+    const uint32_t e = (uint32_t)(w / chunks);
+    const m3g_rescan_entry r = m3g_rescan_at(p, list[1u + e], A, gather, B, stats);
+    const float qn = m3g_norm_up(r.q, p.dim);
+    const float m1 = scratch[p.list + 1u + M3G_LIST_CAP(p) + e];
+    /* l2: the plain score is −‖q − b‖² = 2·(q·b − ‖b‖²/2) − ‖q‖², the scan's doubled less ‖q‖² (qn² rounded up bounds it) */
+    const float E = m3g_scan_E(p, qn, r.omax), err = m3g_err_plain(p.dim, p.dist, qn, r.omax);
+    const float thr = p.dist == SS_DIST_DOT ? m1 - 0.5f * E - 2.0f * err : 2.0f * m1 - E - qn * qn * (1.0f + 4.0f * M3G_U32) - 2.0f * err;
+    const uint32_t j0 = (uint32_t)(w % chunks) * M3G_RESCAN_COLS;
+    const uint32_t j1 = r.size < j0 + M3G_RESCAN_COLS ? r.size : j0 + M3G_RESCAN_COLS;
+    if (p.dim <= 32u) {
+      float q[32];
+      for (uint32_t k = 0; k < 32u; ++k) q[k] = k < p.dim ? r.q[k] : 0.0f;
+      for (uint32_t j = j0 + lane; j < j1; j += 32u) {
+        ss_global const float* b = r.set + (uint64_t)j * p.dim;
+        if (!(m3g_score_plain_q32(q, b, p.dim, p.dist) >= thr)) continue;
+        m3g_key_better(&bk, &bi, mast3r_x64_key(m3g_score_x64(r.q, b, p.dim, p.dist)), (int32_t)j);
+      }
     } else {
-      uint64_t row = p.gather ? (uint64_t)gather[idx] : (uint64_t)idx;
-      q = A + row * p.dim;
-      set = B;
-      size = p.m;
-      omax = stats[p.omax_row];
-    }
-    const float err = m3g_err_plain(p.dim, p.dist, m3g_norm_up(q, p.dim), omax);
-    float best = -SS_INF;
-    for (uint32_t j = t; j < size; j += T) {
-      float s = m3g_score_plain(q, set + (uint64_t)j * p.dim, p.dim, p.dist);
-      if (s > best) best = s;
-    }
-    redf[t] = best;
-    ss_threadgroup_sync();
-    for (uint32_t stride = T / 2u; stride > 0u; stride >>= 1) {
-      if (t < stride && redf[t + stride] > redf[t]) redf[t] = redf[t + stride];
-      ss_threadgroup_sync();
-    }
-    const float thr = redf[0] - 2.0f * err;
-    mast3r_x64 bk = 0;
-    int32_t bi = -1;
-    for (uint32_t j = t; j < size; j += T) {
-      ss_global const float* b = set + (uint64_t)j * p.dim;
-      if (!(m3g_score_plain(q, b, p.dim, p.dist) >= thr)) continue;
-      mast3r_x64 key = mast3r_x64_key(m3g_score_x64(q, b, p.dim, p.dist));
-      if (bi < 0 || key > bk) {
-        bk = key;
-        bi = (int32_t)j;
+      for (uint32_t j = j0 + lane; j < j1; j += 32u) {
+        ss_global const float* b = r.set + (uint64_t)j * p.dim;
+        if (!(m3g_score_plain(r.q, b, p.dim, p.dist) >= thr)) continue;
+        m3g_key_better(&bk, &bi, mast3r_x64_key(m3g_score_x64(r.q, b, p.dim, p.dist)), (int32_t)j);
       }
     }
-    redh[t] = (uint32_t)(bk >> 32);
-    redl[t] = (uint32_t)bk;
-    redi[t] = bi;
-    ss_threadgroup_sync();
-    for (uint32_t stride = T / 2u; stride > 0u; stride >>= 1) {
-      if (t < stride) {
-        int32_t oi = redi[t + stride], mi = redi[t];
-        mast3r_x64 ok = ((mast3r_x64)redh[t + stride] << 32) | redl[t + stride];
-        mast3r_x64 mk = ((mast3r_x64)redh[t] << 32) | redl[t];
-        if (oi >= 0 && (mi < 0 || ok > mk || (ok == mk && oi < mi))) {
-          redh[t] = redh[t + stride];
-          redl[t] = redl[t + stride];
-          redi[t] = oi;
-        }
-      }
-      ss_threadgroup_sync();
+  }
+  m3g_key_reduce_simd(&bk, &bi);
+  if (live && lane == 0u) {
+    rkey[2u * w] = (uint32_t)(bk >> 32);
+    rkey[2u * w + 1u] = (uint32_t)bk;
+    ridx[w] = bi;
+  }
+}
+
+/* entry e (e ≥ count: shuffles only) → its output */
+ss_device_inline void m3g_nn_rescan_finish(const m3g_nn_params p, uint32_t e, uint32_t lane, ss_global const float* scratch,
+                                           ss_global const uint32_t* rkey, ss_global const int32_t* ridx, ss_global int32_t* out_rows,
+                                           ss_global int32_t* out_cols) {
+  ss_global const uint32_t* list = (ss_global const uint32_t*)scratch + p.list;
+  const uint32_t chunks = M3G_RESCAN_CHUNKS(p);
+  const bool live = e < list[0];
+  mast3r_x64 bk = 0;
+  int32_t bi = -1;
+  if (live) {
+    for (uint32_t c = lane; c < chunks; c += 32u) {
+      const uint64_t w = (uint64_t)e * chunks + c;
+      m3g_key_better(&bk, &bi, ((mast3r_x64)rkey[2u * w] << 32) | (mast3r_x64)rkey[2u * w + 1u], ridx[w]);
     }
-    if (t == 0u) {
-      if (col) out_cols[idx] = redi[0];
-      else out_rows[idx] = redi[0];
-    }
-    /* the next entry overwrites redf and the rest */
-    ss_threadgroup_sync();
+  }
+  m3g_key_reduce_simd(&bk, &bi);
+  if (live && lane == 0u) {
+    const uint32_t entry = list[1u + e];
+    if ((entry & 0x80000000u) != 0u) out_cols[entry & 0x7fffffffu] = bi;
+    else out_rows[entry] = bi;
   }
 }
 
@@ -1664,217 +1745,6 @@ ss_device_inline void m3g_max_reduce(uint32_t t, uint32_t T, uint32_t count, ss_
   }
   if (t == 0u) *target = red[0];
 }
-
-/* ---- CUDA: steps 2 and 3 spread over the GPU ------------------------------------------------
- * Step 2 with a warp per row (column): its lanes take every 32nd partial, then a butterfly; the
- * merge is order-independent in the values, so this is the one-thread merge's answer. An
- * ambiguous entry keeps its merged best score m1 beside the list (at list + 1 + cap + slot).
- * Step 3 as two grid-wide passes over (entry, chunk of M3G_RESCAN_COLS columns) work items, a
- * warp each: per chunk the best float64 key (the lowest index on ties) of the candidates, then per
- * entry the best over the chunks. A candidate is a column whose plain float32 score is at least
- * m1 − E/2 − 2·err (l2: in the plain score's units, below): the scan's m1 is within E/4 of some
- * column's exact score, so the exact maximum is ≥ m1 − E/4 and every column that reaches it passes
- * (its plain score is within err);
- * the answer is that maximum's lowest index, as m3g_nn_rescan's, without its pass over every
- * column for a float32 maximum. One ambiguous row costs a share of the GPU, not a threadgroup's
- * walk over the whole other set. Work items go to warps block by block so a block's warps loop
- * together (the emulated shuffles of tests/mast3r/gpu/cuda_shape.cpp need that). */
-#if !defined(SS_BACKEND_METAL_COMPILE)
-#define M3G_RESCAN_COLS 512u
-
-/* partials e = lane, lane + 32, … of a row (column) at base + e·rows, arrays stride apart; all lanes hold the merge */
-ss_device_inline m3g_top2 m3g_merge_warp(const float* scratch, uint64_t base, uint64_t rows, uint64_t stride, uint32_t entries,
-                                         uint32_t lane) {
-  m3g_top2 b = m3g_top2_empty();
-  for (uint32_t e = lane; e < entries; e += 32u) {
-    const uint64_t at = base + (uint64_t)e * rows;
-    m3g_top2_merge(&b, scratch[at], scratch[stride + at], reinterpret_cast<const int32_t*>(scratch)[2u * stride + at]);
-  }
-#pragma unroll
-  for (int off = 1; off < 32; off <<= 1) {
-    const float m1 = __shfl_xor_sync(0xffffffffu, b.m1, off);
-    const float m2 = __shfl_xor_sync(0xffffffffu, b.m2, off);
-    const int32_t id = __shfl_xor_sync(0xffffffffu, b.id, off);
-    m3g_top2_merge(&b, m1, m2, id);
-  }
-  return b;
-}
-
-/* the list's capacity: a row or column each */
-ss_host_device_inline uint32_t m3g_list_cap(const m3g_nn_params p) { return p.n + (p.recip ? p.m : 0u); }
-
-/* m3g_nn_decide, an ambiguous entry's m1 kept for the re-scan's threshold */
-ss_device_inline void m3g_nn_decide_keep(m3g_top2 b, float E, uint32_t entry, int32_t* out, float* scratch, const m3g_nn_params p) {
-  if (b.id >= 0 && b.m2 < b.m1 - E) {
-    *out = b.id;
-    return;
-  }
-  uint32_t* l = reinterpret_cast<uint32_t*>(scratch) + p.list;
-  const uint32_t slot = ss_atomic_add_u32(l, 1u);
-  l[1u + slot] = entry;
-  scratch[p.list + 1u + m3g_list_cap(p) + slot] = b.m1;
-}
-
-/* row i (warp-uniform; i ≥ n: the warp only shuffles) */
-ss_device_inline void m3g_nn_merge_rows_warp(const m3g_nn_params p, uint32_t i, uint32_t lane, const float* A, const int32_t* gather,
-                                             float* scratch, const float* stats, int32_t* out) {
-  const uint32_t entries = p.splits * M3T_NN_RT;
-  const m3g_top2 b = m3g_merge_warp(scratch, p.rp + (uint64_t)(i < p.n ? i : 0u), p.n, (uint64_t)entries * p.n, i < p.n ? entries : 0u, lane);
-  if (lane != 0u || i >= p.n) return;
-  const uint64_t row = p.gather ? (uint64_t)gather[i] : (uint64_t)i;
-  m3g_nn_decide_keep(b, m3g_scan_E(p, m3g_norm_up(A + row * p.dim, p.dim), stats[p.omax_row]), i, out + i, scratch, p);
-}
-/* column j (reciprocal; warp-uniform) */
-ss_device_inline void m3g_nn_merge_cols_warp(const m3g_nn_params p, uint32_t j, uint32_t lane, const float* B, float* scratch,
-                                             const float* stats, int32_t* out) {
-  const uint32_t entries = p.cp_entries ? p.cp_entries : p.row_blocks * M3T_NN_CT;
-  const m3g_top2 b = m3g_merge_warp(scratch, p.cp + (uint64_t)(j < p.m ? j : 0u), p.m, (uint64_t)entries * p.m, j < p.m ? entries : 0u, lane);
-  if (lane != 0u || j >= p.m) return;
-  m3g_nn_decide_keep(b, m3g_scan_E(p, m3g_norm_up(B + (uint64_t)j * p.dim, p.dim), stats[p.omax_col]), 0x80000000u | j, out + j, scratch, p);
-}
-
-/* list entry e: the vector re-scanned, the set it is scanned against, and the set's size and largest norm */
-typedef struct m3g_rescan_entry {
-  const float* q;
-  const float* set;
-  uint32_t size, idx;
-  bool col;
-  float omax;
-} m3g_rescan_entry;
-ss_device_inline m3g_rescan_entry m3g_rescan_at(const m3g_nn_params p, uint32_t entry, const float* A, const int32_t* gather, const float* B,
-                                                const float* stats) {
-  m3g_rescan_entry r;
-  r.col = (entry & 0x80000000u) != 0u;
-  r.idx = entry & 0x7fffffffu;
-  if (r.col) {
-    r.q = B + (uint64_t)r.idx * p.dim;
-    r.set = A;
-    r.size = p.n;
-    r.omax = stats[p.omax_col];
-  } else {
-    r.q = A + (p.gather ? (uint64_t)gather[r.idx] : (uint64_t)r.idx) * p.dim;
-    r.set = B;
-    r.size = p.m;
-    r.omax = stats[p.omax_row];
-  }
-  return r;
-}
-
-/* chunks per entry: the larger set's */
-ss_host_device_inline uint32_t m3g_rescan_chunks(const m3g_nn_params p) {
-  const uint32_t size = p.recip && p.n > p.m ? p.n : p.m;
-  return (size + M3G_RESCAN_COLS - 1u) / M3G_RESCAN_COLS;
-}
-
-/* the better of two (key, index) candidates: the larger key, the lower index on ties (index < 0: none) */
-ss_device_inline void m3g_key_better(mast3r_x64* bk, int32_t* bi, mast3r_x64 ok, int32_t oi) {
-  if (oi >= 0 && (*bi < 0 || ok > *bk || (ok == *bk && oi < *bi))) {
-    *bk = ok;
-    *bi = oi;
-  }
-}
-ss_device_inline void m3g_key_reduce_warp(mast3r_x64* bk, int32_t* bi) {
-#pragma unroll
-  for (int off = 1; off < 32; off <<= 1) {
-    const mast3r_x64 ok = __shfl_xor_sync(0xffffffffu, *bk, off);
-    const int32_t oi = __shfl_xor_sync(0xffffffffu, *bi, off);
-    m3g_key_better(bk, bi, ok, oi);
-  }
-}
-
-/* m3g_score_plain with the query in registers (dim ≤ 32) and the column read 16 bytes at a time when it can */
-ss_device_inline float m3g_score_plain_q32(const float (&q)[32], const float* b, uint32_t dim, uint32_t dist) {
-  float s = 0.0f;
-  const bool l2 = dist != SS_DIST_DOT;
-  if ((dim & 3u) == 0u && (reinterpret_cast<uintptr_t>(b) & 15u) == 0u) {
-#pragma unroll
-    for (uint32_t k = 0; k < 32u; k += 4u) {
-      if (k >= dim) break;
-      const float4 v = *reinterpret_cast<const float4*>(b + k);
-      const float bv[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-      for (uint32_t i = 0; i < 4u; ++i) {
-        const float d = l2 ? q[k + i] - bv[i] : bv[i];
-        s = ss_fma(l2 ? d : q[k + i], d, s);
-      }
-    }
-  } else {
-#pragma unroll
-    for (uint32_t k = 0; k < 32u; ++k) {
-      if (k >= dim) break;
-      const float d = l2 ? q[k] - b[k] : b[k];
-      s = ss_fma(l2 ? d : q[k], d, s);
-    }
-  }
-  return l2 ? -s : s;
-}
-
-/* pass 1: work item w (entry w / chunks, chunk w % chunks; w ≥ count·chunks: shuffles only): the chunk's best candidate →
- * rkey[w] (two words), ridx[w] */
-ss_device_inline void m3g_nn_rescan_best(const m3g_nn_params p, uint64_t w, uint32_t lane, const float* A, const int32_t* gather, const float* B,
-                                         const float* scratch, const float* stats, uint32_t* rkey, int32_t* ridx) {
-  const uint32_t* list = reinterpret_cast<const uint32_t*>(scratch) + p.list;
-  const uint32_t chunks = m3g_rescan_chunks(p);
-  const bool live = w < (uint64_t)list[0] * chunks;
-  mast3r_x64 bk = 0;
-  int32_t bi = -1;
-  if (live) {
-    const uint32_t e = (uint32_t)(w / chunks);
-    const m3g_rescan_entry r = m3g_rescan_at(p, list[1u + e], A, gather, B, stats);
-    const float qn = m3g_norm_up(r.q, p.dim);
-    const float m1 = scratch[p.list + 1u + m3g_list_cap(p) + e];
-    /* l2: the plain score is −‖q − b‖² = 2·(q·b − ‖b‖²/2) − ‖q‖², the scan's doubled less ‖q‖² (qn² rounded up bounds it) */
-    const float E = m3g_scan_E(p, qn, r.omax), err = m3g_err_plain(p.dim, p.dist, qn, r.omax);
-    const float thr = p.dist == SS_DIST_DOT ? m1 - 0.5f * E - 2.0f * err : 2.0f * m1 - E - qn * qn * (1.0f + 4.0f * M3G_U32) - 2.0f * err;
-    const uint32_t j0 = (uint32_t)(w % chunks) * M3G_RESCAN_COLS;
-    const uint32_t j1 = r.size < j0 + M3G_RESCAN_COLS ? r.size : j0 + M3G_RESCAN_COLS;
-    if (p.dim <= 32u) {
-      float q[32];
-#pragma unroll
-      for (uint32_t k = 0; k < 32u; ++k) q[k] = k < p.dim ? r.q[k] : 0.0f;
-      for (uint32_t j = j0 + lane; j < j1; j += 32u) {
-        const float* b = r.set + (uint64_t)j * p.dim;
-        if (!(m3g_score_plain_q32(q, b, p.dim, p.dist) >= thr)) continue;
-        m3g_key_better(&bk, &bi, mast3r_x64_key(m3g_score_x64(r.q, b, p.dim, p.dist)), (int32_t)j);
-      }
-    } else {
-      for (uint32_t j = j0 + lane; j < j1; j += 32u) {
-        const float* b = r.set + (uint64_t)j * p.dim;
-        if (!(m3g_score_plain(r.q, b, p.dim, p.dist) >= thr)) continue;
-        m3g_key_better(&bk, &bi, mast3r_x64_key(m3g_score_x64(r.q, b, p.dim, p.dist)), (int32_t)j);
-      }
-    }
-  }
-  m3g_key_reduce_warp(&bk, &bi);
-  if (live && lane == 0u) {
-    rkey[2u * w] = (uint32_t)(bk >> 32);
-    rkey[2u * w + 1u] = (uint32_t)bk;
-    ridx[w] = bi;
-  }
-}
-
-/* pass 2: entry e (a warp; e ≥ count: shuffles only) → its output */
-ss_device_inline void m3g_nn_rescan_finish(const m3g_nn_params p, uint32_t e, uint32_t lane, const float* scratch, const uint32_t* rkey,
-                                           const int32_t* ridx, int32_t* out_rows, int32_t* out_cols) {
-  const uint32_t* list = reinterpret_cast<const uint32_t*>(scratch) + p.list;
-  const uint32_t chunks = m3g_rescan_chunks(p);
-  const bool live = e < list[0];
-  mast3r_x64 bk = 0;
-  int32_t bi = -1;
-  if (live) {
-    for (uint32_t c = lane; c < chunks; c += 32u) {
-      const uint64_t w = (uint64_t)e * chunks + c;
-      m3g_key_better(&bk, &bi, ((mast3r_x64)rkey[2u * w] << 32) | rkey[2u * w + 1u], ridx[w]);
-    }
-  }
-  m3g_key_reduce_warp(&bk, &bi);
-  if (live && lane == 0u) {
-    const uint32_t entry = list[1u + e];
-    if (entry & 0x80000000u) out_cols[entry & 0x7fffffffu] = bi;
-    else out_rows[entry] = bi;
-  }
-}
-#endif
 
 #endif
 #line 15 "metal/mast3r.metal"
@@ -2357,26 +2227,34 @@ kernel void k_m3_scan(constant m3g_nn_params& p [[buffer(0)]], device const floa
   m3g_nn_scan(p, group.x, group.y, t, A, gather, B, scratch, sm);
 }
 
+/* merges and the exact re-scan: a SIMD-group per row, column, (entry, chunk) work item or entry, M3T_THREADS to a threadgroup */
 kernel void k_m3_merge_rows(constant m3g_nn_params& p [[buffer(0)]], device const float* A [[buffer(1)]], device const int* gather [[buffer(2)]],
                             device float* scratch [[buffer(4)]], device const float* stats [[buffer(5)]], device int* out [[buffer(6)]],
-                            uint i [[thread_position_in_grid]]) {
-  m3g_nn_merge_rows(p, i, A, gather, scratch, stats, out);
+                            uint group [[threadgroup_position_in_grid]], uint simd [[simdgroup_index_in_threadgroup]],
+                            uint simds [[simdgroups_per_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+  m3g_nn_merge_rows(p, group * simds + simd, lane, A, gather, scratch, stats, out);
 }
 
 kernel void k_m3_merge_cols(constant m3g_nn_params& p [[buffer(0)]], device const float* B [[buffer(3)]], device float* scratch [[buffer(4)]],
-                            device const float* stats [[buffer(5)]], device int* out [[buffer(7)]], uint j [[thread_position_in_grid]]) {
-  m3g_nn_merge_cols(p, j, B, scratch, stats, out);
+                            device const float* stats [[buffer(5)]], device int* out [[buffer(7)]], uint group [[threadgroup_position_in_grid]],
+                            uint simd [[simdgroup_index_in_threadgroup]], uint simds [[simdgroups_per_threadgroup]],
+                            uint lane [[thread_index_in_simdgroup]]) {
+  m3g_nn_merge_cols(p, group * simds + simd, lane, B, scratch, stats, out);
 }
 
-kernel void k_m3_rescan(constant m3g_nn_params& p [[buffer(0)]], device const float* A [[buffer(1)]], device const int* gather [[buffer(2)]],
-                        device const float* B [[buffer(3)]], device const float* scratch [[buffer(4)]], device const float* stats [[buffer(5)]],
-                        device int* out_rows [[buffer(6)]], device int* out_cols [[buffer(7)]], uint group [[threadgroup_position_in_grid]],
-                        uint t [[thread_index_in_threadgroup]]) {
-  SS_THREADGROUP_ARRAY(float, redf, M3T_THREADS);
-  SS_THREADGROUP_ARRAY(uint, redh, M3T_THREADS);
-  SS_THREADGROUP_ARRAY(uint, redl, M3T_THREADS);
-  SS_THREADGROUP_ARRAY(int, redi, M3T_THREADS);
-  m3g_nn_rescan(p, group, t, M3T_THREADS, A, gather, B, scratch, stats, out_rows, out_cols, redf, redh, redl, redi);
+kernel void k_m3_rescan_best(constant m3g_nn_params& p [[buffer(0)]], device const float* A [[buffer(1)]], device const int* gather [[buffer(2)]],
+                             device const float* B [[buffer(3)]], device const float* scratch [[buffer(4)]], device const float* stats [[buffer(5)]],
+                             device uint* rkey [[buffer(6)]], device int* ridx [[buffer(7)]], uint group [[threadgroup_position_in_grid]],
+                             uint simd [[simdgroup_index_in_threadgroup]], uint simds [[simdgroups_per_threadgroup]],
+                             uint lane [[thread_index_in_simdgroup]]) {
+  m3g_nn_rescan_best(p, (ulong)group * simds + simd, lane, A, gather, B, scratch, stats, rkey, ridx);
+}
+
+kernel void k_m3_rescan_finish(constant m3g_nn_params& p [[buffer(0)]], device const float* scratch [[buffer(4)]], device const uint* rkey [[buffer(6)]],
+                               device const int* ridx [[buffer(7)]], device int* out_rows [[buffer(8)]], device int* out_cols [[buffer(9)]],
+                               uint group [[threadgroup_position_in_grid]], uint simd [[simdgroup_index_in_threadgroup]],
+                               uint simds [[simdgroups_per_threadgroup]], uint lane [[thread_index_in_simdgroup]]) {
+  m3g_nn_rescan_finish(p, group * simds + simd, lane, scratch, rkey, ridx, out_rows, out_cols);
 }
 
 /* threadgroup (batch · row blocks, column split): similarities into out, or log-sum-exp partials (p.lse) */

@@ -61,10 +61,10 @@ static float __shfl_xor_sync(uint32_t, float v, int off) {
   return v;
 }
 static int32_t __shfl_xor_sync(uint32_t, int32_t v, int off) { return (int32_t)shfl_xor_u((uint32_t)v, off); }
-static uint64_t __shfl_xor_sync(uint32_t, uint64_t v, int off) {
-  const uint64_t hi = shfl_xor_u((uint32_t)(v >> 32), off), lo = shfl_xor_u((uint32_t)v, off);
-  return (hi << 32) | lo;
-}
+/* the GPU vocabulary's SIMD-group shuffles (compat/cuda.h), over the same exchange */
+static float ss_simd_shuffle_xor_f32(float v, uint32_t m) { return __shfl_xor_sync(0xffffffffu, v, (int)m); }
+static int32_t ss_simd_shuffle_xor_i32(int32_t v, uint32_t m) { return __shfl_xor_sync(0xffffffffu, v, (int)m); }
+static uint32_t ss_simd_shuffle_xor_u32(uint32_t v, uint32_t m) { return shfl_xor_u(v, (int)m); }
 struct PendingCopy { float* dst; const float* src; bool in; };
 static std::vector<PendingCopy> g_pending[M3T_THREADS];
 static void m3g_cp_async4(float* dst, const float* src, bool in) { g_pending[sim_thread()].push_back({dst, src, in}); }
@@ -282,13 +282,13 @@ static void nn_launch(m3g_nn_params p, const float* A, const int32_t* gather, co
   /* steps 2 and 3 as CUDA runs them: a warp per row, column or work item, 8 warps to a block; the
    * re-scan's passes over a small persistent grid, so blocks loop */
   for (uint32_t b = 0; b < (p.n + 7) / 8; ++b)
-    run_block(256, [&](uint32_t t) { m3g_nn_merge_rows_warp(p, b * 8 + t / 32, t % 32, A, gather, scratch, stats, out_rows); });
+    run_block(256, [&](uint32_t t) { m3g_nn_merge_rows(p, b * 8 + t / 32, t % 32, A, gather, scratch, stats, out_rows); });
   if (p.recip)
     for (uint32_t b = 0; b < (p.m + 7) / 8; ++b)
-      run_block(256, [&](uint32_t t) { m3g_nn_merge_cols_warp(p, b * 8 + t / 32, t % 32, B, scratch, stats, out_cols); });
+      run_block(256, [&](uint32_t t) { m3g_nn_merge_cols(p, b * 8 + t / 32, t % 32, B, scratch, stats, out_cols); });
   const uint32_t count = ((uint32_t*)scratch)[p.list];
   g_ambiguous += count;
-  const uint64_t items = (uint64_t)count * m3g_rescan_chunks(p);
+  const uint64_t items = (uint64_t)count * M3G_RESCAN_CHUNKS(p);
   std::vector<uint32_t> rkey(2 * items + 2, 0xabababab);
   std::vector<int32_t> ridx(items + 1, -99);
   const uint32_t grid = 3;
