@@ -132,6 +132,17 @@ ss_device_inline void m3g_top2_merge(ss_thread m3g_top2* b, float m1, float m2, 
   b->m2 = second;
 }
 
+/* a best two merged over the lanes whose index differs from this one's in the bits below `span` (a power
+ * of two up to 32): every such lane ends with the same merge. Every lane of the SIMD-group calls it. */
+ss_device_inline void m3g_top2_butterfly(ss_thread m3g_top2* b, uint32_t span) {
+  for (uint32_t off = 1u; off < span; off <<= 1) {
+    const float m1 = ss_simd_shuffle_xor_f32(b->m1, off);
+    const float m2 = ss_simd_shuffle_xor_f32(b->m2, off);
+    const int32_t id = ss_simd_shuffle_xor_i32(b->id, off);
+    m3g_top2_merge(b, m1, m2, id);
+  }
+}
+
 /* G_a = −‖a‖²/2 of the threadgroup's rows (l2; 0 for dot and past the last row) */
 ss_device_inline void m3g_nn_rows_g(const m3g_nn_params p, ss_shared float* Ga, ss_global const float* A, ss_global const int32_t* gather,
                                     uint32_t row0, bool l2, uint32_t t) {
@@ -435,13 +446,7 @@ ss_device_inline void m3g_nn_scan(const m3g_nn_params p, uint32_t rb, uint32_t s
   const uint64_t stride = (uint64_t)p.splits * M3T_NN_RT * p.n;
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
-#pragma unroll
-    for (int off = 1; off < 16; off <<= 1) {
-      const float m1 = __shfl_xor_sync(0xffffffffu, best[i].m1, off);
-      const float m2 = __shfl_xor_sync(0xffffffffu, best[i].m2, off);
-      const int32_t id = __shfl_xor_sync(0xffffffffu, best[i].id, off);
-      m3g_top2_merge(&best[i], m1, m2, id);
-    }
+    m3g_top2_butterfly(&best[i], 16u);
     const uint32_t r = ty * 8u + (uint32_t)i;
     if (tx == 0u && r < rows) {
       const uint64_t at = (uint64_t)split * M3T_NN_RT * p.n + row0 + r;
@@ -466,12 +471,7 @@ ss_device_inline m3g_top2 m3g_merge_simd(ss_global const float* scratch, uint64_
     const uint64_t at = base + (uint64_t)e * rows;
     m3g_top2_merge(&b, scratch[at], scratch[stride + at], ((ss_global const int32_t*)scratch)[2u * stride + at]);
   }
-  for (uint32_t off = 1u; off < 32u; off <<= 1) {
-    const float m1 = ss_simd_shuffle_xor_f32(b.m1, off);
-    const float m2 = ss_simd_shuffle_xor_f32(b.m2, off);
-    const int32_t id = ss_simd_shuffle_xor_i32(b.id, off);
-    m3g_top2_merge(&b, m1, m2, id);
-  }
+  m3g_top2_butterfly(&b, 32u);
   return b;
 }
 

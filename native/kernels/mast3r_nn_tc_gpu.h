@@ -186,13 +186,7 @@ ss_device_inline void m3tc_scan(const m3tc_params p, uint32_t rb, uint32_t split
   const uint64_t stride = (uint64_t)p.splits * p.rows;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-#pragma unroll
-    for (int off = 1; off < 4; off <<= 1) {
-      const float m1 = __shfl_xor_sync(0xffffffffu, best[i].m1, off);
-      const float m2 = __shfl_xor_sync(0xffffffffu, best[i].m2, off);
-      const int32_t id = __shfl_xor_sync(0xffffffffu, best[i].id, off);
-      m3g_top2_merge(&best[i], m1, m2, id);
-    }
+    m3g_top2_butterfly(&best[i], 4u);
     const uint32_t r = row0 + 16u * (uint32_t)(i / 2) + g + 8u * (uint32_t)(i % 2);
     if (q == 0u && r < p.rows) {
       const uint64_t at = (uint64_t)split * p.rows + r;
