@@ -13,6 +13,26 @@ const cannotStart = new Set<BackendName>();
 /** backends whose CPU fallback was announced in this process */
 const announced = new Set<string>();
 
+/** call()'s default: no status other than SS_OK is the caller's to handle */
+const noStatuses: readonly number[] = Object.freeze([]);
+
+type KernelFn = (...a: unknown[]) => number;
+
+/**
+ * Per kernel, the array call() gathers its buffers in (cleared after each call).
+ * Calls are synchronous and nothing inside one calls a kernel through call()
+ * again, so a kernel's array is never in use twice at once.
+ */
+const scratchByKernel = new Map<KernelSymbol, (NativeBuffer | null)[]>();
+function bufferScratch(kernel: KernelSymbol, count: number): (NativeBuffer | null)[] {
+  let s = scratchByKernel.get(kernel);
+  if (s === undefined) {
+    s = new Array<NativeBuffer | null>(count).fill(null);
+    scratchByKernel.set(kernel, s);
+  }
+  return s;
+}
+
 export interface ContextOptions {
   /** cpu | cuda | metal | metal-emu | auto (default: SCANSTREAM_BACKEND, else auto) */
   backend?: BackendChoice;
@@ -190,30 +210,83 @@ export class NativeContext {
    * typed from the kernel table). Throws NativeError with ss_last_error on
    * failure; `allow` lists statuses the caller handles itself.
    */
-  call<K extends KernelSymbol>(kernel: K, values: KernelArgs<K>, buffers: KernelBuffers<K>, allow: readonly number[] = []): number {
+  call<K extends KernelSymbol>(kernel: K, values: KernelArgs<K>, buffers: KernelBuffers<K>, allow: readonly number[] = noStatuses): number {
     const spec = kernelSpec(kernel);
     spec.args.check(this.lib);
-    const packed = spec.args.pack(values);
-    const bufs = spec.buffers.map(({ name }) => {
-      const b = (buffers as Record<string, unknown>)[name];
-      if (!(b instanceof NativeBuffer)) throw new TypeError(`${kernel}: buffer '${name}' is missing`);
-      return b;
-    });
+    // the kernel's own bytes, valid until its next call: nothing below calls a kernel through call() again
+    const packed = spec.args.packReused(values);
+    const names = spec.bufferNames;
+    const count = names.length;
+    const bufs = bufferScratch(spec.symbol, count);
+    const record = buffers as Record<string, unknown>;
     let status: number;
-    let message: () => string;
-    if (this.lacking.has(kernel)) {
-      const cpu = this.fallbackContext();
-      status = this.callOnCpu(cpu, kernel, packed, bufs);
-      message = () => cpu.lastError();
-    } else {
-      const fn = this.lib.symbols[kernel] as unknown as (...a: unknown[]) => number;
-      const args = [this.handle, ptr(packed), ...bufs.map((b) => b.handle)];
-      const t0 = performance.now();
-      status = fn(...args);
-      this.times.kernel(kernel, performance.now() - t0);
-      message = () => this.lastError();
+    let failed: NativeContext = this;
+    try {
+      for (let i = 0; i < count; i++) {
+        const name = names[i] as string;
+        const b = record[name];
+        if (!(b instanceof NativeBuffer)) throw new TypeError(`${kernel}: buffer '${name}' is missing`);
+        bufs[i] = b;
+      }
+      if (this.lacking.has(kernel)) {
+        const cpu = this.fallbackContext();
+        status = this.callOnCpu(cpu, kernel, packed, bufs);
+        failed = cpu;
+      } else {
+        const fn = this.lib.symbols[kernel] as unknown as KernelFn;
+        const h = this.handle;
+        const p = ptr(packed);
+        const b = bufs as NativeBuffer[];
+        // the handles in order, as before; no argument array per call
+        let t0: number;
+        switch (count) {
+          case 1: { const b0 = b[0]!.handle; t0 = performance.now(); status = fn(h, p, b0); break; }
+          case 2: { const b0 = b[0]!.handle, b1 = b[1]!.handle; t0 = performance.now(); status = fn(h, p, b0, b1); break; }
+          case 3: {
+            const b0 = b[0]!.handle, b1 = b[1]!.handle, b2 = b[2]!.handle;
+            t0 = performance.now();
+            status = fn(h, p, b0, b1, b2);
+            break;
+          }
+          case 4: {
+            const b0 = b[0]!.handle, b1 = b[1]!.handle, b2 = b[2]!.handle, b3 = b[3]!.handle;
+            t0 = performance.now();
+            status = fn(h, p, b0, b1, b2, b3);
+            break;
+          }
+          case 5: {
+            const b0 = b[0]!.handle, b1 = b[1]!.handle, b2 = b[2]!.handle, b3 = b[3]!.handle, b4 = b[4]!.handle;
+            t0 = performance.now();
+            status = fn(h, p, b0, b1, b2, b3, b4);
+            break;
+          }
+          case 6: {
+            const b0 = b[0]!.handle, b1 = b[1]!.handle, b2 = b[2]!.handle, b3 = b[3]!.handle, b4 = b[4]!.handle, b5 = b[5]!.handle;
+            t0 = performance.now();
+            status = fn(h, p, b0, b1, b2, b3, b4, b5);
+            break;
+          }
+          case 7: {
+            const b0 = b[0]!.handle, b1 = b[1]!.handle, b2 = b[2]!.handle, b3 = b[3]!.handle, b4 = b[4]!.handle, b5 = b[5]!.handle;
+            const b6 = b[6]!.handle;
+            t0 = performance.now();
+            status = fn(h, p, b0, b1, b2, b3, b4, b5, b6);
+            break;
+          }
+          default: {
+            const args: unknown[] = [h, p];
+            for (let i = 0; i < count; i++) args.push(b[i]!.handle);
+            t0 = performance.now();
+            status = fn(...args);
+          }
+        }
+        this.times.kernel(kernel, performance.now() - t0);
+      }
+    } finally {
+      // drop the references: the scratch must not keep buffers alive between calls
+      bufs.fill(null);
     }
-    if (status !== 0 && !allow.includes(status)) throw new NativeError(kernel, status, message());
+    if (status !== 0 && !allow.includes(status)) throw new NativeError(kernel, status, failed.lastError());
     return status;
   }
 
@@ -229,19 +302,19 @@ export class NativeContext {
   }
 
   /** The kernel on the CPU context over this context's buffers' memory. */
-  private callOnCpu(cpu: NativeContext, kernel: KernelSymbol, packed: Uint8Array, bufs: NativeBuffer[]): number {
+  private callOnCpu(cpu: NativeContext, kernel: KernelSymbol, packed: Uint8Array, bufs: readonly (NativeBuffer | null)[]): number {
     const t0 = performance.now();
     const spec = kernelSpec(kernel);
     spec.args.check(cpu.lib);
     if (!this.unifiedMemory) {
       // the device copy is the truth: bring every buffer to the host mirror the CPU kernel reads
-      for (const b of bufs) {
+      for (const b of bufs as NativeBuffer[]) {
         b.download();
         this.fallback.bytesCopied += b.bytes;
       }
     }
     const fn = cpu.lib.symbols[kernel] as unknown as (...a: unknown[]) => number;
-    const status = fn(cpu.handle, ptr(packed), ...bufs.map((b) => b.aliasIn(cpu.lib, cpu.handle)));
+    const status = fn(cpu.handle, ptr(packed), ...(bufs as NativeBuffer[]).map((b) => b.aliasIn(cpu.lib, cpu.handle)));
     if (!this.unifiedMemory && status === 0) {
       spec.buffers.forEach(({ role }, i) => {
         if (role === 'in') return;
