@@ -356,6 +356,16 @@ static std::vector<float> unit_rows(uint32_t n, uint32_t d, uint32_t seed) {
   for (uint32_t i = 0; i < n; ++i) { double s = 0; for (uint32_t k = 0; k < d; ++k) { float x = g(r); v[i * d + k] = x; s += (double)x * x; } for (uint32_t k = 0; k < d; ++k) v[i * d + k] = (float)(v[i * d + k] / std::sqrt(s)); }
   return v;
 }
+/* rows scaled over 2^±12 and elements over 10^−3..1 within a row: TF32's split and the MMA's alignment then
+ * lose bits at every magnitude, which the tensor-core bound must still cover */
+static void widen(std::vector<float>& v, uint32_t n, uint32_t d, uint32_t seed) {
+  std::mt19937 r(seed);
+  std::uniform_real_distribution<float> row(-12.0f, 12.0f), el(-3.0f, 0.0f);
+  for (uint32_t i = 0; i < n; ++i) {
+    const float sr = std::exp2(row(r));
+    for (uint32_t k = 0; k < d; ++k) v[(size_t)i * d + k] *= sr * std::pow(10.0f, el(r));
+  }
+}
 static float maxnorm_ref(const std::vector<float>& v, uint32_t n, uint32_t d) { float m = 0; for (uint32_t i = 0; i < n; ++i) { float x = mast3r_norm(v.data() + (size_t)i * d, d); m = x > m ? x : m; } return m; }
 
 int main(int argc, char** argv) {
@@ -363,9 +373,14 @@ int main(int argc, char** argv) {
   for (int order = 0; order < 2; ++order) for (int tc = 0; tc < 2; ++tc) {
     g_reverse = order == 1;
     g_tc = tc == 1;
+    for (int wide = 0; wide < (tc ? 2 : 1); ++wide)
     for (uint32_t dim : tc ? std::vector<uint32_t>{24u, 5u, 12u, 32u} : std::vector<uint32_t>{24u, 40u, 5u}) for (uint32_t dist : {0u, 1u}) {
       uint32_t n = 300, m = 270;
       auto a = unit_rows(n, dim, 1 + dim), b = unit_rows(m, dim, 2 + dim);
+      if (wide) {
+        widen(a, n, dim, 91 + dim);
+        widen(b, m, dim, 92 + dim);
+      }
       std::memcpy(b.data() + 200 * dim, b.data(), 60 * dim * 4);   /* ties in nn_a */
       std::memcpy(a.data() + 250 * dim, a.data() + 10 * dim, 40 * dim * 4); /* ties in nn_b */
       std::memcpy(a.data() + 100 * dim, b.data() + 150 * dim, dim * 4);
@@ -379,11 +394,15 @@ int main(int argc, char** argv) {
       int diff = 0;
       for (uint32_t i = 0; i < n; ++i) diff += na[i] != mast3r_nn_exact(a.data() + (size_t)i * dim, b.data(), m, dim, dist, bm);
       for (uint32_t j = 0; j < m; ++j) diff += nb[j] != mast3r_nn_exact(b.data() + (size_t)j * dim, a.data(), n, dim, dist, am);
-      printf("order %d %s reciprocal dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, tc ? "tensor" : "ffma", dim, dist, diff, g_ambiguous, g_partials_wrong);
+      printf("order %d %s reciprocal dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, tc ? (wide ? "tensor wide" : "tensor") : "ffma", dim, dist, diff, g_ambiguous, g_partials_wrong);
       bad += diff + (int)g_partials_wrong;
       /* queries: gathered rows of a map against a db map of 2000 pixels with a copied patch */
       uint32_t dpx = 2000, qpx = 900, count = 150;
       auto db = unit_rows(dpx, dim, 3 + dim), qm = unit_rows(qpx, dim, 4 + dim);
+      if (wide) {
+        widen(db, dpx, dim, 93 + dim);
+        widen(qm, qpx, dim, 94 + dim);
+      }
       std::memcpy(db.data() + 1500 * dim, db.data() + 100 * dim, 300 * dim * 4);
       std::memcpy(qm.data() + 50 * dim, db.data() + 120 * dim, 20 * dim * 4);
       std::vector<int32_t> qi(count), out(count, -7);
@@ -395,7 +414,7 @@ int main(int argc, char** argv) {
       float dm = maxnorm_ref(db, dpx, dim);
       diff = 0;
       for (uint32_t i = 0; i < count; ++i) diff += out[i] != mast3r_nn_exact(qm.data() + (size_t)qi[i] * dim, db.data(), dpx, dim, dist, dm);
-      printf("order %d %s query dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, tc ? "tensor" : "ffma", dim, dist, diff, g_ambiguous, g_partials_wrong);
+      printf("order %d %s query dim %u dist %u: %d differ (ambiguous %u, row partials wrong %u)\n", order, tc ? (wide ? "tensor wide" : "tensor") : "ffma", dim, dist, diff, g_ambiguous, g_partials_wrong);
       bad += diff + (int)g_partials_wrong;
     }
     if (!g_tc) for (uint32_t euc : {0u, 1u}) for (uint32_t dim : {24u, 40u}) {
