@@ -151,10 +151,9 @@ struct Scratch {
   }
 };
 
-/* column splits: enough threadgroups for 8 waves of 2 per SM (the last, partial wave costs little), each split at
- * least 4 tiles long */
-void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t* splits, uint32_t* per) {
-  uint32_t want = (uint32_t)sm_count() * 16;
+/* column splits: about `want` threadgroups in all (the last, partial wave costs little), each split at least
+ * 4 tiles long */
+void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t want, uint32_t* splits, uint32_t* per) {
   uint32_t s = (want + row_blocks - 1) / row_blocks;
   uint32_t max_s = (col_tiles + 3) / 4;
   if (s > max_s) s = max_s;
@@ -181,7 +180,7 @@ bool tc_wanted(uint32_t dim) {
   return dim <= 8u * M3TC_MAX_KS && !(v && v[0] == '1');
 }
 
-/* rows × cols on the tensor cores; splits as plan_splits, for 2 threadgroups per SM */
+/* rows × cols on the tensor cores */
 m3tc_params tc_params(uint32_t rows, uint32_t cols, uint32_t dim, uint32_t dist, uint32_t gather) {
   m3tc_params t = {};
   t.rows = rows;
@@ -192,13 +191,8 @@ m3tc_params tc_params(uint32_t rows, uint32_t cols, uint32_t dim, uint32_t dist,
   t.gather = gather;
   t.row_blocks = (rows + M3TC_TM - 1u) / M3TC_TM;
   t.col_tiles = (cols + M3TC_TN - 1u) / M3TC_TN;
-  uint32_t want = (uint32_t)sm_count() * 8u;
-  uint32_t s = (want + t.row_blocks - 1u) / t.row_blocks;
-  uint32_t max_s = (t.col_tiles + 3u) / 4u;
-  if (s > max_s) s = max_s;
-  if (s < 1u) s = 1u;
-  t.tiles_per_split = (t.col_tiles + s - 1u) / s;
-  t.splits = (t.col_tiles + t.tiles_per_split - 1u) / t.tiles_per_split;
+  /* 4 waves of 2 threadgroups per SM */
+  plan_splits(t.row_blocks, t.col_tiles, (uint32_t)sm_count() * 8u, &t.splits, &t.tiles_per_split);
   return t;
 }
 
@@ -223,7 +217,8 @@ NnPlan nn_plan(uint32_t n, uint32_t m, uint32_t dim, uint32_t dist, bool recip, 
   } else {
     p.row_blocks = (n + M3T_TM - 1) / M3T_TM;
     p.col_tiles = (m + M3T_TN - 1) / M3T_TN;
-    plan_splits(p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
+    /* 8 waves of 2 threadgroups per SM */
+    plan_splits(p.row_blocks, p.col_tiles, (uint32_t)sm_count() * 16u, &p.splits, &p.tiles_per_split);
   }
   const uint64_t rp_words = 3ull * p.splits * M3T_NN_RT * n;
   const uint64_t cp_words = recip ? 3ull * (tc ? p.cp_entries : p.row_blocks * M3T_NN_CT) * m : 0;
@@ -452,7 +447,7 @@ SS_API ss_status ss_mast3r_infonce(ss_context* ctx, const ss_mast3r_infonce_args
   p.lse = 1;
   p.row_blocks = (a.n + M3T_TM - 1) / M3T_TM;
   p.col_tiles = (a.n + M3T_TN - 1) / M3T_TN;
-  plan_splits(a.batch * p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
+  plan_splits(a.batch * p.row_blocks, p.col_tiles, (uint32_t)sm_count() * 16u, &p.splits, &p.tiles_per_split);
   p.inv_t = 1.0f / a.temperature;
   const uint64_t entries = (uint64_t)p.splits * M3T_RT, half = 3 * entries * rows;
   if (2 * half > 0xffffffffull || (uint64_t)a.batch * p.row_blocks > 0x7fffffffu)

@@ -161,8 +161,7 @@ static std::vector<float> g_smem(std::max<size_t>(std::max(M3T_SHARED_FLOATS, M3
 static float g_red[4][M3T_THREADS];
 
 static const uint32_t kSM = 132;
-static void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t* splits, uint32_t* per) {
-  uint32_t want = kSM * 16;
+static void plan_splits(uint32_t row_blocks, uint32_t col_tiles, uint32_t want, uint32_t* splits, uint32_t* per) {
   uint32_t s = (want + row_blocks - 1) / row_blocks;
   uint32_t max_s = (col_tiles + 3) / 4;
   if (s > max_s) s = max_s;
@@ -177,7 +176,7 @@ static m3g_nn_params nn_params(uint32_t n, uint32_t m, uint32_t dim, uint32_t di
   p.n = n; p.m = m; p.dim = dim; p.dist = dist;
   p.row_blocks = (n + M3T_TM - 1) / M3T_TM;
   p.col_tiles = (m + M3T_TN - 1) / M3T_TN;
-  plan_splits(p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
+  plan_splits(p.row_blocks, p.col_tiles, kSM * 16, &p.splits, &p.tiles_per_split);
   if (g_tc && dim <= 8 * M3TC_MAX_KS) {
     p.tc_ks = (dim + 7) / 8;
     p.splits = tc_params(n, m, dim, dist, 0).splits;
@@ -191,7 +190,7 @@ static m3tc_params tc_params(uint32_t rows, uint32_t cols, uint32_t dim, uint32_
   t.rows = rows; t.cols = cols; t.dim = dim; t.dist = dist; t.ks = (dim + 7) / 8; t.gather = gather;
   t.row_blocks = (rows + M3TC_TM - 1) / M3TC_TM;
   t.col_tiles = (cols + M3TC_TN - 1) / M3TC_TN;
-  plan_splits(t.row_blocks, t.col_tiles, &t.splits, &t.tiles_per_split);
+  plan_splits(t.row_blocks, t.col_tiles, kSM * 8, &t.splits, &t.tiles_per_split);
   return t;
 }
 /* columns split (one thread each), then the rows' blocks; partials at t.out */
@@ -336,7 +335,7 @@ static void infonce(const float* d1, const float* d2, uint32_t batch, uint32_t n
   m3g_sim_params p = {};
   p.batch = batch; p.n = n; p.m = n; p.dim = dim; p.euc = euc; p.lse = 1;
   p.row_blocks = (n + M3T_TM - 1) / M3T_TM; p.col_tiles = (n + M3T_TN - 1) / M3T_TN;
-  plan_splits(batch * p.row_blocks, p.col_tiles, &p.splits, &p.tiles_per_split);
+  plan_splits(batch * p.row_blocks, p.col_tiles, kSM * 16, &p.splits, &p.tiles_per_split);
   p.splits = p.col_tiles; p.tiles_per_split = 1; /* force several entries per row */
   p.inv_t = 1.0f / temp;
   uint64_t rows = (uint64_t)batch * n, entries = (uint64_t)p.splits * M3T_RT, half = 3 * entries * rows;
